@@ -1,0 +1,97 @@
+/**
+ * One request/response exchange with the proxy over its unix socket. `Bun.connect` when running on
+ * Bun (node:net costs 6–9 ms to load: reference/toolchain.md §4), node:net otherwise.
+ */
+import { type CcRequest, type CcResponse, encodeFrame, FrameReader } from "../ipc/protocol.ts";
+
+/** The proxy's answer with its payload split into stdout and stderr. */
+export interface CcReply {
+  header: CcResponse;
+  stdout: Uint8Array;
+  stderr: Uint8Array;
+}
+
+const payloadLength = (h: CcResponse) => (h.kind === "done" ? h.stdoutLength + h.stderrLength : 0);
+
+/**
+ * Sends `req` to the proxy at `socketPath` and waits for its answer.
+ * @throws {Error} when the socket is absent, refuses, or closes before a complete answer.
+ */
+export function exchange(socketPath: string, req: CcRequest): Promise<CcReply> {
+  const frame = encodeFrame(req);
+  const reader = new FrameReader<CcResponse>(payloadLength);
+  const split = (r: { header: CcResponse; payload: Uint8Array }): CcReply => {
+    const n = r.header.kind === "done" ? r.header.stdoutLength : 0;
+    return { header: r.header, stdout: r.payload.subarray(0, n), stderr: r.payload.subarray(n) };
+  };
+  const Bun_ = (globalThis as { Bun?: typeof Bun }).Bun;
+  if (Bun_) {
+    return new Promise<CcReply>((resolve, reject) => {
+      let pending = frame;
+      let done = false;
+      const finish = (f: () => void) => {
+        if (!done) {
+          done = true;
+          f();
+        }
+      };
+      Bun_.connect({
+        unix: socketPath,
+        socket: {
+          open(s) {
+            const n = s.write(pending);
+            pending = pending.subarray(n);
+          },
+          drain(s) {
+            if (pending.byteLength) pending = pending.subarray(s.write(pending));
+          },
+          data(s, chunk) {
+            try {
+              const r = reader.push(chunk);
+              if (r) {
+                s.end();
+                finish(() => resolve(split(r)));
+              }
+            } catch (e) {
+              s.end();
+              finish(() => reject(e));
+            }
+          },
+          close() {
+            finish(() => reject(new Error("proxy closed the connection before answering")));
+          },
+          error(_s, e) {
+            finish(() => reject(e));
+          },
+          connectError(_s, e) {
+            finish(() => reject(e));
+          },
+        },
+      }).catch((e) => finish(() => reject(e)));
+    });
+  }
+  return import("node:net").then(
+    (net) =>
+      new Promise<CcReply>((resolve, reject) => {
+        const s = net.createConnection(socketPath);
+        let done = false;
+        s.on("connect", () => s.write(frame));
+        s.on("data", (chunk: Uint8Array) => {
+          try {
+            const r = reader.push(new Uint8Array(chunk));
+            if (r && !done) {
+              done = true;
+              s.end();
+              resolve(split(r));
+            }
+          } catch (e) {
+            done = true;
+            s.destroy();
+            reject(e);
+          }
+        });
+        s.on("error", (e) => !done && ((done = true), reject(e)));
+        s.on("close", () => !done && ((done = true), reject(new Error("proxy closed the connection before answering"))));
+      }),
+  );
+}

@@ -1,0 +1,79 @@
+/**
+ * `goma cc` (Goma's gomacc): hands one compile to the proxy, or runs it locally.
+ *
+ * Runs locally, without asking the proxy, when: `GOMA_DISABLED` is true; the command is not a compile
+ * (`-c` absent and no `@file` that could hold it: links, `-E`, `-M` alone); the input is stdin (`-`).
+ * Runs locally after asking when the proxy answers `local` (unsupported flags, compiler not found,
+ * remote failure …), and whenever the proxy cannot be reached: a build never fails because goma is down.
+ * Exit code, stdout and stderr are the compiler's own.
+ *
+ * Lean on purpose: imports only lib/ipc and node:fs (reference/toolchain.md §4).
+ */
+import { writeSync } from "node:fs";
+import { runLocal } from "./local.ts";
+import { exchange } from "./connect.ts";
+import { proxySocketPath } from "../ipc/paths.ts";
+
+const TRUE = /^(1|t|true|y|yes|on)$/i;
+
+/** Decides, from argv alone, whether asking the proxy could help. Returns a reason to stay local, or "". */
+export function localOnlyReason(argv: string[], env: Record<string, string | undefined>): string {
+  if (TRUE.test(env.GOMA_DISABLED ?? "")) return "GOMA_DISABLED is set";
+  let compile = false;
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "-c" || a.startsWith("@")) compile = true;
+    else if (a === "-") return "input is stdin";
+    else if (a === "-E") return "preprocess only (-E)";
+  }
+  return compile ? "" : "not a compile (no -c): link or other step";
+}
+
+function writeAll(fd: 1 | 2, data: Uint8Array): void {
+  if (data.byteLength === 0) return;
+  let off = 0;
+  while (off < data.byteLength) {
+    try {
+      off += writeSync(fd, data, off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EAGAIN") continue;
+      throw e;
+    }
+  }
+}
+
+/**
+ * Runs one compile. `argv` is the compiler and its arguments (`goma cc gcc -c a.c` → `["gcc","-c","a.c"]`).
+ * Sets `process.exitCode` to the compiler's exit code.
+ */
+export async function runCc(argv: string[]): Promise<void> {
+  if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h") {
+    process.stdout.write("usage: goma cc <compiler> <args…>   (or: gomacc <compiler> <args…>)\n");
+    process.exitCode = argv.length === 0 ? 2 : 0;
+    return;
+  }
+  const env = process.env as Record<string, string>;
+  if (localOnlyReason(argv, env) === "") {
+    try {
+      const umask = process.umask();
+      const reply = await exchange(proxySocketPath(env), {
+        v: 1,
+        argv,
+        cwd: process.cwd(),
+        env,
+        umask,
+        pid: process.pid,
+      });
+      if (reply.header.kind === "done") {
+        writeAll(1, reply.stdout);
+        writeAll(2, reply.stderr);
+        const code = reply.header.exitCode;
+        process.exitCode = code >= 0 && code <= 255 ? code : 1;
+        return;
+      }
+    } catch {
+      // The proxy is not running or failed: compile locally (it records nothing, it cannot be reached).
+    }
+  }
+  process.exitCode = await runLocal(argv);
+}

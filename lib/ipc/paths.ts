@@ -1,0 +1,34 @@
+/**
+ * Where the proxy's socket lives, as Goma computes it (reference/goma-protocol.md §4.1):
+ * `$GOMA_TMP_DIR/$GOMA_COMPILER_PROXY_SOCKET_NAME` (default name `goma.ipc`; an absolute name is used
+ * as is). The default tmp dir is `/run/user/<uid>/goma_<user>` when `/run/user/<uid>` exists and
+ * belongs to the user, else `/tmp/goma_<user>`; `GOMA_PROJECT_SUFFIX` appends `_<suffix>`.
+ * No imports beyond node:fs (on the lean `cc` path).
+ */
+import { statSync } from "node:fs";
+
+/** The user name goma uses in paths: `$USER`, `$LOGNAME`, else `uid<N>`. */
+export function userName(env: Record<string, string | undefined> = process.env): string {
+  return env.USER || env.LOGNAME || `uid${process.getuid?.() ?? 0}`;
+}
+
+/** Goma's tmp dir (not created here). */
+export function gomaTmpDir(env: Record<string, string | undefined> = process.env): string {
+  if (env.GOMA_TMP_DIR) return env.GOMA_TMP_DIR;
+  const uid = process.getuid?.() ?? 0;
+  const suffix = env.GOMA_PROJECT_SUFFIX ? `_${env.GOMA_PROJECT_SUFFIX}` : "";
+  const run = `/run/user/${uid}`;
+  try {
+    const st = statSync(run);
+    if (st.isDirectory() && st.uid === uid && (st.mode & 0o700) === 0o700) return `${run}/goma_${userName(env)}${suffix}`;
+  } catch {
+    // no /run/user/<uid>: fall through
+  }
+  return `/tmp/goma_${userName(env)}${suffix}`;
+}
+
+/** Absolute path of the proxy's unix socket. */
+export function proxySocketPath(env: Record<string, string | undefined> = process.env): string {
+  const name = env.GOMA_COMPILER_PROXY_SOCKET_NAME || "goma.ipc";
+  return name.startsWith("/") ? name : `${gomaTmpDir(env)}/${name}`;
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Builds dist/goma, one self-contained executable (reference/toolchain.md §1, §4), and the gomacc symlink.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -x node_modules/.bin/bun ] || { echo "build: run 'npm ci' first" >&2; exit 1; }
+bash scripts/gen-protos.sh
+mkdir -p dist
+node_modules/.bin/bun build --compile --splitting --bytecode --minify --format=esm \
+  --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
+  --external @grpc/proto-loader \
+  cmd/goma.ts --outfile dist/goma >/dev/null
+ln -sf goma dist/gomacc
+echo "built dist/goma ($(du -h dist/goma | cut -f1))"

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs every test (unit and end to end) with `bun test` and closes with the line "N passed, N failed"
+# (bun's own summary is not a format CI reads; reference/toolchain.md §7).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/build.sh || exit 1
+out=$(mktemp)
+node_modules/.bin/bun test "$@" 2>&1 | tee "$out"
+rc=${PIPESTATUS[0]}
+p=$(grep -Eo '^ *[0-9]+ pass$' "$out" | tr -dc 0-9)
+f=$(grep -Eo '^ *[0-9]+ fail$' "$out" | tr -dc 0-9)
+s=$(grep -Eo '^ *[0-9]+ skip$' "$out" | tr -dc 0-9)
+rm -f "$out"
+echo "${p:-0} passed, ${f:-0} failed${s:+, $s skipped}"
+exit "$rc"
