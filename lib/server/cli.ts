@@ -1,0 +1,75 @@
+/**
+ * `goma server`: Goma's remoteexec_proxy. Serves Goma's HTTP protocol and forwards compiles to a REAPI
+ * backend: the embedded one (default; CAS, action cache and executor on this machine) or any REAPI
+ * service given by `--remoteexec-addr`. Flags follow remoteexec_proxy's (reference/goma-protocol.md §3.1).
+ */
+import { defineCommand } from "citty";
+import { join } from "node:path";
+import { homedir, availableParallelism } from "node:os";
+import { log } from "../util/log.ts";
+
+/** Values of a repeatable flag (`--flag V` or `--flag=V`), which citty does not collect. */
+export function repeated(raw: string[], flag: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const a = raw[i]!;
+    if (a === flag && i + 1 < raw.length) out.push(raw[++i]!);
+    else if (a.startsWith(flag + "=")) out.push(a.slice(flag.length + 1));
+  }
+  return out;
+}
+
+/** `$XDG_CACHE_HOME/goma`, else `~/.cache/goma`. */
+export function defaultCacheDir(): string {
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "goma");
+}
+
+export const serverCommand = defineCommand({
+  meta: { name: "server", description: "Goma's HTTP protocol in front of a REAPI backend (remoteexec_proxy)" },
+  args: {
+    port: { type: "string", default: "5050", description: "HTTP port of the Goma API (0: any free port)" },
+    listen: { type: "string", default: "127.0.0.1", description: "Address to listen on" },
+    "remoteexec-addr": { type: "string", description: "REAPI endpoint host:port; default: the embedded backend" },
+    "remote-instance-name": { type: "string", default: "", description: "REAPI instance name (empty stays empty)" },
+    "insecure-remoteexec": { type: "boolean", default: false, description: "Plaintext gRPC to the backend (default for loopback)" },
+    "platform-container-image": { type: "string", description: "Adds the platform property container-image" },
+    "platform-property": { type: "string", description: "KEY=VALUE platform property (repeatable); default OSFamily=linux" },
+    "env-prefix": { type: "string", description: "Directory the workers provide (repeatable); default /usr /lib* /bin /sbin /etc" },
+    "cache-dir": { type: "string", description: "Embedded backend's CAS, action cache and work dirs (default $XDG_CACHE_HOME/goma)" },
+    "exec-concurrency": { type: "string", description: "Embedded backend: actions run at once (default: cores)" },
+    "max-request-bytes": { type: "string", default: String(64 * 1024 * 1024), description: "Largest request body (413 beyond)" },
+  },
+  async run({ args, rawArgs }) {
+    const { startServer } = await import("./start.ts");
+    const platform: Record<string, string> = {};
+    for (const kv of repeated(rawArgs, "--platform-property")) {
+      const eq = kv.indexOf("=");
+      if (eq <= 0) throw new Error(`--platform-property wants KEY=VALUE, got "${kv}"`);
+      platform[kv.slice(0, eq)] = kv.slice(eq + 1);
+    }
+    if (!Object.keys(platform).length) platform.OSFamily = "linux";
+    if (args["platform-container-image"]) platform["container-image"] = String(args["platform-container-image"]);
+    const envPrefixes = repeated(rawArgs, "--env-prefix").map((p) => (p.endsWith("/") ? p : p + "/"));
+    const s = await startServer({
+      port: Number(args.port),
+      listen: String(args.listen),
+      remoteexecAddr: args["remoteexec-addr"] ? String(args["remoteexec-addr"]) : undefined,
+      instanceName: String(args["remote-instance-name"] ?? ""),
+      insecure: Boolean(args["insecure-remoteexec"]),
+      platform,
+      envPrefixes: envPrefixes.length ? envPrefixes : undefined,
+      cacheDir: String(args["cache-dir"] || defaultCacheDir()),
+      concurrency: args["exec-concurrency"] ? Number(args["exec-concurrency"]) : availableParallelism(),
+      maxRequestBytes: Number(args["max-request-bytes"]),
+    });
+    process.stdout.write(`goma server listening on http://${s.listen}:${s.port} (backend: ${s.backend})\n`);
+    const stop = async (sig: string) => {
+      log.info(`${sig}: stopping`);
+      await s.stop();
+      process.exit(0);
+    };
+    process.on("SIGTERM", () => void stop("SIGTERM"));
+    process.on("SIGINT", () => void stop("SIGINT"));
+    await new Promise(() => {});
+  },
+});

@@ -1,0 +1,292 @@
+/**
+ * `/e`: one ExecReq (goma_data.proto) → one REAPI action → one ExecResp, as remoteexec_proxy does
+ * (reference/goma-protocol.md §3), with the current REAPI fields (`Command.output_paths`,
+ * `Action.platform`; the legacy `output_files` and `Command.platform` are filled too for old servers).
+ *
+ * Stages, in order: resolve inputs (→ `missing_input` when the server lacks content it needs) → choose
+ * the input root (lib/server/exec-root.ts) → build tree, wrapper, manifest, Command and Action → look up
+ * the action cache → upload what the CAS lacks → Execute → convert the ActionResult (lib/server/result.ts).
+ */
+import { posix as path } from "node:path";
+import { goma, type IExecReq, type IExecResp, type IFileBlob } from "../goma/proto.ts";
+import { R, rpc } from "../reapi/proto.ts";
+import { type Digest, digestKey, digestOf, sha256Hex } from "../digest/digest.ts";
+import { Code, GomaError } from "../util/status.ts";
+import { serializeBlob } from "../goma/file-blob.ts";
+import type { FileStore } from "./file-store.ts";
+import { buildInputTree, type TreeFile } from "./input-tree.ts";
+import { chooseRoot, DEFAULT_ENV_PREFIXES, tokenizeRoot } from "./exec-root.ts";
+import { MANIFEST_PATH, ROOT_TOKEN, WRAPPER_PATH, WRAPPER_SCRIPT } from "./wrapper.ts";
+import { actionResultToExecResp } from "./result.ts";
+import type { Reapi } from "./reapi.ts";
+
+const T = goma.FileBlob.BlobType;
+const CachePolicy = goma.ExecReq.CachePolicy;
+
+/** Options of {@link ExecAdapter}. */
+export interface ExecAdapterOptions {
+  reapi: Reapi;
+  files: FileStore;
+  /** Directories the worker provides (see exec-root.ts); default {@link DEFAULT_ENV_PREFIXES}. */
+  envPrefixes?: string[];
+  /** Platform properties sent in Action.platform and Command.platform; default `{ OSFamily: "linux" }`. */
+  platform?: Record<string, string>;
+  /** Action timeout in seconds (remoteexec_proxy: 15 min). */
+  actionTimeoutSec?: number;
+  /** Cap on `missing_input` per response (remoteexec_proxy --exec-missing-input-limit, default 100). */
+  missingInputLimit?: number;
+}
+
+/** Counters shown on the server's status page. */
+export interface ExecStats {
+  requests: number;
+  missingInputReplies: number;
+  cacheHits: number;
+  executed: number;
+  errors: number;
+}
+
+/** Environment variables of the request that reach the compiler (Goma's "server-important" envs + locale). */
+const FORWARDED_ENV = /^(LANG|LC_[A-Z_]+|LANGUAGE|LIBRARY_PATH|CPATH|C_INCLUDE_PATH|CPLUS_INCLUDE_PATH|OBJC_INCLUDE_PATH|DEPENDENCIES_OUTPUT|SUNPRO_DEPENDENCIES|SOURCE_DATE_EPOCH)$/;
+const DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin";
+const utf8 = new TextEncoder();
+
+interface ResolvedInput {
+  filename: string;
+  abs: string;
+  digest: Digest;
+  isExecutable: boolean;
+  /** Content when the server has it (embedded now or in the file store). */
+  content: () => Uint8Array | undefined;
+}
+
+/** The `/e` adapter. Stateless apart from the file store and counters; safe for concurrent calls. */
+export class ExecAdapter {
+  readonly stats: ExecStats = { requests: 0, missingInputReplies: 0, cacheHits: 0, executed: 0, errors: 0 };
+  private readonly envPrefixes: string[];
+  private readonly platform: { name: string; value: string }[];
+
+  constructor(private readonly opts: ExecAdapterOptions) {
+    this.envPrefixes = opts.envPrefixes ?? DEFAULT_ENV_PREFIXES;
+    this.platform = Object.entries(opts.platform ?? { OSFamily: "linux" })
+      .map(([name, value]) => ({ name, value }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.value < b.value ? -1 : 1));
+  }
+
+  /**
+   * Handles one ExecReq. A compile that ran (whatever its exit code) and a missing-input reply are
+   * results; request problems come back as `error=BAD_REQUEST` with `error_message`.
+   * @throws {GomaError} for infrastructure failures (the HTTP layer maps them to 5xx; the client retries).
+   */
+  async exec(req: IExecReq): Promise<IExecResp> {
+    this.stats.requests++;
+    const cwd = req.cwd ?? "";
+    if (!cwd.startsWith("/")) return badRequest(`cwd must be an absolute path, got "${cwd}"`);
+    if (!req.arg?.length) return badRequest("arg is empty: nothing to run");
+
+    // 1. Inputs: a digest for each, or a missing_input entry.
+    const specs = new Map((req.toolchainSpecs ?? []).map((s) => [path.resolve(cwd, s.path ?? ""), s]));
+    const resolved: ResolvedInput[] = [];
+    const missing: { name: string; reason: string }[] = [];
+    for (const inp of req.input ?? []) {
+      const r = this.resolveInput(inp, cwd, specs);
+      if (typeof r === "string") missing.push({ name: inp.filename ?? "", reason: r });
+      else resolved.push(r);
+    }
+    if (missing.length) return this.missingReply(missing);
+
+    // 2. Input root.
+    const outputs = (req.expectedOutputFiles ?? []).map((f) => path.resolve(cwd, f));
+    const outputDirs = (req.expectedOutputDirs ?? []).map((f) => path.resolve(cwd, f));
+    if (!outputs.length && !outputDirs.length) return badRequest("expected_output_files is empty: goma needs the outputs to collect");
+    const choice = chooseRoot(cwd, [...outputs, ...outputDirs], resolved.map((r) => r.abs), this.envPrefixes);
+    const root = choice.root;
+    if (root === "/") {
+      const outside = resolved.filter((r) => !this.envPrefixes.some((p) => r.abs.startsWith(p))).map((r) => r.abs);
+      return badRequest(`no common root for the inputs below ${this.envPrefixes.join(" ")}: ${[cwd, ...outside.slice(0, 3)].join(", ")}; ` +
+        `add their top directory to the server's --env-prefix if workers provide it`);
+    }
+    const rel = (abs: string) => path.relative(root, abs) || ".";
+    const inRoot = new Set(choice.inRoot);
+
+    // 3. Tree: inputs in the root, the wrapper, the environment manifest.
+    const blobs = new Map<string, { digest: Digest; bytes?: Uint8Array; input?: ResolvedInput }>();
+    const treeFiles: TreeFile[] = [];
+    const manifest: string[] = [];
+    for (const r of resolved) {
+      if (inRoot.has(r.abs)) {
+        if (rel(r.abs).startsWith(".goma/")) return badRequest(`input "${r.filename}" collides with goma's reserved directory .goma/`);
+        treeFiles.push({ path: rel(r.abs), digest: r.digest, isExecutable: r.isExecutable });
+        blobs.set(r.digest.hash, { digest: r.digest, input: r });
+      } else {
+        manifest.push(`${r.digest.hash}  ${r.abs}`);
+      }
+    }
+    const addBlob = (p: string, bytes: Uint8Array, isExecutable: boolean) => {
+      const digest = digestOf(bytes);
+      treeFiles.push({ path: p, digest, isExecutable });
+      blobs.set(digest.hash, { digest, bytes });
+    };
+    addBlob(WRAPPER_PATH, utf8.encode(WRAPPER_SCRIPT), true);
+    manifest.sort((a, b) => (a.slice(66) < b.slice(66) ? -1 : 1));
+    addBlob(MANIFEST_PATH, utf8.encode(manifest.length ? manifest.join("\n") + "\n" : ""), false);
+    const emptyDirs = [...outputs.map((o) => rel(path.dirname(o))), ...outputDirs.map(rel), rel(cwd)].filter((d) => d !== ".");
+    const tree = buildInputTree(treeFiles, emptyDirs);
+    for (const d of tree.directories.values()) blobs.set(d.digest.hash, { digest: d.digest, bytes: d.bytes });
+
+    // 4. Command and Action.
+    const command = this.buildCommand(req, cwd, root, specs, [...outputs.map(rel)], outputDirs.map(rel));
+    const commandBytes = R.Command.encode(command).finish();
+    const commandDigest = digestOf(commandBytes);
+    blobs.set(commandDigest.hash, { digest: commandDigest, bytes: commandBytes });
+    const policy = req.cachePolicy ?? CachePolicy.LOOKUP_AND_STORE;
+    const action = {
+      commandDigest,
+      inputRootDigest: tree.rootDigest,
+      timeout: { seconds: this.opts.actionTimeoutSec ?? 900 },
+      doNotCache: policy === CachePolicy.LOOKUP_ONLY || undefined,
+      platform: { properties: this.platform },
+    };
+    const actionBytes = R.Action.encode(action).finish();
+    const actionDigest = digestOf(actionBytes);
+    blobs.set(actionDigest.hash, { digest: actionDigest, bytes: actionBytes });
+    const convert = (ar: InstanceType<typeof R.ActionResult> | R.IActionResult, cacheHit: number) =>
+      actionResultToExecResp(ar, { reapi: this.opts.reapi, files: this.opts.files, cwd, root, outputsByRel: new Map(
+        (req.expectedOutputFiles ?? []).map((f) => [rel(path.resolve(cwd, f)), f])), actionDigest, cacheHit });
+
+    // 5. Action cache.
+    if (policy !== CachePolicy.STORE_ONLY) {
+      const hit = await this.opts.reapi.getActionResult(actionDigest, { inlineStdout: true, inlineStderr: true });
+      if (hit) {
+        this.stats.cacheHits++;
+        return convert(hit, goma.ExecResp.CacheSource.STORAGE_CACHE);
+      }
+    }
+
+    // 6. Upload what the CAS lacks.
+    const absent = await this.opts.reapi.findMissingBlobs([...blobs.values()].map((b) => b.digest));
+    const uploads: { digest: Digest; data: Uint8Array }[] = [];
+    const lost: { name: string; reason: string }[] = [];
+    for (const d of absent) {
+      const b = blobs.get(d.hash);
+      const data = b?.bytes ?? b?.input?.content();
+      if (data) uploads.push({ digest: d, data });
+      else if (b?.input) lost.push({ name: b.input.filename, reason: "content not in the server's file cache" });
+    }
+    if (lost.length) return this.missingReply(lost);
+    await this.opts.reapi.uploadBlobs(uploads);
+
+    // 7. Execute.
+    const resp = await this.opts.reapi.execute(actionDigest, { skipCacheLookup: policy === CachePolicy.STORE_ONLY });
+    const status = resp.status;
+    if (status && status.code) {
+      const missingNow = missingFromStatus(status, blobs);
+      if (missingNow.length) return this.missingReply(missingNow);
+      this.stats.errors++;
+      throw new GomaError(status.code as Code, `Remote execution failed: ${status.message ?? ""}`);
+    }
+    if (!resp.result) throw new GomaError(Code.Internal, "Remote execution returned no result");
+    this.stats.executed++;
+    return convert(resp.result, resp.cachedResult ? goma.ExecResp.CacheSource.STORAGE_CACHE : goma.ExecResp.CacheSource.NO_CACHE);
+  }
+
+  /** Digest and content source of one input, or the reason it is missing. */
+  private resolveInput(inp: goma.ExecReq.IInput, cwd: string, specs: Map<string, goma.IToolchainSpec>): ResolvedInput | string {
+    const filename = inp.filename ?? "";
+    const abs = path.resolve(cwd, filename);
+    const files = this.opts.files;
+    let key = inp.hashKey ?? "";
+    if (inp.content) {
+      const bytes = serializeBlob(inp.content);
+      key = sha256Hex(bytes);
+      files.put(key, bytes);
+    }
+    const spec = specs.get(abs);
+    const content = () => contentOf(files, key, inp.content ?? undefined);
+    let digest = key ? files.getDigest(key) : undefined;
+    if (!digest && spec?.hash) digest = { hash: spec.hash, sizeBytes: Number(spec.size ?? 0) };
+    if (!digest) {
+      const data = content();
+      if (!data) return key ? `hash_key ${key} not in the server's file cache` : "no content and no hash_key";
+      digest = digestOf(data);
+      if (key) files.setDigest(key, digest);
+    }
+    return { filename, abs, digest, isExecutable: !!spec?.isExecutable, content };
+  }
+
+  private buildCommand(req: IExecReq, cwd: string, root: string, specs: Map<string, goma.IToolchainSpec>,
+    outputFiles: string[], outputDirs: string[]): R.ICommand {
+    const args = [...(req.arg ?? [])];
+    const first = req.toolchainSpecs?.[0]?.path || req.commandSpec?.localCompilerPath;
+    if (first && (req.toolchainIncluded || !args[0]!.includes("/"))) args[0] = first;
+    void specs;
+    const tokenized = args.map((a) => tokenizeRoot(a, root, ROOT_TOKEN));
+    const env = new Map<string, string>([["PATH", DEFAULT_PATH], ["WORK_DIR", path.relative(root, cwd) || "."]]);
+    if (/(^|[-/])(g?cc|c\+\+|g\+\+|clang(\+\+)?)(-[0-9.]+)?$/.test(req.commandSpec?.name ?? path.basename(args[0]!))) {
+      env.set("GOMA_CLIENT_ROOT", root);
+    }
+    for (const kv of req.env ?? []) {
+      const eq = kv.indexOf("=");
+      if (eq > 0 && FORWARDED_ENV.test(kv.slice(0, eq))) env.set(kv.slice(0, eq), tokenizeRoot(kv.slice(eq + 1), root, ROOT_TOKEN));
+    }
+    const sortedOutputs = [...new Set(outputFiles)].sort();
+    const sortedDirs = [...new Set(outputDirs)].sort();
+    return {
+      arguments: [WRAPPER_PATH, ...tokenized],
+      environmentVariables: [...env.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, value]) => ({ name, value })),
+      outputPaths: [...new Set([...sortedOutputs, ...sortedDirs])].sort(),
+      outputFiles: sortedOutputs,
+      outputDirectories: sortedDirs,
+      platform: { properties: this.platform },
+    };
+  }
+
+  private missingReply(missing: { name: string; reason: string }[]): IExecResp {
+    this.stats.missingInputReplies++;
+    const limit = this.opts.missingInputLimit ?? 100;
+    const kept = limit > 0 ? missing.slice(0, limit) : missing;
+    return {
+      result: { exitStatus: -1 },
+      missingInput: kept.map((m) => m.name),
+      missingReason: kept.map((m) => m.reason),
+    };
+  }
+}
+
+function badRequest(message: string): IExecResp {
+  return { error: goma.ExecResp.ExecError.BAD_REQUEST, errorMessage: [message], result: { exitStatus: -1 } };
+}
+
+/** A file's content from an embedded blob or the file store (FILE, or FILE_META with all chunks). */
+function contentOf(files: FileStore, key: string, embedded: IFileBlob | undefined): Uint8Array | undefined {
+  const top = embedded ?? (key ? files.get(key) : undefined);
+  if (!top) return undefined;
+  if (top.blobType === T.FILE) return top.content ?? new Uint8Array();
+  if (top.blobType !== T.FILE_META) return undefined;
+  const size = Number(top.fileSize ?? 0);
+  const out = new Uint8Array(size);
+  for (const k of top.hashKey ?? []) {
+    const c = files.get(k);
+    if (!c || c.blobType !== T.FILE_CHUNK || !c.content) return undefined;
+    const off = Number(c.offset ?? 0);
+    if (off + c.content.byteLength > size) return undefined;
+    out.set(c.content, off);
+  }
+  return out;
+}
+
+/** Inputs named by a FAILED_PRECONDITION PreconditionFailure (MISSING `blobs/{hash}/{size}`). */
+function missingFromStatus(status: { code?: number | null; details?: { type_url?: string | null; value?: Uint8Array | null }[] | null },
+  blobs: Map<string, { digest: Digest; input?: ResolvedInput }>): { name: string; reason: string }[] {
+  if (status.code !== Code.FailedPrecondition) return [];
+  const out: { name: string; reason: string }[] = [];
+  for (const d of status.details ?? []) {
+    if (!d.type_url?.endsWith("google.rpc.PreconditionFailure") || !d.value) continue;
+    for (const v of rpc.PreconditionFailure.decode(d.value).violations ?? []) {
+      const m = /^blobs\/([0-9a-f]{64})\/\d+$/.exec(v.subject ?? "");
+      const b = m ? blobs.get(m[1]!) : undefined;
+      if (v.type === "MISSING" && b?.input) out.push({ name: b.input.filename, reason: `CAS lost ${digestKey(b.digest)}` });
+    }
+  }
+  return out;
+}

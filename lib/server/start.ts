@@ -1,0 +1,82 @@
+/**
+ * Builds and starts the server's object graph: embedded backend (unless an address is given) → REAPI
+ * client → file store → `/e` adapter → HTTP handler → listener. One code path for every backend: the
+ * embedded one is reached through the same gRPC client as Buildbarn.
+ */
+import { join } from "node:path";
+import { mkdirSync } from "node:fs";
+import { ReapiClient } from "../reapi/client.ts";
+import { FileStore } from "./file-store.ts";
+import { ExecAdapter } from "./exec.ts";
+import { createGomaHandler } from "./handler.ts";
+import { serveHttp } from "../platform/serve.ts";
+import { VERSION } from "../util/version.ts";
+
+/** Everything `goma server` is configured with. */
+export interface ServerConfig {
+  port: number;
+  listen: string;
+  /** REAPI endpoint; undefined starts the embedded backend. */
+  remoteexecAddr?: string;
+  instanceName: string;
+  insecure: boolean;
+  platform: Record<string, string>;
+  envPrefixes?: string[];
+  cacheDir: string;
+  concurrency: number;
+  maxRequestBytes: number;
+}
+
+/** A running server. */
+export interface RunningServer {
+  port: number;
+  listen: string;
+  backend: string;
+  stop(): Promise<void>;
+}
+
+/** Starts everything; resolves once the HTTP port is bound. */
+export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
+  let target = cfg.remoteexecAddr;
+  let embedded: { address: string; close(): Promise<void> } | undefined;
+  if (!target) {
+    const { startEmbeddedBackend } = await import("../backend/index.ts");
+    const dataDir = join(cfg.cacheDir, "backend");
+    mkdirSync(dataDir, { recursive: true });
+    embedded = await startEmbeddedBackend({ dataDir, concurrency: cfg.concurrency, platform: cfg.platform });
+    target = embedded.address;
+  }
+  const loopback = /^(unix:|127\.|localhost[:]|\[::1\])/.test(target);
+  const reapi = new ReapiClient({
+    target,
+    instanceName: cfg.instanceName,
+    insecure: cfg.insecure || loopback,
+    toolName: "goma",
+    toolVersion: VERSION,
+  });
+  const files = new FileStore();
+  const exec = new ExecAdapter({ reapi, files, platform: cfg.platform, envPrefixes: cfg.envPrefixes });
+  const backend = embedded ? `embedded at ${target}, data in ${join(cfg.cacheDir, "backend")}` : `REAPI ${target}`;
+  const handler = createGomaHandler({
+    exec,
+    files,
+    maxRequestBytes: cfg.maxRequestBytes,
+    describe: () => ({
+      version: VERSION,
+      backend,
+      "instance name": JSON.stringify(cfg.instanceName),
+      platform: Object.entries(cfg.platform).map(([k, v]) => `${k}=${v}`).sort().join(","),
+    }),
+  });
+  const http = await serveHttp({ hostname: cfg.listen, port: cfg.port, handler, maxRequestBodySize: cfg.maxRequestBytes * 2 });
+  return {
+    port: http.port,
+    listen: cfg.listen,
+    backend,
+    async stop() {
+      await http.stop();
+      reapi.close();
+      await embedded?.close();
+    },
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * The wrapper every remote compile runs through (`.goma/run.sh` in the input root), Goma's `run.sh`
+ * grown up (reference/goma-protocol.md §3.4). It:
+ * 1. verifies the execution environment: files the worker provides itself (the compiler outside the
+ *    project, /usr/include …) are listed with their SHA-256 in `.goma/env-manifest`, which is part of
+ *    the input root and so of the action key; a worker whose files differ fails with exit 125 and a
+ *    message instead of compiling with the wrong toolchain or headers. Verified manifests are
+ *    remembered per worker uid, keyed by the files' stat data, so the check costs one `stat` per compile;
+ * 2. relocates: arguments carry the client's project root as the token `@GOMA_ROOT@`, replaced by the
+ *    actual input-root directory, and `-ffile-prefix-map=<exec root>=<client root>` maps paths in debug
+ *    info and `__FILE__` back, so the object is byte-identical to a local compile in the user's tree;
+ * 3. reports the exec root on stderr's first line (`GOMA_EXEC_ROOT=…`), which the server strips and
+ *    uses to map paths in diagnostics back to the client's tree;
+ * 4. runs the compiler in `$WORK_DIR` (the client's cwd relative to the root).
+ */
+
+/** Path of the wrapper inside the input root. */
+export const WRAPPER_PATH = ".goma/run.sh";
+/** Path of the environment manifest inside the input root (`sha256sum` format, sorted by path). */
+export const MANIFEST_PATH = ".goma/env-manifest";
+/** The token replaced by the exec root in arguments. */
+export const ROOT_TOKEN = "@GOMA_ROOT@";
+/** First-line marker on stderr. */
+export const EXEC_ROOT_MARKER = "GOMA_EXEC_ROOT=";
+/** Exit code of an environment mismatch (chosen outside what compilers return). */
+export const ENV_MISMATCH_EXIT = 125;
+/** stderr prefix of an environment mismatch. */
+export const ENV_MISMATCH_PREFIX = "goma: execution environment differs from the client's:";
+
+/** The wrapper's content. Changing it changes every action key (it is an input). */
+export const WRAPPER_SCRIPT = `#!/bin/bash
+# goma remote compile wrapper (see lib/server/wrapper.ts).
+set -e
+cd -P .
+root=$PWD
+printf '${EXEC_ROOT_MARKER}%s\\n' "$root" >&2
+m=${MANIFEST_PATH}
+if [ -s "$m" ]; then
+  vdir=/tmp/goma-env-verified-$(id -u)
+  key=$( { cat "$m"; sed 's/^[0-9a-f]*  //' "$m" | tr '\\n' '\\0' | xargs -0 stat -L -c '%n %s %Y %i' 2>&1; } | sha256sum | cut -c1-64)
+  if ! [ -O "$vdir" ] || ! [ -e "$vdir/$key" ]; then
+    if ! bad=$(sha256sum --check --quiet --strict "$m" 2>&1); then
+      printf '%s\\n%s\\n' "${ENV_MISMATCH_PREFIX}" "$bad" >&2
+      exit ${ENV_MISMATCH_EXIT}
+    fi
+    mkdir -p -m 700 "$vdir" 2>/dev/null || true
+    if [ -O "$vdir" ]; then : > "$vdir/$key"; fi
+  fi
+fi
+args=()
+for a in "$@"; do args+=("\${a//${ROOT_TOKEN}/$root}"); done
+if [ -n "\${GOMA_CLIENT_ROOT:-}" ]; then args+=("-ffile-prefix-map=$root=$GOMA_CLIENT_ROOT"); fi
+cd "\${WORK_DIR:-.}"
+exec "\${args[@]}"
+`;
