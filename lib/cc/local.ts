@@ -9,7 +9,7 @@ export async function runLocal(argv: string[]): Promise<number> {
     try {
       const p = Bun_.spawn(argv, { stdio: ["inherit", "inherit", "inherit"] });
       const code = await p.exited;
-      if (p.signalCode) return 128 + signalNumber(p.signalCode);
+      if (p.signalCode) return 128 + signalNumber(String(p.signalCode));
       return code;
     } catch (e) {
       process.stderr.write(`goma: cannot run ${JSON.stringify(argv[0])}: ${(e as Error).message}\n`);

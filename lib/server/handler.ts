@@ -42,7 +42,7 @@ export function createGomaHandler(opts: GomaHandlerOptions): (req: Request) => P
     const data = body.byteLength ? encodeBody(body, enc, 1) : body;
     const headers: Record<string, string> = { "content-type": PB, "accept-encoding": "gzip, deflate" };
     if (body.byteLength) headers["content-encoding"] = enc;
-    return new Response(data, { status, headers });
+    return new Response(data as unknown as BodyInit, { status, headers });
   };
   const text = (status: number, msg: string) =>
     new Response(msg.endsWith("\n") ? msg : msg + "\n", { status, headers: { "content-type": "text/plain; charset=utf-8", "accept-encoding": "gzip, deflate" } });

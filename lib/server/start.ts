@@ -37,14 +37,15 @@ export interface RunningServer {
 
 /** Starts everything; resolves once the HTTP port is bound. */
 export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
-  let target = cfg.remoteexecAddr;
+  let target: string = cfg.remoteexecAddr ?? "";
   let embedded: { address: string; close(): Promise<void> } | undefined;
   if (!target) {
     const { startEmbeddedBackend } = await import("../backend/index.ts");
     const dataDir = join(cfg.cacheDir, "backend");
     mkdirSync(dataDir, { recursive: true });
-    embedded = await startEmbeddedBackend({ dataDir, concurrency: cfg.concurrency, platform: cfg.platform });
-    target = embedded.address;
+    const started = await startEmbeddedBackend({ dataDir, concurrency: cfg.concurrency, platform: cfg.platform });
+    embedded = started;
+    target = started.address;
   }
   const loopback = /^(unix:|127\.|localhost[:]|\[::1\])/.test(target);
   const reapi = new ReapiClient({

@@ -1,0 +1,128 @@
+/**
+ * `goma proxy run|start|stop|status` (goma_ctl's run in the foreground / ensure_start / stop / status,
+ * reference/goma-protocol.md §4.6). `start` returns once the proxy answers on its socket: the child
+ * reports readiness on an inherited pipe, so nothing polls or sleeps.
+ */
+import { defineCommand } from "citty";
+import { spawn } from "node:child_process";
+import { openSync, readFileSync, writeSync, closeSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { gomaTmpDir, proxySocketPath } from "../ipc/paths.ts";
+import { control, socketAlive, startProxy } from "./daemon.ts";
+
+const READY_FD_ENV = "GOMA_PROXY_READY_FD";
+
+function selfCommand(): string[] {
+  const script = process.argv[1] ?? "";
+  // In the compiled binary argv[1] is the embedded entry (/$bunfs/…): run the executable itself.
+  return script.startsWith("/$bunfs") || !script ? [process.execPath] : [process.execPath, script];
+}
+
+export const runCommand = defineCommand({
+  meta: { name: "run", description: "Run the proxy in the foreground" },
+  async run() {
+    const readyFd = process.env[READY_FD_ENV] ? Number(process.env[READY_FD_ENV]) : undefined;
+    let p;
+    try {
+      p = await startProxy(process.env);
+    } catch (e) {
+      const msg = (e as Error).message;
+      if (readyFd !== undefined) {
+        writeSync(readyFd, `error ${msg}\n`);
+        closeSync(readyFd);
+      }
+      process.stderr.write(`goma proxy: ${msg}\n`);
+      process.exit(1);
+    }
+    if (readyFd !== undefined) {
+      writeSync(readyFd, `ready ${p.dashboardPort}\n`);
+      closeSync(readyFd);
+    } else {
+      process.stdout.write(`goma proxy ready: socket ${p.socketPath}, dashboard http://127.0.0.1:${p.dashboardPort}\n`);
+    }
+    process.on("SIGTERM", () => void p.stop());
+    process.on("SIGINT", () => void p.stop());
+    await p.closed;
+    process.exit(0);
+  },
+});
+
+export const startCommand = defineCommand({
+  meta: { name: "start", description: "Start the proxy in the background; returns once it is ready" },
+  async run() {
+    const sock = proxySocketPath(process.env);
+    if (await socketAlive(sock)) {
+      process.stdout.write(`goma proxy already running on ${sock}\n`);
+      return;
+    }
+    const tmp = gomaTmpDir(process.env);
+    mkdirSync(tmp, { recursive: true, mode: 0o700 });
+    const logPath = join(tmp, "goma_proxy.log");
+    const logFd = openSync(logPath, "a");
+    const [cmd, ...pre] = selfCommand();
+    const child = spawn(cmd!, [...pre, "proxy", "run"], {
+      detached: true,
+      stdio: ["ignore", logFd, logFd, "pipe"],
+      env: { ...process.env, [READY_FD_ENV]: "3" },
+    });
+    const line = await new Promise<string>((resolve) => {
+      let buf = "";
+      const pipe = child.stdio[3] as NodeJS.ReadableStream;
+      pipe.on("data", (c: Buffer) => {
+        buf += c.toString();
+        if (buf.includes("\n")) resolve(buf.split("\n")[0]!);
+      });
+      pipe.on("end", () => resolve(buf.split("\n")[0] ?? ""));
+      child.on("exit", () => resolve(buf.split("\n")[0] ?? ""));
+    });
+    closeSync(logFd);
+    if (!line.startsWith("ready")) {
+      let tail = "";
+      try {
+        tail = readFileSync(logPath, "utf8").split("\n").slice(-15).join("\n");
+      } catch {
+        // no log
+      }
+      process.stderr.write(`goma proxy failed to start: ${line.replace(/^error /, "") || "exited"}\n${tail}\n`);
+      process.exit(1);
+    }
+    child.unref();
+    (child.stdio[3] as unknown as { destroy(): void }).destroy();
+    process.stdout.write(`goma proxy started (pid ${child.pid}): socket ${sock}, dashboard http://127.0.0.1:${line.split(" ")[1]}, log ${logPath}\n`);
+    process.exit(0);
+  },
+});
+
+export const stopCommand = defineCommand({
+  meta: { name: "stop", description: "Stop the running proxy" },
+  async run() {
+    const sock = proxySocketPath(process.env);
+    if (!(await socketAlive(sock))) {
+      process.stdout.write(`goma proxy is not running (${sock})\n`);
+      return;
+    }
+    await control(sock, "quit");
+    process.stdout.write("goma proxy stopped\n");
+  },
+});
+
+export const statusCommand = defineCommand({
+  meta: { name: "status", description: "Show whether the proxy runs, its health and counters" },
+  args: { json: { type: "boolean", default: false, description: "Print the counters as JSON" } },
+  async run({ args }) {
+    const sock = proxySocketPath(process.env);
+    if (!(await socketAlive(sock))) {
+      if (args.json) process.stdout.write(JSON.stringify({ running: false }) + "\n");
+      else process.stdout.write(`goma proxy is not running (${sock})\n`);
+      process.exitCode = 1;
+      return;
+    }
+    const s = (await control(sock, "stats")) as Record<string, unknown>;
+    if (args.json) {
+      process.stdout.write(JSON.stringify({ running: true, ...s }) + "\n");
+      return;
+    }
+    process.stdout.write(`goma proxy: ${s.health} — dashboard http://127.0.0.1:${s.dashboardPort}, server ${s.server}\n`);
+    process.stdout.write(`tasks: ${["total", "remote", "cacheHit", "localFallback", "local", "failed"].map((k) => `${k} ${s[k]}`).join(", ")}\n`);
+  },
+});

@@ -1,0 +1,183 @@
+/**
+ * `goma proxy run`: the compiler_proxy daemon. Listens on the unix socket in GOMA_TMP_DIR (created 0700)
+ * for `goma cc` requests and control requests, and serves the dashboard on 127.0.0.1
+ * (GOMA_COMPILER_PROXY_PORT, default 8088). Each connection carries one framed request
+ * (lib/ipc/protocol.ts). A failing task never takes the daemon down: it answers `local`.
+ */
+import { createServer, createConnection, type Server, type Socket } from "node:net";
+import { mkdirSync, statSync, unlinkSync, chmodSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { hostname } from "node:os";
+import { encodeFrame, FrameReader, type CcRequest } from "../ipc/protocol.ts";
+import { gomaTmpDir, proxySocketPath, userName } from "../ipc/paths.ts";
+import { GomaHttpClient, serverConfigFromEnv } from "../goma/http-client.ts";
+import { serveHttp, type HttpServer } from "../platform/serve.ts";
+import { GomaError } from "../util/status.ts";
+import { log } from "../util/log.ts";
+import { VERSION } from "../util/version.ts";
+import { FileHashCache } from "./file-hash-cache.ts";
+import { TaskLog } from "./tasks.ts";
+import { runTask, type TaskContext } from "./task.ts";
+import { createDashboard } from "./dashboard.ts";
+
+/** A control request on the socket (goma proxy stop/status). */
+export interface ControlRequest {
+  v: 1;
+  control: "quit" | "stats" | "tasks" | "ping";
+}
+
+/** A running proxy. */
+export interface RunningProxy {
+  socketPath: string;
+  dashboardPort: number;
+  /** Resolves when the proxy has stopped (after `stop()` or a quit request). */
+  closed: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** True when something answers on the unix socket `path`. */
+export function socketAlive(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection(path);
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
+}
+
+/**
+ * Starts the proxy with the environment `env` (GOMA_* variables).
+ * @throws {GomaError} FailedPrecondition when another proxy answers on the socket, or the dashboard
+ * port and the next 9 are taken; InvalidArgument for malformed GOMA_* values.
+ */
+export async function startProxy(env: Record<string, string | undefined>): Promise<RunningProxy> {
+  const serverConfig = serverConfigFromEnv(env);
+  const socketPath = proxySocketPath(env);
+  const tmp = gomaTmpDir(env);
+  mkdirSync(tmp, { recursive: true, mode: 0o700 });
+  chmodSync(tmp, 0o700);
+  mkdirSync(dirname(socketPath), { recursive: true, mode: 0o700 });
+  if (await socketAlive(socketPath)) throw new GomaError(9, `another goma proxy is running on ${socketPath}`);
+  try {
+    unlinkSync(socketPath);
+  } catch {
+    // no stale socket
+  }
+  const cacheDir = env.GOMA_CACHE_DIR || join(tmp, "goma_cache");
+  mkdirSync(cacheDir, { recursive: true });
+  const http = new GomaHttpClient(serverConfig);
+  const tasks = new TaskLog();
+  const startedAt = Date.now();
+  const ctx: TaskContext = {
+    http,
+    files: new FileHashCache(),
+    tasks,
+    cacheDir,
+    serverHas: new Set(),
+    compilerProxyId: `${userName(env)}@${hostname()}:${process.pid}/${startedAt}`,
+  };
+  let health = "running: ping no response";
+  const ping = () =>
+    http.ping().then(
+      () => void (health = "ok"),
+      (e) => void (health = `running: ${GomaError.from(e).rawMessage}`),
+    );
+  void ping();
+
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((r) => (resolveClosed = r));
+  let stopping = false;
+  let dash: HttpServer | undefined;
+  const ipc: Server = createServer((sock: Socket) => {
+    const reader = new FrameReader<CcRequest | ControlRequest>(() => 0);
+    sock.on("error", () => sock.destroy());
+    sock.on("data", (chunk: Buffer) => {
+      let frame;
+      try {
+        frame = reader.push(new Uint8Array(chunk));
+      } catch (e) {
+        sock.destroy();
+        return;
+      }
+      if (!frame) return;
+      void handle(frame.header, sock);
+    });
+  });
+  const handle = async (h: CcRequest | ControlRequest, sock: Socket) => {
+    if ("control" in h) {
+      if (h.control === "quit") {
+        sock.end(encodeFrame({ ok: true }));
+        void stop();
+        return;
+      }
+      if (h.control === "stats") return void sock.end(encodeFrame({ ...tasks.stats, health, dashboardPort: dash?.port, server: http.baseUrl }));
+      if (h.control === "tasks") return void sock.end(encodeFrame(tasks.list()));
+      return void sock.end(encodeFrame({ ok: true, health }));
+    }
+    if (h.v !== 1 || !Array.isArray(h.argv) || typeof h.cwd !== "string") {
+      return void sock.end(encodeFrame({ kind: "local", reason: "unknown request version" }));
+    }
+    if (health !== "ok") void ping();
+    const ans = await runTask(h, ctx);
+    if (ans.header.kind === "done") sock.end(encodeFrame(ans.header, ans.stdout!, ans.stderr!));
+    else sock.end(encodeFrame(ans.header));
+  };
+  await new Promise<void>((resolve, reject) => {
+    ipc.once("error", reject);
+    ipc.listen(socketPath, () => resolve());
+  });
+  chmodSync(socketPath, 0o600);
+
+  const basePort = Number(env.GOMA_COMPILER_PROXY_PORT || 8088);
+  const dashboard = createDashboard(tasks, {
+    version: VERSION,
+    server: http.baseUrl,
+    health: () => health,
+    extra: () => ({ socket: socketPath, cacheDir, "cached files": ctx.files.size, "server has": ctx.serverHas.size, ...http.stats }),
+  });
+  for (let p = basePort; p < basePort + 10 && !dash; p++) {
+    try {
+      dash = await serveHttp({ hostname: "127.0.0.1", port: p, handler: dashboard });
+    } catch (e) {
+      log.warn(`dashboard port ${p}: ${(e as Error).message}`);
+      if (basePort === 0) break;
+    }
+  }
+  if (!dash) {
+    ipc.close();
+    throw new GomaError(9, `dashboard ports ${basePort}..${basePort + 9} are all taken (GOMA_COMPILER_PROXY_PORT)`);
+  }
+  const stop = async () => {
+    if (stopping) return closed;
+    stopping = true;
+    await new Promise<void>((r) => ipc.close(() => r()));
+    await dash!.stop();
+    try {
+      if (statSync(socketPath).isSocket()) unlinkSync(socketPath);
+    } catch {
+      // already gone
+    }
+    resolveClosed();
+  };
+  log.info(`goma proxy ${VERSION} on ${socketPath}, dashboard http://127.0.0.1:${dash.port}, server ${http.baseUrl}`);
+  return { socketPath, dashboardPort: dash.port, closed, stop };
+}
+
+/** Sends a control request to a running proxy and returns its JSON answer. */
+export function control(socketPath: string, op: ControlRequest["control"]): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const reader = new FrameReader<unknown>(() => 0);
+    const s = createConnection(socketPath);
+    s.once("connect", () => s.write(encodeFrame({ v: 1, control: op } satisfies ControlRequest)));
+    s.on("data", (c: Buffer) => {
+      const f = reader.push(new Uint8Array(c));
+      if (f) {
+        s.end();
+        resolve(f.header);
+      }
+    });
+    s.once("error", reject);
+  });
+}

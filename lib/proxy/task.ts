@@ -1,0 +1,191 @@
+/**
+ * One compile task, top to bottom (Goma's compile_task states INIT → SETUP → FILE_REQ → CALL_EXEC →
+ * FILE_RESP → FINISHED, reference/goma-protocol.md §4.2): parse flags → CompilerInfo → inputs →
+ * ExecReq → `/e` with the missing-input protocol (§2.4) → outputs → answer. Any failure of goma answers
+ * `local`, so `goma cc` runs the compiler itself: a build never fails because goma failed.
+ */
+import { relative, isAbsolute, resolve } from "node:path";
+import { goma, type IExecReq } from "../goma/proto.ts";
+import type { GomaHttpClient } from "../goma/http-client.ts";
+import { parseFlags, getCompilerInfo, discoverInputs, type CompilerInfo, type CompilerFlags } from "../compiler/index.ts";
+import type { CcRequest, CcResponse } from "../ipc/protocol.ts";
+import { Code, GomaError } from "../util/status.ts";
+import type { FileHashCache } from "./file-hash-cache.ts";
+import type { TaskLog, TaskRecord } from "./tasks.ts";
+import { writeOutputs } from "./outputs.ts";
+
+/** The proxy-wide state a task uses. */
+export interface TaskContext {
+  http: GomaHttpClient;
+  files: FileHashCache;
+  tasks: TaskLog;
+  /** GOMA_CACHE_DIR: where CompilerInfo is cached. */
+  cacheDir: string;
+  /** Hash keys the server is known to hold (sent hash-only). */
+  serverHas: Set<string>;
+  compilerProxyId: string;
+}
+
+/** The answer for `goma cc`: header plus stdout/stderr payload. */
+export interface TaskAnswer {
+  header: CcResponse;
+  stdout?: Uint8Array;
+  stderr?: Uint8Array;
+}
+
+/** Goma's "client-important" environment, forwarded in ExecReq.env (§4.3). */
+const CLIENT_ENV = /^(LANG|LC_[A-Z_]+|LANGUAGE|LIBRARY_PATH|CPATH|C_INCLUDE_PATH|CPLUS_INCLUDE_PATH|OBJC_INCLUDE_PATH|DEPENDENCIES_OUTPUT|SUNPRO_DEPENDENCIES|SOURCE_DATE_EPOCH|PWD)$/;
+/** A file modified within this many ms is "new": sent with content (GOMA_COMPILER_PROXY_NEW_FILE_THRESHOLD). */
+const NEW_FILE_MS = 300_000;
+/** At most this many `/e` calls per task (first try + missing-input rounds + retries, kMaxExecRetry = 4). */
+const MAX_EXEC_CALLS = 5;
+
+/** A failure that means "compile locally, not a goma failure": the local compiler shows the real error. */
+class LocalOnly extends Error {}
+
+/** Runs one compile task and returns the answer for `goma cc`. Never throws. */
+export async function runTask(req: CcRequest, ctx: TaskContext): Promise<TaskAnswer> {
+  const t = ctx.tasks.start(req.argv, req.cwd, req.pid);
+  const stage = async <T>(name: string, f: () => Promise<T> | T): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await f();
+    } finally {
+      t.stages[name] = Math.round((performance.now() - t0) * 10) / 10;
+    }
+  };
+  try {
+    const flags = await stage("flags", () => parseFlags(req.argv, req.cwd));
+    if (flags.unsupported) return local(ctx, t, "local", flags.unsupported);
+    const info = await stage("info", () =>
+      getCompilerInfo(flags, req.cwd, req.env, ctx.cacheDir).catch((e) => {
+        throw new GomaError(GomaError.from(e).code, `compiler info: ${GomaError.from(e).rawMessage}`);
+      }));
+    const inputs = await stage("inputs", () =>
+      discoverInputs(flags, info, req.cwd, req.env).catch((e) => {
+        const err = GomaError.from(e);
+        if (err.code === Code.FailedPrecondition) throw new LocalOnly(`preprocessing fails; the local compiler reports it: ${firstLine(err.rawMessage)}`);
+        throw err;
+      }));
+    const execReq = await stage("request", () => buildExecReq(req, flags, info, ctx));
+    const resp = await stage("exec", () => execWithMissingInputs(execReq, inputs, info, req.cwd, ctx, t));
+    const result = resp.result!;
+    await stage("outputs", () => writeOutputs(result, req.cwd, req.umask, ctx.http));
+    const cacheHit = resp.cacheHit === goma.ExecResp.CacheSource.STORAGE_CACHE || resp.cacheHit === goma.ExecResp.CacheSource.MEM_CACHE;
+    ctx.tasks.finish(t, cacheHit ? "cacheHit" : "remote", { exitCode: result.exitStatus });
+    const stdout = result.stdoutBuffer ?? new Uint8Array();
+    const stderr = result.stderrBuffer ?? new Uint8Array();
+    return { header: { kind: "done", exitCode: result.exitStatus, stdoutLength: stdout.byteLength, stderrLength: stderr.byteLength }, stdout, stderr };
+  } catch (e) {
+    if (e instanceof LocalOnly) return local(ctx, t, "local", e.message);
+    if (e instanceof GomaError) return local(ctx, t, "localFallback", e.rawMessage);
+    return local(ctx, t, "failed", `goma internal error: ${(e as Error)?.stack ?? String(e)}`);
+  }
+}
+
+function local(ctx: TaskContext, t: TaskRecord, outcome: "local" | "localFallback" | "failed", reason: string): TaskAnswer {
+  ctx.tasks.finish(t, outcome, { reason });
+  return { header: { kind: "local", reason } };
+}
+
+function firstLine(s: string): string {
+  return s.split("\n").find((l) => l.trim()) ?? s;
+}
+
+/** The ExecReq for a compile, inputs not yet attached (Goma's SETUP). */
+function buildExecReq(req: CcRequest, flags: CompilerFlags, info: CompilerInfo, ctx: TaskContext): IExecReq {
+  const env = Object.entries(req.env).filter(([k]) => CLIENT_ENV.test(k) && k !== "PWD").map(([k, v]) => `${k}=${v}`);
+  const useSuccess = /^(1|t|true|y|yes)$/i.test(req.env.GOMA_USE_SUCCESS ?? "");
+  const storeOnly = /^(1|t|true|y|yes)$/i.test(req.env.GOMA_STORE_ONLY ?? "");
+  const P = goma.ExecReq.CachePolicy;
+  return {
+    commandSpec: {
+      name: info.name,
+      version: info.version,
+      target: info.target,
+      binaryHash: new TextEncoder().encode(info.hash),
+      localCompilerPath: info.localPath,
+      size: info.size,
+      ...(info.lang === "c++" ? { cxxSystemIncludePath: info.systemIncludePaths } : { systemIncludePath: info.systemIncludePaths }),
+    },
+    arg: flags.args,
+    env,
+    cwd: req.cwd,
+    subprogram: info.subprograms.map((s) => ({ path: s.path, binaryHash: s.hash, size: s.size })),
+    requesterInfo: {
+      apiVersion: 2,
+      pid: req.pid,
+      compilerProxyId: ctx.compilerProxyId,
+      dimensions: ["os:linux"],
+      pathStyle: goma.RequesterInfo.PathStyle.POSIX_STYLE,
+      buildId: req.env.AUTONINJA_BUILD_ID || undefined,
+    },
+    cachePolicy: storeOnly ? P.STORE_ONLY : useSuccess ? P.LOOKUP_AND_STORE_SUCCESS : P.LOOKUP_AND_STORE,
+    hermeticMode: true,
+    expectedOutputFiles: flags.outputs,
+    toolchainIncluded: true,
+    toolchainSpecs: info.toolchain.map((f) =>
+      f.symlinkTarget !== undefined ? { path: f.path, symlinkPath: f.symlinkTarget } : { path: f.path, hash: f.hash, size: f.size, isExecutable: f.isExecutable }),
+  };
+}
+
+/**
+ * Sends the ExecReq, answering `missing_input` replies by resending those files with content, at most
+ * {@link MAX_EXEC_CALLS} calls. Files the server is known to hold, and old files, go hash-only first;
+ * new files (modified in the last 5 minutes) and files the server asked for go with content — over
+ * 2 MiB as chunks uploaded with `/s` and a FILE_META in the request.
+ * @throws {GomaError} when the server keeps failing, answers BAD_REQUEST, or an input vanished.
+ */
+async function execWithMissingInputs(req: IExecReq, inputs: string[], info: CompilerInfo, cwd: string,
+  ctx: TaskContext, t: TaskRecord): Promise<goma.ExecResp> {
+  const toolchain = new Set(info.toolchain.filter((f) => f.symlinkTarget === undefined).map((f) => f.path));
+  const all = [...new Set([...inputs, ...toolchain])];
+  const wantContent = new Set<string>();
+  let lastError = "";
+  for (let call = 0; call < MAX_EXEC_CALLS; call++) {
+    const now = Date.now();
+    const entries: goma.ExecReq.IInput[] = [];
+    const byName = new Map<string, string>();
+    for (const abs of all) {
+      const name = isAbsolute(abs) && abs.startsWith(cwd + "/") ? relative(cwd, abs) : abs;
+      byName.set(name, abs);
+      const e = await ctx.files.get(abs).catch((err) => {
+        throw new GomaError(Code.FailedPrecondition, `input ${abs} cannot be read: ${(err as Error).message}`);
+      });
+      const send = wantContent.has(abs) || (!toolchain.has(abs) && !ctx.serverHas.has(e.hashKey) && now - e.mtimeMs < NEW_FILE_MS);
+      if (!send) {
+        entries.push({ filename: name, hashKey: e.hashKey });
+        continue;
+      }
+      const c = await ctx.files.content(abs);
+      if (c.chunks.length) {
+        const keys = await ctx.http.storeFile(c.chunks.map((k) => k.blob));
+        if (keys.some((k, i) => k !== c.chunks[i]!.hashKey)) throw new GomaError(Code.Internal, `server stored chunks of ${abs} under other keys`);
+      }
+      entries.push({ filename: name, hashKey: c.top.hashKey, content: c.top.blob });
+    }
+    entries.sort((a, b) => (a.filename! < b.filename! ? -1 : 1));
+    const resp = await ctx.http.exec({ ...req, input: entries, requesterInfo: { ...req.requesterInfo, retry: call } });
+    if (resp.missingInput?.length) {
+      t.retries++;
+      for (const m of resp.missingInput) {
+        const abs = byName.get(m) ?? resolve(cwd, m);
+        wantContent.add(abs);
+      }
+      lastError = `server still missing ${resp.missingInput.length} inputs (${resp.missingInput.slice(0, 3).join(", ")})`;
+      continue;
+    }
+    if (resp.error === goma.ExecResp.ExecError.BAD_REQUEST) {
+      throw new GomaError(Code.InvalidArgument, `server refused the compile: ${(resp.errorMessage ?? []).join("; ") || "bad request"}`);
+    }
+    if (resp.errorMessage?.length) {
+      t.retries++;
+      lastError = resp.errorMessage.join("; ");
+      continue;
+    }
+    if (!resp.result) throw new GomaError(Code.Internal, "server answered without a result");
+    for (const e of entries) ctx.serverHas.add(e.hashKey!);
+    return resp;
+  }
+  throw new GomaError(Code.Unavailable, `gave up after ${MAX_EXEC_CALLS} calls: ${lastError}`);
+}
