@@ -26,7 +26,7 @@ export function decodeBody(body: Uint8Array, contentEncoding: string | null, max
     }
   } catch (e) {
     const msg = (e as Error).message;
-    if (/maxOutputLength|buffer length/i.test(msg)) {
+    if (/maxOutputLength|buffer length|larger than/i.test(msg) || (e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
       throw new GomaError(Code.ResourceExhausted, `Decoded body exceeds ${maxBytes} bytes`);
     }
     throw new GomaError(Code.InvalidArgument, `Failed to decode ${enc} body: ${msg}`);
