@@ -1,0 +1,21 @@
+/**
+ * goma's per-compile analysis for gcc and clang (C and C++), what compiler_proxy runs before a remote
+ * compile: parse the command ({@link parseFlags}), identify the compiler ({@link getCompilerInfo},
+ * cached on disk) and list the files it reads ({@link discoverInputs}, via the compiler's own `-M`).
+ *
+ * Spec: reference/goma-protocol.md §4.2 (INIT, SETUP), §5; reference/style.md §5.2.
+ */
+export type {
+  CompilerFamily, CompilerFlags, CompilerInfo, Lang, Subprogram, ToolchainFile,
+} from "./types.ts";
+export { parseFlags } from "./parse-flags.ts";
+export { getCompilerInfo, compilerInfoKey } from "./compiler-info.ts";
+export { discoverInputs, depsArgs } from "./discover-inputs.ts";
+export { FAMILIES, familyOf, commandNameOf, isCxxDriver, type FamilyDescriptor } from "./families.ts";
+export { FLAG_TABLE, type FlagSpec, type FlagForm, type FlagRole } from "./flag-table.ts";
+export { expandResponseFiles, splitResponseFile } from "./response-file.ts";
+export { parseMakeDeps, depsOf, type MakeRule } from "./make-deps.ts";
+export { findCompiler } from "./find-compiler.ts";
+export { sha256File, toolchainChain } from "./file-hash.ts";
+export { cacheFileOf, clearMemoryCache } from "./info-cache.ts";
+export { parseSearchList, versionString } from "./probe-compiler.ts";
