@@ -58,10 +58,12 @@ export function blobsForContent(content: Uint8Array): { top: KeyedBlob; chunks: 
  * Checks a blob against the client's IsValidFileBlob rules. Returns an error message, or "" when valid.
  */
 export function validateBlob(b: IFileBlob): string {
+  // Decoded proto2 messages carry defaults on the prototype: presence is an own property.
+  const has = (k: keyof IFileBlob) => Object.prototype.hasOwnProperty.call(b, k) && b[k] != null;
   const size = b.fileSize;
-  if (size == null || Number(size) < 0) return "file_size missing or negative";
-  const hasOffset = b.offset != null;
-  const hasContent = b.content != null;
+  if (!has("fileSize") || Number(size) < 0) return "file_size missing or negative";
+  const hasOffset = has("offset");
+  const hasContent = has("content");
   const keys = b.hashKey?.length ?? 0;
   switch (b.blobType) {
     case T.FILE:
