@@ -53,6 +53,18 @@ export async function runCc(argv: string[]): Promise<void> {
     return;
   }
   const env = process.env as Record<string, string>;
+  if (argv[0] === "--ping") {
+    // One IPC round trip to the proxy on the same lean path as a compile (gomacc's `port` command
+    // plays this role in Goma); used by scripts/bench-cc.sh.
+    try {
+      const reply = await exchange(proxySocketPath(env), { v: 1, control: "ping" } as unknown as Parameters<typeof exchange>[1]);
+      process.stdout.write(JSON.stringify(reply.header) + "\n");
+    } catch (e) {
+      process.stderr.write(`goma cc: proxy not reachable: ${(e as Error).message}\n`);
+      process.exitCode = 1;
+    }
+    return;
+  }
   if (localOnlyReason(argv, env) === "") {
     try {
       const umask = process.umask();

@@ -1,0 +1,160 @@
+/**
+ * End to end: the compiled binary (dist/goma) as server (embedded backend) + proxy + cc, with real gcc
+ * and clang on real sources. Every assertion is about observable behaviour: objects byte for byte,
+ * exit codes, stderr, the proxy's own counters and reasons.
+ */
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync, existsSync, symlinkSync, renameSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startStack, gomaBin, run, type GomaStack } from "./harness.ts";
+
+let stack: GomaStack;
+let proj: string;
+
+/** A small C and C++ project with a local header in a -I dir, a quoted include and a system header. */
+function makeProject(dir: string): void {
+  mkdirSync(join(dir, "inc"), { recursive: true });
+  mkdirSync(join(dir, "src"), { recursive: true });
+  writeFileSync(join(dir, "inc", "util.h"), "#pragma once\n#include <stddef.h>\nstatic inline size_t twice(size_t x) { return 2 * x; }\n");
+  writeFileSync(join(dir, "src", "local.h"), "#define GREETING \"hello\"\n");
+  writeFileSync(join(dir, "src", "a.c"), '#include <stdio.h>\n#include "util.h"\n#include "local.h"\nint main(void) { printf("%s %zu %s\\n", GREETING, twice(21), __FILE__); return 0; }\n');
+  writeFileSync(join(dir, "src", "b.cc"), '#include <string>\n#include <vector>\n#include "util.h"\nstd::string join(const std::vector<std::string>& v) { std::string r; for (auto& s : v) r += s; return r + std::to_string(twice(2)); }\n');
+  writeFileSync(join(dir, "src", "bad.c"), "int main(void) { return undeclared_thing; }\n");
+}
+
+before(async () => {
+  stack = await startStack();
+  proj = mkdtempSync(join(tmpdir(), "goma-e2e-proj-"));
+  makeProject(proj);
+});
+
+after(async () => {
+  await stack?.stop();
+  if (proj) rmSync(proj, { recursive: true, force: true });
+});
+
+const cc = (args: string[], env: Record<string, string> = stack.env) => run([gomaBin(), "cc", ...args], { cwd: proj, env });
+
+async function remoteThenLocal(compiler: string, src: string, obj: string, extra: string[] = []) {
+  const before = await stack.stats();
+  const args = [compiler, "-g", "-O2", "-Iinc", ...extra, "-c", src, "-o", obj];
+  const r = await cc(args);
+  assert.equal(r.code, 0, r.stderr);
+  const after = await stack.stats();
+  assert.equal(after.remote! + after.cacheHit! - before.remote! - before.cacheHit!, 1, "the compile went through the backend");
+  const remoteObj = readFileSync(join(proj, obj));
+  rmSync(join(proj, obj));
+  const l = await run(args, { cwd: proj });
+  assert.equal(l.code, 0, l.stderr);
+  assert.ok(remoteObj.equals(readFileSync(join(proj, obj))), `${obj} differs between remote and local compile`);
+}
+
+test("gcc: a remote compile of C with -g is byte-identical to a local compile", async () => {
+  await remoteThenLocal("gcc", "src/a.c", "a.o");
+});
+
+test("clang++: a remote compile of C++ with -g is byte-identical to a local compile", async () => {
+  await remoteThenLocal("clang++", "src/b.cc", "b.o", ["-std=c++17"]);
+});
+
+test("g++ with -MD writes the same dep file as a local compile", async () => {
+  await remoteThenLocal("g++", "src/b.cc", "b2.o", ["-MD"]);
+  const local = readFileSync(join(proj, "b2.d"), "utf8");
+  rmSync(join(proj, "b2.d"));
+  rmSync(join(proj, "b2.o"));
+  const r = await cc(["g++", "-g", "-O2", "-Iinc", "-MD", "-c", "src/b.cc", "-o", "b2.o"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(readFileSync(join(proj, "b2.d"), "utf8"), local);
+});
+
+test("the second identical compile is served from the action cache", async () => {
+  const args = ["gcc", "-O1", "-Iinc", "-c", "src/a.c", "-o", "cached.o"];
+  assert.equal((await cc(args)).code, 0);
+  const first = readFileSync(join(proj, "cached.o"));
+  rmSync(join(proj, "cached.o"));
+  const before = await stack.stats();
+  assert.equal((await cc(args)).code, 0);
+  const after = await stack.stats();
+  assert.equal(after.cacheHit! - before.cacheHit!, 1);
+  assert.ok(first.equals(readFileSync(join(proj, "cached.o"))));
+});
+
+test("a compile error gives the same exit code and stderr as a local compile", async () => {
+  const args = ["gcc", "-c", "src/bad.c", "-o", "bad.o"];
+  const remote = await cc(args);
+  const local = await run(args, { cwd: proj });
+  assert.notEqual(local.code, 0);
+  assert.equal(remote.code, local.code);
+  assert.equal(remote.stderr, local.stderr);
+  assert.equal(existsSync(join(proj, "bad.o")), false);
+});
+
+test("a link is not remotable: it runs locally and is recorded as local", async () => {
+  assert.equal((await cc(["gcc", "-Iinc", "-c", "src/a.c", "-o", "main.o"])).code, 0);
+  const before = await stack.stats();
+  const r = await cc(["gcc", "main.o", "-o", "prog"]);
+  assert.equal(r.code, 0, r.stderr);
+  const out = await run([join(proj, "prog")], { cwd: proj });
+  assert.match(out.stdout, /^hello 42 src\/a.c$/m);
+  const after = await stack.stats();
+  assert.equal(after.remote! - before.remote!, 0);
+});
+
+test("gomacc (a symlink to goma) behaves as goma cc", async () => {
+  const link = join(proj, "gomacc");
+  if (!existsSync(link)) symlinkSync(gomaBin(), link);
+  const before = await stack.stats();
+  const r = await run([link, "gcc", "-Iinc", "-c", "src/a.c", "-o", "via-gomacc.o"], { cwd: proj, env: stack.env });
+  assert.equal(r.code, 0, r.stderr);
+  const after = await stack.stats();
+  assert.equal(after.total! - before.total!, 1);
+});
+
+test("16 concurrent compiles all succeed remotely", async () => {
+  mkdirSync(join(proj, "many"), { recursive: true });
+  for (let i = 0; i < 16; i++) writeFileSync(join(proj, "many", `f${i}.c`), `#include "util.h"\nint f${i}(void) { return (int)twice(${i}); }\n`);
+  const before = await stack.stats();
+  const results = await Promise.all(
+    Array.from({ length: 16 }, (_, i) => cc(["gcc", "-g", "-Iinc", "-c", `many/f${i}.c`, "-o", `many/f${i}.o`])),
+  );
+  for (const r of results) assert.equal(r.code, 0, r.stderr);
+  const after = await stack.stats();
+  assert.equal(after.remote! + after.cacheHit! - before.remote! - before.cacheHit!, 16);
+  assert.equal(after.localFallback! - before.localFallback!, 0);
+});
+
+test("proxy not running: goma cc compiles locally and succeeds", async () => {
+  const env = { ...stack.env, GOMA_TMP_DIR: mkdtempSync(join(tmpdir(), "goma-noproxy-")) };
+  const r = await cc(["gcc", "-Iinc", "-c", "src/a.c", "-o", "noproxy.o"], env);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(existsSync(join(proj, "noproxy.o")));
+});
+
+test("server errors are answered with 400/413 and the server keeps serving", async () => {
+  const base = `http://127.0.0.1:${stack.serverPort}/cxx-compiler-service`;
+  const bad = await fetch(`${base}/e`, { method: "POST", body: new Uint8Array([0x0a, 0x7f, 1]) });
+  assert.equal(bad.status, 400);
+  assert.match(await bad.text(), /cannot parse ExecReq/);
+  const big = await fetch(`${base}/e`, { method: "POST", body: new Uint8Array(65 * 1024 * 1024) });
+  assert.equal(big.status, 413);
+  const ping = await fetch(`${base}/ping`, { method: "POST" });
+  assert.equal(ping.status, 200);
+  // and a real compile still works
+  assert.equal((await cc(["gcc", "-Iinc", "-c", "src/a.c", "-o", "after-errors.o"])).code, 0);
+});
+
+test("server down: the compile falls back to local, succeeds, and the reason is recorded", async () => {
+  await stack.stopServer();
+  const before = await stack.stats();
+  const r = await cc(["gcc", "-Iinc", "-c", "src/a.c", "-o", "fallback.o"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(existsSync(join(proj, "fallback.o")));
+  const after = await stack.stats();
+  assert.equal(after.localFallback! - before.localFallback!, 1);
+  const tasks = (await (await fetch(`http://127.0.0.1:${stack.dashboardPort}/api/tasks`)).json()) as { outcome?: string; reason?: string }[];
+  const t = tasks.find((x) => x.outcome === "localFallback");
+  assert.match(t?.reason ?? "", /cannot reach goma server/);
+  void renameSync;
+});
