@@ -3,6 +3,7 @@
 # (bun's own summary is not a format CI reads; reference/toolchain.md §7).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/setup.sh || exit 1
 bash scripts/build.sh || exit 1
 out=$(mktemp)
 node_modules/.bin/bun test "$@" 2>&1 | tee "$out"
