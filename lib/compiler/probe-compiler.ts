@@ -5,6 +5,7 @@
  * Spec: Goma `client/cxx/gcc_compiler_info_builder.cc`, `client/cxx/cxx_compiler_info_builder.cc`;
  * reference/goma-protocol.md §5 ("CompilerInfo").
  */
+import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { Code, GomaError } from "../util/status.ts";
 import { descriptorOf } from "./families.ts";
@@ -128,10 +129,24 @@ export function probeEnvironment(env: Record<string, string>): Record<string, st
   return out;
 }
 
-/** A `-print-prog-name` answer as an absolute path: as given if it has a slash, else found on PATH. */
+/**
+ * A `-print-prog-name` answer as an absolute path: a path (relative to cwd) if it has a slash, else
+ * the program found on PATH, as the driver would run it. Undefined when it does not exist.
+ */
 async function locateProgram(answer: string, cwd: string, env: Record<string, string>): Promise<string | undefined> {
   if (answer === "") return undefined;
-  if (answer.includes("/")) return path.resolve(cwd, answer);
+  if (answer.includes("/")) {
+    // "/usr/bin/../lib/gcc/…/cc1": resolve the directory physically (it may pass through symlinks),
+    // keep the file itself unresolved so its own symlink chain is listed.
+    const abs = path.resolve(cwd, answer);
+    try {
+      const found = path.join(await fsp.realpath(path.dirname(abs)), path.basename(abs));
+      await fsp.stat(found);
+      return found;
+    } catch {
+      return undefined;
+    }
+  }
   try {
     return await findCompiler(answer, cwd, env);
   } catch {
