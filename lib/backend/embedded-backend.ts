@@ -1,0 +1,91 @@
+/**
+ * The embedded REAPI v2 backend: a gRPC server with Capabilities, ContentAddressableStorage,
+ * ActionCache, ByteStream and Execution, storing blobs on disk and running actions locally. It lets goma
+ * work (and be tested) without Buildbarn, speaking the same protocol, so the REAPI client cannot tell
+ * the difference except through Capabilities. Layout under `dataDir`: `cas/` (disk CAS), `ac/` (disk
+ * action cache), `exec/` (one directory per running action, cleared at start).
+ *
+ * Spec: REAPI v2 services; reference/reapi-buildbarn.md §4.6.
+ */
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import { DiskActionCache } from "../blobstore/disk-action-cache.ts";
+import { DiskCas } from "../blobstore/disk-cas.ts";
+import {
+  actionCacheService, byteStreamService, capabilitiesService, casService, executionService, GRPC_OPTIONS,
+} from "../reapi/grpc-service.ts";
+import { Code, GomaError } from "../util/status.ts";
+import { actionCacheHandlers } from "./action-cache-service.ts";
+import { byteStreamHandlers } from "./bytestream-service.ts";
+import { capabilitiesHandlers } from "./capabilities-service.ts";
+import { casHandlers } from "./cas-service.ts";
+import { executionHandlers } from "./execution-service.ts";
+import { EmbeddedExecutor } from "./executor.ts";
+import { OperationStore } from "./operation-store.ts";
+
+/** Where and how to run the embedded backend. */
+export interface EmbeddedBackendOptions {
+  /** Root of the backend's state: `cas/`, `ac/` and `exec/` are created beneath it. */
+  dataDir: string;
+  /** gRPC listen address; default `"127.0.0.1:0"` (an ephemeral port). `"unix:/path"` also works. */
+  address?: string;
+  /** Actions running at once; default `os.availableParallelism()`. */
+  concurrency?: number;
+  /** Platform properties this worker offers; default `{ OSFamily: "linux" }`. */
+  platform?: Record<string, string>;
+}
+
+/** A running embedded backend. */
+export interface EmbeddedBackend {
+  /** The bound address, e.g. `"127.0.0.1:34567"` (the real port when 0 was asked). */
+  address: string;
+  /** Stops serving, kills running actions and waits until their directories are removed. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the embedded backend (plaintext gRPC; meant for loopback or a unix socket).
+ * Spec: REAPI v2 Capabilities, ContentAddressableStorage, ActionCache, Execution; google.bytestream.
+ * @throws {GomaError} Unavailable when the address cannot be bound.
+ */
+export async function startEmbeddedBackend(opts: EmbeddedBackendOptions): Promise<EmbeddedBackend> {
+  const cas = await DiskCas.open(join(opts.dataDir, "cas"));
+  const ac = await DiskActionCache.open(join(opts.dataDir, "ac"));
+  const executor = new EmbeddedExecutor({
+    cas, ac, execDir: join(opts.dataDir, "exec"),
+    concurrency: opts.concurrency ?? availableParallelism(),
+    platform: opts.platform ?? { OSFamily: "linux" },
+  });
+  await executor.cleanExecDir();
+  const inFlight = new Set<Promise<void>>();
+
+  const server = new grpc.Server(GRPC_OPTIONS);
+  server.addService(capabilitiesService, capabilitiesHandlers());
+  server.addService(casService, casHandlers(cas));
+  server.addService(actionCacheService, actionCacheHandlers(cas, ac));
+  server.addService(byteStreamService, byteStreamHandlers(cas));
+  server.addService(executionService, executionHandlers({ cas, ac, executor, ops: new OperationStore(), inFlight }));
+
+  const requested = opts.address ?? "127.0.0.1:0";
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(requested, grpc.ServerCredentials.createInsecure(), (err, p) => {
+      if (err) reject(new GomaError(Code.Unavailable, `Failed to listen on "${requested}": ${err.message}`, { cause: err }));
+      else resolve(p);
+    });
+  });
+  const address = requested.startsWith("unix:") ? requested : requested.replace(/:\d+$/, `:${port}`);
+
+  let closing: Promise<void> | undefined;
+  return {
+    address,
+    close() {
+      closing ??= (async () => {
+        server.forceShutdown();
+        executor.killAll();
+        await Promise.allSettled([...inFlight]);
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * Collects an action's outputs into the CAS and describes them for the ActionResult. With
+ * `Command.output_paths` (REAPI ≥ 2.1) each path is classified by what the action left there: a file
+ * becomes an OutputFile, a directory an OutputDirectory (a `Tree` blob, topologically sorted), a
+ * symlink an OutputSymlink. Without it the legacy `output_files`/`output_directories` are used. Paths
+ * are relative to the working directory; absent outputs are skipped.
+ *
+ * Spec: REAPI Command.output_paths/output_files/output_directories/output_directory_format,
+ * ActionResult.output_*, Tree; reference/reapi-buildbarn.md §1.2.
+ */
+import { lstat, mkdir, readdir, readlink, stat } from "node:fs/promises";
+import { dirname, join, normalize } from "node:path";
+import type { DiskCas } from "../blobstore/disk-cas.ts";
+import { type Digest, digestKey, digestOf } from "../digest/digest.ts";
+import { build } from "../reapi/proto.ts";
+import { Code, GomaError } from "../util/status.ts";
+import R = build.bazel.remote.execution.v2;
+
+/** The output part of an ActionResult. */
+export type CollectedOutputs = Pick<R.IActionResult, "outputFiles" | "outputDirectories" | "outputSymlinks">;
+
+/** Every output path the Command declares (output_paths, else the legacy pair). */
+export function declaredOutputs(command: R.ICommand): string[] {
+  if (command.outputPaths?.length) return [...command.outputPaths];
+  return [...(command.outputFiles ?? []), ...(command.outputDirectories ?? [])];
+}
+
+/**
+ * Checks that an output path stays inside the working directory and creates its parent directories.
+ * @throws {GomaError} InvalidArgument for absolute paths or paths escaping with "..".
+ */
+export async function prepareOutputParents(workDir: string, paths: string[]): Promise<void> {
+  for (const p of paths) {
+    const n = normalize(p);
+    if (p === "" || p.startsWith("/") || n === ".." || n.startsWith("../")) {
+      throw new GomaError(Code.InvalidArgument, `Output path "${p}" is not inside the working directory`);
+    }
+    await mkdir(dirname(join(workDir, n)), { recursive: true });
+  }
+}
+
+/** Sorts entries by name in UTF-8 byte order, the order REAPI requires in a Directory. */
+function sortByName<T extends { name?: string | null }>(xs: T[]): T[] {
+  return xs.sort((a, b) => Buffer.compare(Buffer.from(a.name ?? ""), Buffer.from(b.name ?? "")));
+}
+
+/** Builds the Directory for `path` (storing its files), recording every Directory by digest key. */
+async function buildDirectory(cas: DiskCas, path: string, all: Map<string, R.IDirectory>): Promise<{ dir: R.IDirectory; digest: Digest }> {
+  const files: R.IFileNode[] = [], directories: R.IDirectoryNode[] = [], symlinks: R.ISymlinkNode[] = [];
+  for (const e of await readdir(path, { withFileTypes: true })) {
+    const p = join(path, e.name);
+    if (e.isFile()) {
+      const mode = (await stat(p)).mode;
+      files.push({ name: e.name, digest: await cas.putFile(p), isExecutable: (mode & 0o111) !== 0 });
+    } else if (e.isDirectory()) {
+      directories.push({ name: e.name, digest: (await buildDirectory(cas, p, all)).digest });
+    } else if (e.isSymbolicLink()) {
+      symlinks.push({ name: e.name, target: await readlink(p) });
+    }
+  }
+  const dir: R.IDirectory = {
+    files: sortByName(files),
+    directories: sortByName(directories),
+    symlinks: sortByName(symlinks),
+  };
+  const digest = digestOf(R.Directory.encode(dir).finish());
+  all.set(digestKey(digest), dir);
+  return { dir, digest };
+}
+
+/** Collects an output directory as a Tree (parents before children, each Directory once). */
+async function collectDirectory(cas: DiskCas, path: string, outPath: string, format: number): Promise<R.IOutputDirectory> {
+  const all = new Map<string, R.IDirectory>();
+  const { dir: root, digest: rootDigest } = await buildDirectory(cas, path, all);
+  const children: R.IDirectory[] = [];
+  const seen = new Set<string>();
+  const visit = (d: R.IDirectory) => {
+    for (const sub of d.directories ?? []) {
+      const k = digestKey(sub.digest as Digest);
+      if (seen.has(k)) continue;
+      seen.add(k);
+      children.push(all.get(k)!);
+      visit(all.get(k)!);
+    }
+  };
+  visit(root);
+  const out: R.IOutputDirectory = { path: outPath };
+  const F = R.Command.OutputDirectoryFormat;
+  if (format !== F.DIRECTORY_ONLY) {
+    const treeBytes = R.Tree.encode({ root, children }).finish();
+    const treeDigest = digestOf(treeBytes);
+    await cas.put(treeDigest, treeBytes);
+    Object.assign(out, { treeDigest, isTopologicallySorted: true });
+  }
+  if (format === F.DIRECTORY_ONLY || format === F.TREE_AND_DIRECTORY) {
+    for (const d of [root, ...children]) {
+      const bytes = R.Directory.encode(d).finish();
+      await cas.put(digestOf(bytes), bytes);
+    }
+    out.rootDirectoryDigest = rootDigest;
+  }
+  return out;
+}
+
+/**
+ * Stores the declared outputs found under `workDir` in the CAS and describes them.
+ * @throws the underlying OS error when an output cannot be read.
+ */
+export async function collectOutputs(cas: DiskCas, command: R.ICommand, workDir: string): Promise<CollectedOutputs> {
+  const outputFiles: R.IOutputFile[] = [], outputDirectories: R.IOutputDirectory[] = [], outputSymlinks: R.IOutputSymlink[] = [];
+  const modern = (command.outputPaths?.length ?? 0) > 0;
+  const legacyDirs = new Set(command.outputDirectories ?? []);
+  const format = command.outputDirectoryFormat ?? 0;
+  for (const p of declaredOutputs(command)) {
+    const abs = join(workDir, p);
+    // Legacy outputs follow symlinks; output_paths report symlinks as such.
+    const st = await (modern ? lstat(abs) : stat(abs)).catch(() => undefined);
+    if (!st) continue;
+    if (st.isSymbolicLink()) {
+      outputSymlinks.push({ path: p, target: await readlink(abs) });
+    } else if (st.isFile() && (modern || !legacyDirs.has(p))) {
+      outputFiles.push({ path: p, digest: await cas.putFile(abs), isExecutable: (st.mode & 0o111) !== 0 });
+    } else if (st.isDirectory() && (modern || legacyDirs.has(p))) {
+      outputDirectories.push(await collectDirectory(cas, abs, p, format));
+    }
+  }
+  return { outputFiles, outputDirectories, outputSymlinks };
+}
