@@ -164,11 +164,13 @@ if [ ${#todo[@]} -gt 0 ]; then
     mkdir -p "$work"
     log=$work.log
     if ! (cd "$work" && apt-get "${APT_OPTS[@]}" ${SOURCE_OPTS[@]+"${SOURCE_OPTS[@]}"} source "$pkg") >"$log" 2>&1; then
-      cat "$log" >&2
-      if grep -q 'Unable to find a source package' "$log"; then
+      out=$(cat "$log")
+      printf '%s\n' "$out" >&2
+      rm -rf "$work" "$log"
+      if grep -q 'Unable to find a source package' <<<"$out"; then
         die "no source package named '$pkg' in the deb-src entries derived from this machine's apt sources"
       fi
-      if grep -qiE 'NO_PUBKEY|not signed|signature|verif' "$log"; then
+      if grep -qiE 'NO_PUBKEY|not signed|signature|verif' <<<"$out"; then
         die "apt-get source $pkg failed to verify signatures with the system's keyrings (see above)"
       fi
       die "apt-get source $pkg failed (see above)"
