@@ -65,7 +65,7 @@ export function familyOf(argv0: string): FamilyDescriptor | undefined {
   return FAMILIES.find((f) => f.matches(base));
 }
 
-/** The descriptor of a family. */
+/** The descriptor of a family. @internal */
 export function descriptorOf(family: CompilerFamily): FamilyDescriptor {
   return family === "clang" ? clang : gcc;
 }

@@ -81,6 +81,7 @@ async function regularFile(real: string): Promise<ToolchainFile> {
 /**
  * Appends `entries` to `list`, skipping paths already present (first occurrence wins).
  * @example appendUnique([a], [a, b]) // [a, b]
+ * @internal
  */
 export function appendUnique(list: ToolchainFile[], entries: readonly ToolchainFile[]): ToolchainFile[] {
   const seen = new Set(list.map((e) => e.path));

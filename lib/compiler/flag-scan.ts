@@ -28,6 +28,7 @@ export type ScannedArg =
  * @returns one entry per option or input; `index` points into `args`.
  * @example
  * scanArgs(["gcc", "-I", "inc", "-c", "a.c"]).map((a) => a.kind) // ["flag", "flag", "input"]
+ * @internal shared by parse-flags.ts and discover-inputs.ts.
  */
 export function scanArgs(args: readonly string[]): ScannedArg[] {
   const out: ScannedArg[] = [];
@@ -59,7 +60,7 @@ export function scanArgs(args: readonly string[]): ScannedArg[] {
   return out;
 }
 
-/** The arguments of one scanned entry, as they appear in argv. */
+/** The arguments of one scanned entry, as they appear in argv. @internal */
 export function argsOf(args: readonly string[], a: ScannedArg): string[] {
   return args.slice(a.index, a.index + a.count);
 }
@@ -72,6 +73,7 @@ export function argsOf(args: readonly string[], a: ScannedArg): string[] {
  * @returns `depFile` (last one wins), `defines` in order, and `rest`: the sub-arguments other than the
  *   `-MD`/`-MMD` pairs, for rebuilding a `-Wp,` option without the dep file.
  * @example splitPreprocessorArgs("-MD,a.d") // { depFile: "a.d", defines: [], rest: [] }
+ * @internal
  */
 export function splitPreprocessorArgs(value: string): {
   depFile?: string;

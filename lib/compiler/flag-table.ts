@@ -155,12 +155,12 @@ export const FLAG_TABLE: readonly FlagSpec[] = [
   b("-pie"), b("-no-pie"), b("-rdynamic"), b("-s"), b("-p"), b("-pg"), b("-time"),
 ];
 
-/** Rows matched exactly (bool, separate, joinedOrSeparate), by name. */
+/** Rows matched exactly (bool, separate, joinedOrSeparate), by name. @internal */
 export const EXACT_FLAGS: ReadonlyMap<string, FlagSpec> = new Map(
   FLAG_TABLE.filter((f) => f.form !== "joined").map((f) => [f.name, f]),
 );
 
-/** Rows matched as prefixes (joined, joinedOrSeparate), longest first. */
+/** Rows matched as prefixes (joined, joinedOrSeparate), longest first. @internal */
 export const PREFIX_FLAGS: readonly FlagSpec[] = FLAG_TABLE
   .filter((f) => f.form === "joined" || f.form === "joinedOrSeparate")
   .sort((x, y) => y.name.length - x.name.length);

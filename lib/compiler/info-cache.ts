@@ -46,7 +46,7 @@ export function cacheFileOf(cacheDir: string, key: string): string {
   return path.join(cacheDir, "compiler_info", `${createHash("sha256").update(key).digest("hex")}.json`);
 }
 
-/** The current stamp of `file`, or undefined if it cannot be stat'ed. */
+/** The current stamp of `file`, or undefined if it cannot be stat'ed. @internal */
 export async function stampOf(file: string): Promise<FileStamp | undefined> {
   try {
     const st = await fsp.stat(file);
@@ -76,6 +76,7 @@ function isStoredEntry(v: unknown, key: string): v is StoredEntry {
  * The cached CompilerInfo of `key`, from memory or else from disk, if its stamps still match.
  *
  * @returns a fresh copy of the info, or undefined on a miss (no entry, stale, unreadable or corrupt).
+ * @internal used by compiler-info.ts.
  */
 export async function lookupInfo(cacheDir: string, key: string): Promise<CompilerInfo | undefined> {
   const file = cacheFileOf(cacheDir, key);
@@ -101,6 +102,7 @@ export async function lookupInfo(cacheDir: string, key: string): Promise<Compile
  * file is not an error: the info is still cached in memory.
  *
  * @param stamps the files the info was built from, checked by {@link lookupInfo}.
+ * @internal used by compiler-info.ts.
  */
 export async function storeInfo(cacheDir: string, key: string, stamps: FileStamp[], info: CompilerInfo): Promise<void> {
   const file = cacheFileOf(cacheDir, key);

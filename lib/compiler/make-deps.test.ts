@@ -1,5 +1,9 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { depsOf, parseMakeDeps, type MakeRule } from "./make-deps.ts";
 
 const CASES: [string, string, MakeRule[]][] = [
@@ -36,4 +40,27 @@ describe("depsOf()", () => {
   test("depsOf() keeps first-seen order and drops duplicates", () => {
     assert.deepEqual(depsOf(parseMakeDeps("a.o: a.c a.h b.h a.h\nb.o: b.c a.h\n")), ["a.c", "a.h", "b.h", "b.c"]);
   });
+});
+
+describe("parseMakeDeps() on real compiler output", () => {
+  // File names that need escaping in Make syntax: a space, a backslash before a space, '#', '$'.
+  const NAMES = ["sp ace.h", "back\\ slash.h", "hash#1.h", "cost$.h"];
+  for (const cc of ["gcc", "clang"]) {
+    test(`parseMakeDeps() undoes ${cc}'s escaping`, () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "goma-mk-"));
+      try {
+        for (const n of NAMES) fs.writeFileSync(path.join(dir, n), "");
+        // clang reads a backslash in an #include as a separator, so it only gets the other names.
+        const names = cc === "gcc" ? NAMES : NAMES.filter((n) => !n.includes("\\"));
+        fs.writeFileSync(path.join(dir, "m.c"), names.map((n) => `#include "${n}"\n`).join(""));
+        const r = spawnSync(cc, ["-M", "-nostdinc", "m.c", "-MT", "my obj.o"], { cwd: dir, encoding: "utf8" });
+        assert.equal(r.status, 0, r.stderr);
+        const [rule] = parseMakeDeps(r.stdout);
+        assert.deepEqual(rule!.targets, ["my", "obj.o"], "-MT is written as given: Make would see two targets");
+        assert.deepEqual(rule!.deps.filter((d) => !d.startsWith("/")), ["m.c", ...names]);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });

@@ -13,7 +13,7 @@ import { findCompiler } from "./find-compiler.ts";
 import { commandLine, runCaptured, type CapturedRun } from "./run-captured.ts";
 import type { CompilerFamily, Lang } from "./types.ts";
 
-/** What the probes found, before hashing. */
+/** What the probes found, before hashing. @internal */
 export interface ProbeResult {
   family: CompilerFamily;
   version: string;
@@ -72,6 +72,7 @@ export function versionString(dumpversion: string, version: string): string {
  * @param env the compile's environment; `LC_ALL=C` is added, dep-file variables removed.
  * @throws {GomaError} FailedPrecondition (with the command and its stderr) when a probe fails or the
  *   output does not look like gcc or clang; DeadlineExceeded when a probe hangs.
+ * @internal used by compiler-info.ts.
  */
 export async function probeCompiler(
   localPath: string, expected: CompilerFamily, lang: Lang, infoFlags: readonly string[], cwd: string,
@@ -121,7 +122,7 @@ export async function probeCompiler(
   };
 }
 
-/** The environment for probes: the compile's, with `LC_ALL=C` and without dep-file side outputs. */
+/** The environment for probes: the compile's, with `LC_ALL=C` and without dep-file side outputs. @internal */
 export function probeEnvironment(env: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = { ...env, LC_ALL: "C" };
   delete out.DEPENDENCIES_OUTPUT;

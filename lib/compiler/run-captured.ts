@@ -32,6 +32,7 @@ export interface RunOptions {
  * @param argv program (a path, or a name looked up on `env.PATH`) and arguments.
  * @throws {GomaError} NotFound when the program cannot be started (ENOENT), FailedPrecondition for other
  *   spawn errors (EACCES…), DeadlineExceeded when it runs longer than `timeoutMs`.
+ * @internal
  */
 export function runCaptured(argv: readonly string[], opts: RunOptions): Promise<CapturedRun> {
   return new Promise((resolve, reject) => {
@@ -72,7 +73,7 @@ export function runCaptured(argv: readonly string[], opts: RunOptions): Promise<
   });
 }
 
-/** `argv` as one shell-like line, for messages. */
+/** `argv` as one shell-like line, for messages. @internal */
 export function commandLine(argv: readonly string[]): string {
   return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(" ");
 }
