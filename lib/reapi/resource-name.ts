@@ -93,6 +93,7 @@ function splitInstance(name: string, keywords: string[]): { instanceName: string
   const i = segs.findIndex((s) => keywords.includes(s));
   if (i < 0) throw new GomaError(Code.InvalidArgument, `Invalid resource name "${name}": no ${keywords.join("/")} segment`);
   const instanceName = segs.slice(0, i).join("/");
+  if (i > 0 && instanceName === "") throw new GomaError(Code.InvalidArgument, `Invalid resource name "${name}": leading slash`);
   validateInstanceName(instanceName);
   return { instanceName, segs, i };
 }
