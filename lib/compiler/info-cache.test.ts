@@ -1,4 +1,4 @@
-import { after, before, beforeEach, describe, test } from "node:test";
+import { after, afterEach, before, beforeEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -25,6 +25,7 @@ describe("getCompilerInfo() disk cache", () => {
     cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), "goma-cache-"));
     clearMemoryCache();
   });
+  afterEach(() => fs.rmSync(cacheDir, { recursive: true, force: true }));
   before(() => {
     // A private gcc driver whose mtime the test may change: a copy, next to a lib/ that points at the
     // system's, so the driver finds cc1 and its headers the way it does from /usr/bin.
@@ -126,5 +127,28 @@ describe("getCompilerInfo() disk cache", () => {
     assert.deepEqual(a, b);
     assert.notEqual(a, b, "each caller gets its own copy");
     assert.equal(cacheFiles(cacheDir).length, 1);
+  });
+});
+
+describe("compilerInfoKey()", () => {
+  const real = { path: "/usr/bin/x86_64-linux-gnu-gcc-12", size: 10, mtimeMs: 20 };
+  const key = (args: string[], cwd = "/w", env: Record<string, string> = {}) =>
+    compilerInfoKey(parseFlags(["gcc", "-c", "a.c", ...args], cwd), "/usr/bin/gcc", real, cwd, env);
+
+  test("compilerInfoKey() joins path, stat, family, lang and info flags", () => {
+    assert.equal(key(["-std=c11", "-O2"]), "/usr/bin/gcc\n10\n20\ngcc\nc\n-std=c11");
+  });
+
+  test("compilerInfoKey() depends on cwd only when an info flag has a relative path", () => {
+    assert.equal(key(["--sysroot=/sr"], "/a"), key(["--sysroot=/sr"], "/b"));
+    for (const rel of [["--sysroot=sr"], ["--sysroot", "sr"], ["-isysroot", "sr"], ["-Bbin"], ["-B", "bin"]]) {
+      assert.notEqual(key(rel, "/a"), key(rel, "/b"), rel.join(" "));
+      assert.match(key(rel, "/a"), /\ncwd=\/a$/);
+    }
+  });
+
+  test("compilerInfoKey() depends on the include-path environment", () => {
+    assert.equal(key([], "/w", { HOME: "/x" }), key([]));
+    assert.match(key([], "/w", { CPATH: "/inc", CPLUS_INCLUDE_PATH: "/inc2" }), /\nCPATH=\/inc\nCPLUS_INCLUDE_PATH=\/inc2$/);
   });
 });
