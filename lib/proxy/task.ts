@@ -34,7 +34,7 @@ export interface TaskAnswer {
 }
 
 /** Goma's "client-important" environment, forwarded in ExecReq.env (§4.3). */
-const CLIENT_ENV = /^(LANG|LC_[A-Z_]+|LANGUAGE|LIBRARY_PATH|CPATH|C_INCLUDE_PATH|CPLUS_INCLUDE_PATH|OBJC_INCLUDE_PATH|DEPENDENCIES_OUTPUT|SUNPRO_DEPENDENCIES|SOURCE_DATE_EPOCH|PWD)$/;
+const CLIENT_ENV = /^(LANG|LC_[A-Z_]+|LANGUAGE|LIBRARY_PATH|CPATH|C_INCLUDE_PATH|CPLUS_INCLUDE_PATH|OBJC_INCLUDE_PATH|SOURCE_DATE_EPOCH)$/;
 /** A file modified within this many ms is "new": sent with content (GOMA_COMPILER_PROXY_NEW_FILE_THRESHOLD). */
 const NEW_FILE_MS = 300_000;
 /** At most this many `/e` calls per task (first try + missing-input rounds + retries, kMaxExecRetry = 4). */
@@ -57,6 +57,8 @@ export async function runTask(req: CcRequest, ctx: TaskContext): Promise<TaskAns
   try {
     const flags = await stage("flags", () => parseFlags(req.argv, req.cwd));
     if (flags.unsupported) return local(ctx, t, "local", flags.unsupported);
+    const envDeps = ["DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES"].find((k) => req.env[k]);
+    if (envDeps) return local(ctx, t, "local", `${envDeps} is set: the compiler would write a dep file goma cannot name`);
     const info = await stage("info", () =>
       getCompilerInfo(flags, req.cwd, req.env, ctx.cacheDir).catch((e) => {
         throw new GomaError(GomaError.from(e).code, `compiler info: ${GomaError.from(e).rawMessage}`);
