@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { goma, type IExecReq, type IExecResp, type IFileBlob } from "./proto.ts";
-import { decodeBody, encodeBody, type Encoding } from "./compression.ts";
+import { encodeBody, type Encoding } from "./compression.ts";
 import { codeFromHttpStatus } from "./http-status.ts";
 import { Code, GomaError } from "../util/status.ts";
 
@@ -127,7 +127,8 @@ export class GomaHttpClient {
     }
     const accept = (res.headers.get("accept-encoding") ?? "").toLowerCase();
     this.encoding = /\bgzip\b/.test(accept) ? "gzip" : /\bdeflate\b/.test(accept) ? "deflate" : "identity";
-    return decodeBody(raw, res.headers.get("content-encoding"), 1 << 30);
+    // fetch (Bun, Deno and Node alike) has already undone a gzip Content-Encoding: the body is plain.
+    return raw;
   }
 
   /** `/ping`: resolves when the server answers 200. */

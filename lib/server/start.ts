@@ -40,7 +40,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   let target: string = cfg.remoteexecAddr ?? "";
   let embedded: { address: string; close(): Promise<void> } | undefined;
   if (!target) {
-    const { startEmbeddedBackend } = await import("../backend/index.ts");
+    const { startEmbeddedBackend } = await import("../backend/embedded-backend.ts");
     const dataDir = join(cfg.cacheDir, "backend");
     mkdirSync(dataDir, { recursive: true });
     const started = await startEmbeddedBackend({ dataDir, concurrency: cfg.concurrency, platform: cfg.platform });
