@@ -90,7 +90,7 @@ export async function runAction(deps: RunnerDeps, p: PreparedAction, queuedMs: n
     md.inputFetchCompletedTimestamp = timestamp(Date.now());
 
     const cwd = workingDirectory(root, p.command.workingDirectory);
-    await prepareOutputParents(cwd, declaredOutputs(p.command));
+    await prepareOutputParents(root, cwd, declaredOutputs(p.command));
     const env: Record<string, string> = {};
     for (const v of p.command.environmentVariables ?? []) env[v.name ?? ""] = v.value ?? "";
     const stdoutPath = join(actionDir, "stdout"), stderrPath = join(actionDir, "stderr");

@@ -9,7 +9,7 @@
  * ActionResult.output_*, Tree; reference/reapi-buildbarn.md §1.2.
  */
 import { lstat, mkdir, readdir, readlink, stat } from "node:fs/promises";
-import { dirname, join, normalize } from "node:path";
+import { dirname, join } from "node:path";
 import type { DiskCas } from "../blobstore/disk-cas.ts";
 import { type Digest, digestKey, digestOf } from "../digest/digest.ts";
 import { build } from "../reapi/proto.ts";
@@ -26,16 +26,17 @@ export function declaredOutputs(command: R.ICommand): string[] {
 }
 
 /**
- * Checks that an output path stays inside the working directory and creates its parent directories.
- * @throws {GomaError} InvalidArgument for absolute paths or paths escaping with "..".
+ * Checks that every output path stays inside the input root (paths are relative to the working
+ * directory and may use ".."), and creates its parent directories (not the output itself).
+ * @throws {GomaError} InvalidArgument for absolute paths or paths escaping the input root.
  */
-export async function prepareOutputParents(workDir: string, paths: string[]): Promise<void> {
+export async function prepareOutputParents(root: string, workDir: string, paths: string[]): Promise<void> {
   for (const p of paths) {
-    const n = normalize(p);
-    if (p === "" || p.startsWith("/") || n === ".." || n.startsWith("../")) {
-      throw new GomaError(Code.InvalidArgument, `Output path "${p}" is not inside the working directory`);
+    const abs = join(workDir, p);
+    if (p === "" || p.startsWith("/") || !abs.startsWith(`${root}/`)) {
+      throw new GomaError(Code.InvalidArgument, `Output path "${p}" is not inside the input root`);
     }
-    await mkdir(dirname(join(workDir, n)), { recursive: true });
+    await mkdir(dirname(abs), { recursive: true });
   }
 }
 
