@@ -49,12 +49,13 @@ export function exchange(socketPath: string, req: CcRequest): Promise<CcReply> {
             try {
               const r = reader.push(chunk);
               if (r) {
-                s.end();
+                // Settle first: end() may run the close handler synchronously.
                 finish(() => resolve(split(r)));
+                s.end();
               }
             } catch (e) {
-              s.end();
               finish(() => reject(e));
+              s.end();
             }
           },
           close() {
