@@ -82,7 +82,7 @@ export async function startEmbeddedBackend(opts: EmbeddedBackendOptions): Promis
     close() {
       closing ??= (async () => {
         server.forceShutdown();
-        executor.killAll();
+        executor.shutdown();
         await Promise.allSettled([...inFlight]);
       })();
       return closing;

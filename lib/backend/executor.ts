@@ -7,6 +7,7 @@
  * Spec: REAPI Execution.Execute (FAILED_PRECONDITION for a missing Action/Command or no matching
  * worker), ExecutionStage; reference/reapi-buildbarn.md §1.7, §3, §4.5.
  */
+import { mkdir } from "node:fs/promises";
 import type { DiskActionCache } from "../blobstore/disk-action-cache.ts";
 import type { DiskCas } from "../blobstore/disk-cas.ts";
 import { type Digest, digestKey } from "../digest/digest.ts";
@@ -63,15 +64,17 @@ export class EmbeddedExecutor {
   readonly #opts: ExecutorOptions;
   readonly #slots: Semaphore;
   readonly #pids = new Set<number>();
+  #closed = false;
 
   constructor(opts: ExecutorOptions) {
     this.#opts = opts;
     this.#slots = new Semaphore(Math.max(1, Math.floor(opts.concurrency)));
   }
 
-  /** Removes action directories left by a previous process (call before serving). */
+  /** Removes action directories left by a previous process and (re)creates the exec directory. */
   async cleanExecDir(): Promise<void> {
     await removeTree(this.#opts.execDir);
+    await mkdir(this.#opts.execDir, { recursive: true });
   }
 
   async #loadMessage<T>(d: Digest, what: string, decode: (b: Uint8Array) => T): Promise<T> {
@@ -110,10 +113,12 @@ export class EmbeddedExecutor {
     const queuedMs = Date.now();
     await this.#slots.acquire();
     try {
+      if (this.#closed) return { status: { code: Code.Unavailable, message: "The embedded backend is shutting down" } };
       onStage(Stage.EXECUTING);
       return await runAction({
         cas: this.#opts.cas, ac: this.#opts.ac, execDir: this.#opts.execDir,
         trackProcess: (pid) => {
+          if (this.#closed) killProcessGroup(pid); // started after shutdown() ran
           this.#pids.add(pid);
           return () => this.#pids.delete(pid);
         },
@@ -123,8 +128,12 @@ export class EmbeddedExecutor {
     }
   }
 
-  /** Kills the process groups of every running action (their runs then complete and clean up). */
-  killAll(): void {
+  /**
+   * Stops the executor: queued actions will not start (they answer UNAVAILABLE) and the process groups
+   * of running actions are killed (their runs then complete and clean up).
+   */
+  shutdown(): void {
+    this.#closed = true;
     for (const pid of this.#pids) killProcessGroup(pid);
   }
 }

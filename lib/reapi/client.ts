@@ -78,7 +78,14 @@ export class ReapiClient {
   /** The batch cap in bytes: the option, else min(server limit || ∞, 2 MiB). */
   async #batchCap(): Promise<number> {
     if (this.#opts.maxBatchBytes) return this.#opts.maxBatchBytes;
-    const server = Number((await this.getCapabilities()).cacheCapabilities?.maxBatchTotalSizeBytes ?? 0);
+    let caps: R.IServerCapabilities;
+    try {
+      caps = await this.getCapabilities();
+    } catch (err) {
+      if (GomaError.from(err).code === Code.Unimplemented) return DEFAULT_MAX_BATCH_BYTES; // CAS-only servers
+      throw err;
+    }
+    const server = Number(caps.cacheCapabilities?.maxBatchTotalSizeBytes ?? 0);
     return server > 0 ? Math.min(server, DEFAULT_MAX_BATCH_BYTES) : DEFAULT_MAX_BATCH_BYTES;
   }
 
