@@ -24,7 +24,10 @@ import { executionHandlers } from "./execution-service.ts";
 import { EmbeddedExecutor } from "./executor.ts";
 import { OperationStore } from "./operation-store.ts";
 
-/** Where and how to run the embedded backend. */
+/**
+ * Where and how to run the embedded backend.
+ * Spec: REAPI Platform properties (exact match, reference/reapi-buildbarn.md §3).
+ */
 export interface EmbeddedBackendOptions {
   /** Root of the backend's state: `cas/`, `ac/` and `exec/` are created beneath it. */
   dataDir: string;
@@ -36,7 +39,10 @@ export interface EmbeddedBackendOptions {
   platform?: Record<string, string>;
 }
 
-/** A running embedded backend. */
+/**
+ * A running embedded backend.
+ * Spec: gRPC target syntax for `address` ("host:port" or "unix:/path").
+ */
 export interface EmbeddedBackend {
   /** The bound address, e.g. `"127.0.0.1:34567"` (the real port when 0 was asked). */
   address: string;

@@ -14,7 +14,10 @@ import { prepareTmpDir, writeFileAtomic } from "./atomic-file.ts";
 import type { ActionCache, ActionResultMessage } from "./cas.ts";
 import R = build.bazel.remote.execution.v2;
 
-/** A disk action cache rooted at one directory. Safe for concurrent use; the last writer wins. */
+/**
+ * A disk action cache rooted at one directory. Safe for concurrent use; the last writer wins.
+ * Spec: REAPI ActionCache keyed by (instance_name, action_digest); reference/reapi-buildbarn.md §2.3.
+ */
 export class DiskActionCache implements ActionCache {
   /** The cache's root directory. */
   readonly dir: string;

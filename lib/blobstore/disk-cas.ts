@@ -16,7 +16,10 @@ import { commitTemp, prepareTmpDir, tempPath, writeFileAtomic } from "./atomic-f
 import type { Cas } from "./cas.ts";
 import { CasWriter } from "./cas-writer.ts";
 
-/** A disk CAS rooted at one directory. Safe for concurrent use within and across processes. */
+/**
+ * A disk CAS rooted at one directory. Safe for concurrent use within and across processes.
+ * Spec: REAPI ContentAddressableStorage (empty blob always present); reference/reapi-buildbarn.md §1.5.
+ */
 export class DiskCas implements Cas {
   /** The store's root directory. */
   readonly dir: string;

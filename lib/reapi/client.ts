@@ -20,7 +20,11 @@ import { BATCH_RETRY, DEFAULT_RETRY, withRetry } from "./retry.ts";
 import { RpcCaller } from "./rpc-caller.ts";
 import R = build.bazel.remote.execution.v2;
 
-/** How to reach a REAPI endpoint and how to identify ourselves. */
+/**
+ * How to reach a REAPI endpoint and how to identify ourselves.
+ * Spec: REAPI instance_name (reference/reapi-buildbarn.md §2), RequestMetadata.tool_details (§1.8),
+ * CacheCapabilities.max_batch_total_size_bytes (§4.5).
+ */
 export interface ReapiClientOptions {
   /** `"127.0.0.1:8980"` or `"unix:/path"`. */
   target: string;
@@ -38,7 +42,10 @@ export interface ReapiClientOptions {
   toolVersion?: string;
 }
 
-/** Default batch cap: 2 MiB, safe against Buildbarn's 4 MiB default receive limit. */
+/**
+ * Default batch cap: 2 MiB, safe against Buildbarn's 4 MiB default receive limit.
+ * Spec: reference/reapi-buildbarn.md §4.5 ("the client needs its own cap").
+ */
 export const DEFAULT_MAX_BATCH_BYTES = 2 * 1024 * 1024;
 /** Digests per FindMissingBlobs request. */
 const FIND_MISSING_CHUNK = 10_000;
@@ -46,6 +53,7 @@ const FIND_MISSING_CHUNK = 10_000;
 /**
  * A REAPI v2 client bound to one endpoint and instance name. Safe for concurrent use; each call is
  * independent. Call {@link close} when done.
+ * Spec: REAPI v2 Capabilities, ContentAddressableStorage, ActionCache, Execution; google.bytestream.
  */
 export class ReapiClient {
   readonly instanceName: string;

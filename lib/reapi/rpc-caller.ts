@@ -81,10 +81,16 @@ export class RpcCaller {
     });
   }
 
-  /** Starts a server-streaming call; read it with `for await` and convert errors with {@link toGomaError}. */
+  /**
+   * Starts a server-streaming call; read it with `for await` and convert errors with {@link toGomaError}.
+   * A status arriving after the reader stopped (e.g. CANCELLED after `cancel()`) is ignored instead of
+   * becoming an unhandled 'error' event.
+   */
   serverStream<Req, Res>(m: grpc.MethodDefinition<Req, Res>, req: Req): grpc.ClientReadableStream<Res> {
-    return this.client.makeServerStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, req,
+    const stream = this.client.makeServerStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, req,
       this.metadata(), {});
+    stream.on("error", () => {});
+    return stream;
   }
 
   /**
@@ -100,6 +106,7 @@ export class RpcCaller {
       stream = this.client.makeClientStreamRequest(m.path, m.requestSerialize, m.responseDeserialize,
         this.metadata(), {}, (err, res) => (err ? reject(toGomaError(err)) : resolve(res as Res)));
     });
+    stream.on("error", () => {}); // the status is delivered through `response`
     return { stream, response };
   }
 
