@@ -224,6 +224,7 @@ export class ExecAdapter {
     const env = new Map<string, string>([["PATH", DEFAULT_PATH], ["WORK_DIR", path.relative(root, cwd) || "."]]);
     if (/(^|[-/])(g?cc|c\+\+|g\+\+|clang(\+\+)?)(-[0-9.]+)?$/.test(req.commandSpec?.name ?? path.basename(args[0]!))) {
       env.set("GOMA_CLIENT_ROOT", root);
+      if (/clang/.test(req.commandSpec?.name ?? path.basename(args[0]!))) env.set("GOMA_PREFIX_MAP_LAST", "1");
     }
     for (const kv of req.env ?? []) {
       const eq = kv.indexOf("=");

@@ -8,7 +8,9 @@
  *    remembered per worker uid, keyed by the files' stat data, so the check costs one `stat` per compile;
  * 2. relocates: arguments carry the client's project root as the token `@GOMA_ROOT@`, replaced by the
  *    actual input-root directory, and `-ffile-prefix-map=<exec root>=<client root>` maps paths in debug
- *    info and `__FILE__` back, so the object is byte-identical to a local compile in the user's tree;
+ *    info and `__FILE__` back, so the object is byte-identical to a local compile in the user's tree.
+ *    The map goes where the user's own prefix maps take precedence: first for gcc (the last map given
+ *    wins), last for clang (`GOMA_PREFIX_MAP_LAST=1`: the first of equal prefixes wins);
  * 3. reports the exec root on stderr's first line (`GOMA_EXEC_ROOT=…`), which the server strips and
  *    uses to map paths in diagnostics back to the client's tree;
  * 4. runs the compiler in `$WORK_DIR` (the client's cwd relative to the root).
@@ -49,7 +51,12 @@ if [ -s "$m" ]; then
 fi
 args=()
 for a in "$@"; do args+=("\${a//${ROOT_TOKEN}/$root}"); done
-if [ -n "\${GOMA_CLIENT_ROOT:-}" ]; then args+=("-ffile-prefix-map=$root=$GOMA_CLIENT_ROOT"); fi
+if [ -n "\${GOMA_CLIENT_ROOT:-}" ]; then
+  # The user's own prefix maps must win over ours: gcc applies the last one given, clang the most
+  # specific and, among equal prefixes, the first one given.
+  m="-ffile-prefix-map=$root=$GOMA_CLIENT_ROOT"
+  if [ "\${GOMA_PREFIX_MAP_LAST:-}" = 1 ]; then args+=("$m"); else args=("\${args[0]}" "$m" "\${args[@]:1}"); fi
+fi
 cd "\${WORK_DIR:-.}"
 exec "\${args[@]}"
 `;

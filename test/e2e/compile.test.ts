@@ -69,6 +69,13 @@ test("g++ with -MD writes the same dep file as a local compile", async () => {
   assert.equal(readFileSync(join(proj, "b2.d"), "utf8"), local);
 });
 
+test("the user's own -ffile-prefix-map still wins remotely (gcc and clang), as Debian's build flags use it", async () => {
+  await remoteThenLocal("gcc", "src/a.c", "map-gcc.o", [`-ffile-prefix-map=${proj}=.`]);
+  await remoteThenLocal("clang", "src/a.c", "map-clang.o", [`-ffile-prefix-map=${proj}=.`]);
+  await remoteThenLocal("gcc", "src/a.c", "map-gcc-sub.o", [`-fdebug-prefix-map=${proj}/src=.`]);
+  await remoteThenLocal("clang", "src/a.c", "map-clang-sub.o", [`-fdebug-prefix-map=${proj}/src=.`]);
+});
+
 test("the second identical compile is served from the action cache", async () => {
   const args = ["gcc", "-O1", "-Iinc", "-c", "src/a.c", "-o", "cached.o"];
   assert.equal((await cc(args)).code, 0);
