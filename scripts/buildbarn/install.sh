@@ -52,7 +52,7 @@ if done_already; then
   exit 0
 fi
 
-[ -x /usr/local/go/bin/go ] && ! command -v go >/dev/null 2>&1 && PATH=/usr/local/go/bin:$PATH
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then PATH=/usr/local/go/bin:$PATH; fi
 command -v go >/dev/null 2>&1 || die "Go is not installed (Buildbarn needs Go >= 1.26.6)"
 command -v patch >/dev/null 2>&1 || die "'patch' is not installed (apt-get install patch)"
 
@@ -84,7 +84,7 @@ module_dir() {
     exit 3
   }
   dir=$(printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' | head -n1)
-  [ -n "$dir" ] && [ -d "$dir" ] || die "go mod download $1@$2 reported no directory: $json"
+  if [ -z "$dir" ] || [ ! -d "$dir" ]; then die "go mod download $1@$2 reported no directory: $json"; fi
   echo "$dir"
 }
 

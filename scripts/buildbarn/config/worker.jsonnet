@@ -1,0 +1,35 @@
+// bb_worker: a native (hard-linking) build directory on this host, one runner reached over a unix socket.
+local c = import 'common.libsonnet';
+{
+  blobstore: {
+    contentAddressableStorage: { grpc: { client: { address: c.frontendAddr } } },
+    actionCache: { grpc: { client: { address: c.frontendAddr } } },  // the worker writes results here
+  },
+  browserUrl: c.browserUrl,
+  maximumMessageSizeBytes: c.maxMsg,
+  scheduler: { address: c.schedulerWorkerAddr },
+  global: c.diag(c.diagPort.worker) { setUmask: { umask: 0 } },
+  buildDirectories: [{
+    native: {
+      buildDirectoryPath: c.root + '/worker/build',
+      cacheDirectoryPath: c.root + '/worker/cache',  // same file system as the build directory
+      maximumCacheFileCount: 10000,
+      maximumCacheSizeBytes: 1024 * 1024 * 1024,
+      cacheReplacementPolicy: 'LEAST_RECENTLY_USED',
+    },
+    runners: [{
+      endpoint: { address: 'unix://' + c.root + '/worker/runner.sock' },
+      concurrency: 2,  // the machines have 2 cores
+      instanceNamePrefix: c.instanceNamePrefix,
+      platform: c.workerPlatform,  // must equal Action.platform exactly
+      environmentVariables: { PATH: '/usr/local/bin:/usr/bin:/bin' },  // the Command's env overrides it
+      maximumFilePoolFileCount: 10000,
+      maximumFilePoolSizeBytes: 256 * 1024 * 1024,
+      workerId: { host: 'localhost', worker: 'goma-test' },
+    }],
+  }],
+  filePool: { blockDevice: { file: { path: c.root + '/worker/filepool', sizeBytes: 512 * 1024 * 1024 } } },
+  inputDownloadConcurrency: 10,
+  outputUploadConcurrency: 11,
+  directoryCache: { maximumCount: 1000, maximumSizeBytes: 1024 * 1024, cacheReplacementPolicy: 'LEAST_RECENTLY_USED' },
+}

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# Starts a single-host Buildbarn for goma's integration tests: bb_storage (CAS, action cache and the frontend
+# clients talk to), bb_scheduler, bb_runner and bb_worker (native build directory), all on 127.0.0.1, with
+# state under BB_ROOT (default <repo>/.cache/buildbarn). Returns once every process it started answers
+# /-/healthy on its diagnostics port; on failure it shows the logs, stops what it started and exits non-zero.
+#
+#   bash scripts/buildbarn/start.sh [options] [COMPONENT…]     (components: storage scheduler runner worker)
+#
+#   --instance-prefix NAME  the worker's instance name prefix (env BB_INSTANCE_PREFIX; default '' = every
+#                           instance name); e.g. hardlinking, as bb-deployments' native worker
+#   --platform KEY=VALUE    a property of the worker's platform, repeatable (env BB_WORKER_PLATFORM, comma
+#                           separated; default OSFamily=linux). Clients' Action.platform must equal it exactly
+#   --port-offset N         added to every port (env BB_PORT_OFFSET; default 0): frontend 8980, scheduler
+#                           8982 (clients) 8983 (workers) 7982 (web UI), diagnostics 9980 9982 9986 9987
+#   --no-workers-timeout D  how long after the scheduler starts an unknown platform is UNAVAILABLE rather than
+#                           FAILED_PRECONDITION (env BB_NO_WORKERS_TIMEOUT; default 15s)
+#   --storage-only          start bb_storage alone (a cache-only REAPI service; Execute is UNAVAILABLE)
+#   --fresh                 empty BB_ROOT's storage and worker directories first
+#
+# Naming components starts only those, with the settings of the last full start (e.g. `start.sh worker`).
+# Binaries come from BB_BIN, else from scripts/buildbarn/install.sh (cached after the first install).
+# Prints the frontend address (what `goma server --remoteexec-addr` wants) as its only line on stdout.
+set -euo pipefail
+# shellcheck source=scripts/buildbarn/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+PLATFORM=${BB_WORKER_PLATFORM:-}
+PREFIX=${BB_INSTANCE_PREFIX-}
+OFFSET=${BB_PORT_OFFSET:-}
+NO_WORKERS_TIMEOUT=${BB_NO_WORKERS_TIMEOUT:-}
+STORAGE_ONLY=0
+FRESH=0
+WANT=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --instance-prefix) [ $# -ge 2 ] || bb_die "$1 needs a value"; PREFIX=$2; shift 2 ;;
+    --instance-prefix=*) PREFIX=${1#*=}; shift ;;
+    --platform) [ $# -ge 2 ] || bb_die "$1 needs a value"; PLATFORM=${PLATFORM:+$PLATFORM,}$2; shift 2 ;;
+    --platform=*) PLATFORM=${PLATFORM:+$PLATFORM,}${1#*=}; shift ;;
+    --port-offset) [ $# -ge 2 ] || bb_die "$1 needs a value"; OFFSET=$2; shift 2 ;;
+    --port-offset=*) OFFSET=${1#*=}; shift ;;
+    --no-workers-timeout) [ $# -ge 2 ] || bb_die "$1 needs a value"; NO_WORKERS_TIMEOUT=$2; shift 2 ;;
+    --no-workers-timeout=*) NO_WORKERS_TIMEOUT=${1#*=}; shift ;;
+    --storage-only) STORAGE_ONLY=1; shift ;;
+    --fresh) FRESH=1; shift ;;
+    -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -*) bb_die "unknown option '$1' (see --help)" ;;
+    storage | scheduler | runner | worker) WANT+=("$1"); shift ;;
+    *) bb_die "unknown component '$1' (storage scheduler runner worker)" ;;
+  esac
+done
+
+mkdir -p "$BB_ROOT"
+BB_ROOT=$(cd "$BB_ROOT" && pwd)
+mkdir -p "$BB_ROOT/pids" "$BB_ROOT/logs"
+
+if [ ${#WANT[@]} -gt 0 ] && [ -f "$BB_ROOT/settings" ]; then
+  # Restarting some components: keep the settings of the last full start unless overridden now.
+  prev_prefix=$(bash -c '. "$1"; printf %s "$BB_INSTANCE_PREFIX"' _ "$BB_ROOT/settings")
+  prev_platform=$(bash -c '. "$1"; printf %s "$BB_WORKER_PLATFORM"' _ "$BB_ROOT/settings")
+  prev_offset=$(bash -c '. "$1"; printf %s "$BB_PORT_OFFSET"' _ "$BB_ROOT/settings")
+  prev_timeout=$(bash -c '. "$1"; printf %s "$BB_NO_WORKERS_TIMEOUT"' _ "$BB_ROOT/settings")
+  if [ "$(bash -c '. "$1"; printf %s "$BB_WITH_SCHEDULER"' _ "$BB_ROOT/settings")" = 0 ]; then STORAGE_ONLY=1; fi
+  [ -n "${PREFIX+x}" ] || PREFIX=$prev_prefix
+  [ -n "$PLATFORM" ] || PLATFORM=$prev_platform
+  [ -n "$OFFSET" ] || OFFSET=$prev_offset
+  [ -n "$NO_WORKERS_TIMEOUT" ] || NO_WORKERS_TIMEOUT=$prev_timeout
+fi
+PREFIX=${PREFIX-}
+PLATFORM=${PLATFORM:-OSFamily=linux}
+OFFSET=${OFFSET:-0}
+NO_WORKERS_TIMEOUT=${NO_WORKERS_TIMEOUT:-15s}
+[[ $OFFSET =~ ^[0-9]+$ ]] || bb_die "--port-offset wants a number, got '$OFFSET'"
+[[ $PREFIX != /* && $PREFIX != */ && $PREFIX != *//* ]] || bb_die "instance name prefix '$PREFIX' has a leading, trailing or double slash"
+if [ ${#WANT[@]} -eq 0 ]; then
+  if [ "$STORAGE_ONLY" = 1 ]; then WANT=(storage); else WANT=("${BB_COMPONENTS[@]}"); fi
+fi
+
+# The worker's platform as a JSON array sorted by name, then value (what Buildbarn requires).
+json_escape() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; printf '%s' "$s"; }
+platform_json=
+while IFS= read -r kv; do
+  [ -n "$kv" ] || continue
+  [[ $kv == ?*=* ]] || bb_die "platform property '$kv' is not KEY=VALUE"
+  platform_json+="${platform_json:+,}{\"name\":\"$(json_escape "${kv%%=*}")\",\"value\":\"$(json_escape "${kv#*=}")\"}"
+done < <(printf '%s\n' "$PLATFORM" | tr ',' '\n' | LC_ALL=C sort -t= -k1,1 -k2)
+
+{
+  printf 'BB_ROOT=%q\nBB_INSTANCE_PREFIX=%q\nBB_WORKER_PLATFORM=%q\nBB_WORKER_PLATFORM_JSON=%q\n' \
+    "$BB_ROOT" "$PREFIX" "$PLATFORM" "[$platform_json]"
+  printf 'BB_NO_WORKERS_TIMEOUT=%q\nBB_PORT_OFFSET=%q\nBB_WITH_SCHEDULER=%q\n' "$NO_WORKERS_TIMEOUT" "$OFFSET" "$((1 - STORAGE_ONLY))"
+  printf 'BB_FRONTEND_PORT=%s\nBB_SCHEDULER_CLIENT_PORT=%s\nBB_SCHEDULER_WORKER_PORT=%s\nBB_SCHEDULER_ADMIN_PORT=%s\n' \
+    $((8980 + OFFSET)) $((8982 + OFFSET)) $((8983 + OFFSET)) $((7982 + OFFSET))
+  printf 'BB_STORAGE_DIAG_PORT=%s\nBB_SCHEDULER_DIAG_PORT=%s\nBB_WORKER_DIAG_PORT=%s\nBB_RUNNER_DIAG_PORT=%s\n' \
+    $((9980 + OFFSET)) $((9982 + OFFSET)) $((9986 + OFFSET)) $((9987 + OFFSET))
+} >"$BB_ROOT/settings"
+bb_load_settings
+
+if [ -z "${BB_BIN:-}" ]; then
+  install_args=()
+  only_storage=1
+  for c in "${WANT[@]}"; do [ "$c" = storage ] || only_storage=0; done
+  if [ "$only_storage" = 1 ]; then install_args+=(--storage-only); fi
+  BB_BIN=$(bash "$BB_SCRIPTS/install.sh" "${install_args[@]}")
+fi
+for c in "${WANT[@]}"; do
+  [ -x "$BB_BIN/$(bb_binary "$c")" ] || bb_die "$BB_BIN/$(bb_binary "$c") is not installed (scripts/buildbarn/install.sh)"
+done
+
+STARTED=()
+fail() {
+  echo "buildbarn: error: $*" >&2
+  bb_tail_logs "${STARTED[@]}"
+  if [ ${#STARTED[@]} -gt 0 ]; then BB_ROOT=$BB_ROOT bash "$BB_SCRIPTS/stop.sh" "${STARTED[@]}" >&2 || true; fi
+  exit 1
+}
+
+for c in "${WANT[@]}"; do
+  if pid=$(bb_pid "$c") && [ -n "$pid" ]; then
+    bb_say "$c already runs (pid $pid)"
+    continue
+  fi
+  case $c in
+    storage)
+      if [ "$FRESH" = 1 ]; then rm -rf "$BB_ROOT/storage"; fi
+      mkdir -p "$BB_ROOT/storage/cas" "$BB_ROOT/storage/ac" ;;
+    worker)
+      # Leftovers of an earlier run: action directories are read-only, so make them writable first.
+      if [ -d "$BB_ROOT/worker/build" ] || [ -d "$BB_ROOT/worker/cache" ]; then
+        chmod -R u+w "$BB_ROOT/worker/build" "$BB_ROOT/worker/cache" 2>/dev/null || true
+        rm -rf "$BB_ROOT/worker/build" "$BB_ROOT/worker/cache"
+      fi
+      if [ "$FRESH" = 1 ]; then rm -f "$BB_ROOT/worker/filepool"; fi
+      mkdir -p "$BB_ROOT/worker/build" "$BB_ROOT/worker/cache" ;;
+    runner) mkdir -p "$BB_ROOT/worker/build" ;;
+  esac
+  # Each process gets its own session (no terminal signals) and runs in BB_ROOT; Buildbarn evaluates the
+  # config with every environment variable as a Jsonnet external variable.
+  (cd "$BB_ROOT" && exec setsid "$BB_BIN/$(bb_binary "$c")" "$BB_SCRIPTS/config/$c.jsonnet" </dev/null >>"$BB_ROOT/logs/$c.log" 2>&1) &
+  echo $! >"$BB_ROOT/pids/$c.pid"
+  STARTED+=("$c")
+  bb_say "started $c (pid $!, log $BB_ROOT/logs/$c.log)"
+done
+
+# Wait until every process started here answers /-/healthy: 0.2 s apart, at most 60 s in all.
+for c in "${STARTED[@]}"; do
+  port=$(bb_diag_port "$c")
+  ok=0
+  for _ in $(seq 300); do
+    pid=$(bb_pid "$c")
+    [ -n "$pid" ] || fail "$c exited during start-up"
+    if bb_healthy "$port"; then ok=1; break; fi
+    sleep 0.2
+  done
+  [ "$ok" = 1 ] || fail "$c did not answer http://127.0.0.1:$port/-/healthy within 60 s"
+done
+bb_say "ready: frontend 127.0.0.1:$BB_FRONTEND_PORT, instance name prefix '$BB_INSTANCE_PREFIX', worker platform $BB_WORKER_PLATFORM_JSON"
+echo "127.0.0.1:$BB_FRONTEND_PORT"
