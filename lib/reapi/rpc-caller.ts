@@ -10,6 +10,17 @@ import * as grpc from "@grpc/grpc-js";
 import { Code, GomaError } from "../util/status.ts";
 import { GRPC_OPTIONS, REQUEST_METADATA_KEY } from "./grpc-service.ts";
 
+/**
+ * Channel options of the client: the shared message limits, and a reconnect backoff capped at 5 s
+ * instead of grpc-js's 120 s, so that calls succeed again within seconds once a backend that was down
+ * (a restarted Buildbarn) is back, however long it was away. Retries of failed calls are retry.ts's.
+ */
+export const CLIENT_CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  ...GRPC_OPTIONS,
+  "grpc.initial_reconnect_backoff_ms": 250,
+  "grpc.max_reconnect_backoff_ms": 5000,
+};
+
 /** How to reach the endpoint. `target` is `host:port` or `unix:/path`. */
 export interface RpcCallerOptions {
   target: string;
@@ -50,7 +61,7 @@ export class RpcCaller {
     const creds = insecure
       ? grpc.credentials.createInsecure()
       : grpc.credentials.createSsl(opts.tls?.caPem ?? null, opts.tls?.keyPem ?? null, opts.tls?.certPem ?? null);
-    this.client = new grpc.Client(opts.target, creds, GRPC_OPTIONS);
+    this.client = new grpc.Client(opts.target, creds, CLIENT_CHANNEL_OPTIONS);
   }
 
   /** Fresh metadata for one call: RequestMetadata and, when a token is available, authorization. */
