@@ -11,7 +11,7 @@ import { posix as path } from "node:path";
 import { goma, type IExecReq, type IExecResp, type IFileBlob } from "../goma/proto.ts";
 import { R, rpc } from "../reapi/proto.ts";
 import { type Digest, digestKey, digestOf, sha256Hex } from "../digest/digest.ts";
-import { Code, GomaError } from "../util/status.ts";
+import { Code, GomaError, wrap } from "../util/status.ts";
 import { serializeBlob } from "../goma/file-blob.ts";
 import type { FileStore } from "./file-store.ts";
 import { buildInputTree, type TreeFile } from "./input-tree.ts";
@@ -35,6 +35,10 @@ export interface ExecAdapterOptions {
   actionTimeoutSec?: number;
   /** Cap on `missing_input` per response (remoteexec_proxy --exec-missing-input-limit, default 100). */
   missingInputLimit?: number;
+  /** How the backend is named in error messages, e.g. `REAPI 127.0.0.1:8980`; default `the REAPI backend`. */
+  backendName?: string;
+  /** The REAPI instance name, quoted in error messages (default ""). */
+  instanceName?: string;
 }
 
 /** Counters shown on the server's status page. */
@@ -49,6 +53,8 @@ export interface ExecStats {
 /** Environment variables of the request that reach the compiler (Goma's "server-important" envs + locale). */
 const FORWARDED_ENV = /^(LANG|LC_[A-Z_]+|LANGUAGE|LIBRARY_PATH|CPATH|C_INCLUDE_PATH|CPLUS_INCLUDE_PATH|OBJC_INCLUDE_PATH|DEPENDENCIES_OUTPUT|SUNPRO_DEPENDENCIES|SOURCE_DATE_EPOCH)$/;
 const DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin";
+/** Buildbarn's scheduler when no worker serves the instance name and platform (reference/reapi-buildbarn.md §3). */
+const NO_WORKER = /No workers exist for instance name/i;
 const utf8 = new TextEncoder();
 
 interface ResolvedInput {
@@ -156,7 +162,8 @@ export class ExecAdapter {
 
     // 5. Action cache.
     if (policy !== CachePolicy.STORE_ONLY) {
-      const hit = await this.opts.reapi.getActionResult(actionDigest, { inlineStdout: true, inlineStderr: true });
+      const hit = await this.opts.reapi.getActionResult(actionDigest, { inlineStdout: true, inlineStderr: true })
+        .catch((e) => { throw this.backendError("GetActionResult", e); });
       if (hit) {
         this.stats.cacheHits++;
         return convert(hit, goma.ExecResp.CacheSource.STORAGE_CACHE);
@@ -164,7 +171,8 @@ export class ExecAdapter {
     }
 
     // 6. Upload what the CAS lacks.
-    const absent = await this.opts.reapi.findMissingBlobs([...blobs.values()].map((b) => b.digest));
+    const absent = await this.opts.reapi.findMissingBlobs([...blobs.values()].map((b) => b.digest))
+      .catch((e) => { throw this.backendError("FindMissingBlobs", e); });
     const uploads: { digest: Digest; data: Uint8Array }[] = [];
     const lost: { name: string; reason: string }[] = [];
     for (const d of absent) {
@@ -174,20 +182,41 @@ export class ExecAdapter {
       else if (b?.input) lost.push({ name: b.input.filename, reason: "content not in the server's file cache" });
     }
     if (lost.length) return this.missingReply(lost);
-    await this.opts.reapi.uploadBlobs(uploads);
+    await this.opts.reapi.uploadBlobs(uploads).catch((e) => { throw this.backendError("uploading inputs", e); });
 
     // 7. Execute.
-    const resp = await this.opts.reapi.execute(actionDigest, { skipCacheLookup: policy === CachePolicy.STORE_ONLY });
+    const resp = await this.opts.reapi.execute(actionDigest, { skipCacheLookup: policy === CachePolicy.STORE_ONLY })
+      .catch((e) => { throw this.backendError("Execute", e); });
     const status = resp.status;
     if (status && status.code) {
       const missingNow = missingFromStatus(status, blobs);
       if (missingNow.length) return this.missingReply(missingNow);
-      this.stats.errors++;
-      throw new GomaError(status.code as Code, `Remote execution failed: ${status.message ?? ""}`);
+      throw this.backendError("remote execution", new GomaError(status.code as Code, status.message ?? ""));
     }
     if (!resp.result) throw new GomaError(Code.Internal, "Remote execution returned no result");
     this.stats.executed++;
     return convert(resp.result, resp.cachedResult ? goma.ExecResp.CacheSource.STORAGE_CACHE : goma.ExecResp.CacheSource.NO_CACHE);
+  }
+
+  /**
+   * A backend failure as the client will read it (it becomes the proxy's local-fallback reason): the
+   * step, the backend and instance name, and the backend's own message; the gRPC code is kept. When no
+   * worker matches the platform (Buildbarn: FAILED_PRECONDITION, or UNAVAILABLE while the scheduler is
+   * young, "No workers exist for instance name prefix … platform …"), the message names the instance
+   * name and the platform properties sent, which must equal a worker's exactly.
+   */
+  private backendError(step: string, err: unknown): GomaError {
+    this.stats.errors++;
+    const e = GomaError.from(err);
+    if (e.code === Code.Canceled) return e;
+    const backend = this.opts.backendName ?? "the REAPI backend";
+    const instance = JSON.stringify(this.opts.instanceName ?? "");
+    const sent = this.platform.map((p) => `${p.name}=${p.value}`).join(",") || "(none)";
+    if (NO_WORKER.test(e.rawMessage)) {
+      return new GomaError(e.code, `no worker of ${backend} matches instance name ${instance} and platform ${sent} ` +
+        `(the worker's platform must equal these properties exactly; set them with --platform-property): ${e.rawMessage}`, { cause: e });
+    }
+    return wrap(e, `${step} on ${backend} (instance name ${instance}) failed`);
   }
 
   /** Digest and content source of one input, or the reason it is missing. */

@@ -56,7 +56,10 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     toolVersion: VERSION,
   });
   const files = new FileStore();
-  const exec = new ExecAdapter({ reapi, files, platform: cfg.platform, envPrefixes: cfg.envPrefixes });
+  const exec = new ExecAdapter({
+    reapi, files, platform: cfg.platform, envPrefixes: cfg.envPrefixes,
+    backendName: embedded ? `the embedded backend at ${target}` : `REAPI ${target}`, instanceName: cfg.instanceName,
+  });
   const backend = embedded ? `embedded at ${target}, data in ${join(cfg.cacheDir, "backend")}` : `REAPI ${target}`;
   const handler = createGomaHandler({
     exec,
