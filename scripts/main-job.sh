@@ -150,9 +150,8 @@ proxy_stats() {
 }
 # stat_of JSON KEY → the number (0 when absent). The stats object is flat: no JSON parser needed.
 stat_of() {
-  local v
-  v=$(printf '%s' "$1" | grep -o "\"$2\"[[:space:]]*:[[:space:]]*[0-9]*" | head -n1 | grep -o '[0-9]*$') || true
-  echo "${v:-0}"
+  local re="\"$2\"[[:space:]]*:[[:space:]]*([0-9]+)"
+  if [[ $1 =~ $re ]]; then echo "${BASH_REMATCH[1]}"; else echo 0; fi
 }
 
 show_log_tail() {
@@ -265,7 +264,12 @@ list_objects() {
   )
 }
 
-has_debug_info() { readelf -S --wide "$1" 2>/dev/null | grep -q '\.debug_info'; }
+# (No `readelf | grep -q`: with pipefail, grep -q quitting early fails the pipeline when readelf gets SIGPIPE.)
+has_debug_info() {
+  local sections
+  sections=$(readelf -S --wide "$1" 2>/dev/null) || return 1
+  [[ $sections == *'.debug_info'* ]]
+}
 
 # ---- setup ---------------------------------------------------------------------------------------------
 T_JOB=$(now)
@@ -312,8 +316,9 @@ if [ "$USE_GOMA" = 1 ]; then
   # A server left running by an earlier run that was killed hard (its pid file says so).
   if [ -f "$STATE/server.pid" ]; then
     old=$(cat "$STATE/server.pid")
-    if [[ $old =~ ^[0-9]+$ ]] && kill -0 "$old" 2>/dev/null &&
-      tr '\0' ' ' <"/proc/$old/cmdline" 2>/dev/null | grep -q -- "server .*--cache-dir $STATE/server"; then
+    old_cmd=
+    if [[ $old =~ ^[0-9]+$ ]] && kill -0 "$old" 2>/dev/null; then old_cmd=$(tr '\0' ' ' <"/proc/$old/cmdline" 2>/dev/null) || true; fi
+    if [[ $old_cmd == *"server "*"--cache-dir $STATE/server"* ]]; then
       say "stopping the server left by an earlier run (pid $old)"
       kill -TERM "$old" 2>/dev/null || true
       for _ in $(seq 100); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
