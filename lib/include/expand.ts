@@ -1,0 +1,308 @@
+/**
+ * Macro expansion for directive lines (`#if`/`#elif` conditions and computed `#include`s), after Dave
+ * Prosser's hide-set algorithm (the one the C standard's examples were checked against): object-like
+ * and function-like macros, argument pre-expansion, `#` stringizing, `##` pasting with placemarkers,
+ * `__VA_ARGS__`, GNU named variadics and `, ## __VA_ARGS__` comma elision, `__VA_OPT__`.
+ *
+ * In a condition (`inIf`), the operators work as in gcc and clang: `defined X` / `defined(X)` is
+ * evaluated where it appears in the rescanned stream (also when a macro produced it) and its operand
+ * is never expanded; `__has_include(…)` and the `__has_*(…)` queries are evaluated wherever they
+ * appear, their operands expanded as the compilers do (a `<…>` or `"…"` operand is taken literally).
+ *
+ * Spec: C17 §6.10.3.1–§6.10.3.4, §6.10.1; C++20 [cpp.subst] (`__VA_OPT__`); gcc manual "Variadic Macros".
+ */
+import { NOPARAM, PASTE, type BuiltinKind, type Macro } from "./macros.ts";
+import { ScanFallback } from "./scan-fallback.ts";
+import { pasteTokens, stringize } from "./paste.ts";
+import { Tk, type HideSet, type Token } from "./tokens.ts";
+
+/** What the expander asks the scanner for while it expands. */
+export interface ExpandHooks {
+  /** The token a dynamic builtin (`__LINE__`, `__FILE__`, `__COUNTER__`…) expands to at this point. */
+  dynamic(kind: BuiltinKind, name: string): Token;
+  /** `__has_include` (next=false) or `__has_include_next` (true) of a `"name"` or `<name>`. */
+  hasInclude(next: boolean, angle: boolean, name: string): boolean;
+  /** The value of `op(arg)` for a `__has_builtin`-like operator; `arg` is the spelled, expanded operand. */
+  query(op: string, arg: string): number;
+}
+
+const PLACEMARKER: Token = { k: Tk.Placemarker, t: "", ws: false };
+const ONE: Token = { k: Tk.Number, t: "1", ws: false };
+const ZERO: Token = { k: Tk.Number, t: "0", ws: false };
+
+/** Expands macros of one scan's table; see the module comment. Not reentrant across scans. */
+export class Expander {
+  constructor(
+    /** The live macro table (changed by the scanner as it runs `#define`/`#undef`). */
+    readonly macros: Map<string, Macro>,
+    private readonly hooks: ExpandHooks,
+  ) {}
+
+  /**
+   * Fully macro-expands `input`.
+   * @param inIf a `#if`/`#elif` condition: evaluate `defined` and the `__has_*` operators.
+   * @throws {ScanFallback} "error" on an unterminated invocation, a wrong argument count, an invalid paste
+   *   or a malformed operator; "unsupported" on an operator the scanner does not model.
+   */
+  expand(input: readonly Token[], inIf: boolean): Token[] {
+    return this.run(input, inIf, inIf);
+  }
+
+  private run(input: readonly Token[], inIf: boolean, top: boolean): Token[] {
+    const stack: Token[] = [];
+    for (let i = input.length - 1; i >= 0; i--) stack.push(input[i]!);
+    const out: Token[] = [];
+    while (stack.length > 0) {
+      const t = stack.pop()!;
+      if (t.k !== Tk.Ident) {
+        out.push(t);
+        continue;
+      }
+      if (top && t.t === "defined") {
+        out.push(this.defined(stack));
+        continue;
+      }
+      const m = this.macros.get(t.t);
+      if (m === undefined || (t.hs !== undefined && t.hs.has(t.t))) {
+        out.push(t);
+        continue;
+      }
+      if (m.builtin !== undefined) {
+        const r = this.builtin(m, t, stack, inIf);
+        if (r) out.push(r.ws === t.ws ? r : { ...r, ws: t.ws });
+        continue;
+      }
+      if (m.params === null) {
+        pushAll(stack, this.substitute(m, null, addName(t.hs, m.name), t.ws));
+        continue;
+      }
+      if (stack.length === 0 || stack[stack.length - 1]!.t !== "(") {
+        out.push(t);
+        continue;
+      }
+      const { args, close } = collectArgs(stack, m);
+      pushAll(stack, this.substitute(m, args, addName(intersect(t.hs, close.hs), m.name), t.ws, inIf));
+    }
+    return out;
+  }
+
+  /** `defined X` or `defined ( X )`, the operand read unexpanded from the stack. */
+  private defined(stack: Token[]): Token {
+    let t = stack.pop();
+    const paren = t?.t === "(";
+    if (paren) t = stack.pop();
+    if (!t || t.k !== Tk.Ident) throw new ScanFallback("error", `operator "defined" requires an identifier`);
+    if (paren && stack.pop()?.t !== ")") throw new ScanFallback("error", `missing ')' after "defined"`);
+    return this.macros.has(t.t) ? ONE : ZERO;
+  }
+
+  /** A builtin macro or operator; null when it stays as it is (an operator outside a condition). */
+  private builtin(m: Macro, t: Token, stack: Token[], inIf: boolean): Token | null {
+    const kind = m.builtin!;
+    if (kind !== "has_include" && kind !== "query" && kind !== "unknown") return this.hooks.dynamic(kind, m.name);
+    if (!inIf) return t;
+    if (kind === "unknown") throw new ScanFallback("unsupported", `operator ${m.name} is not modelled`);
+    if (stack.pop()?.t !== "(") throw new ScanFallback("error", `missing '(' after ${m.name}`);
+    const operand: Token[] = [];
+    for (let depth = 0; ;) {
+      const a = stack.pop();
+      if (!a) throw new ScanFallback("error", `missing ')' after ${m.name}`);
+      if (a.t === "(") depth++;
+      else if (a.t === ")" && depth-- === 0) break;
+      operand.push(a);
+    }
+    if (kind === "query") {
+      const arg = spellOperand(this.run(operand, true, false));
+      return { k: Tk.Number, t: String(this.hooks.query(m.name, arg)), ws: false };
+    }
+    const next = m.name === "__has_include_next";
+    const first = operand[0];
+    let name: { angle: boolean; name: string } | undefined;
+    if (operand.length === 1 && (first!.k === Tk.Header || first!.k === Tk.String)) name = headerOf(first!);
+    else name = includeOperand(this.run(operand, true, false));
+    if (!name) throw new ScanFallback("error", `${m.name} requires a header name`);
+    return this.hooks.hasInclude(next, name.angle, name.name) ? ONE : ZERO;
+  }
+
+  /** Substitutes the arguments into a macro's body and pastes (C17 §6.10.3.1–3); hs added to every token. */
+  private substitute(m: Macro, args: Token[][] | null, hs: HideSet, ws: boolean, inIf = false): Token[] {
+    const body = m.body;
+    const pidx = m.pidx;
+    const out: Token[] = [];
+    let pastes = false;
+    let skipAt = -1;
+    const expanded: (Token[] | undefined)[] = [];
+    for (let i = 0; i < body.length; i++) {
+      if (i === skipAt) continue;
+      const b = body[i]!;
+      const p = pidx[i]!;
+      if (p === PASTE) {
+        pastes = true;
+        const va = args && m.variadic && pidx[i + 1] === args.length - 1 ? args[args.length - 1]! : undefined;
+        if (va !== undefined && pidx[i - 1] === NOPARAM && body[i - 1]!.t === "," && out[out.length - 1] === body[i - 1]) {
+          // GNU `, ## __VA_ARGS__`: the comma goes when the variable arguments are empty.
+          if (va.length === 0) out.pop();
+          else pushCopies(out, va, body[i + 1]!.ws);
+          i++;
+          continue;
+        }
+        out.push(b);
+        continue;
+      }
+      if (args !== null && b.k === Tk.Punct && b.t === "#" && i + 1 < body.length && pidx[i + 1]! >= 0) {
+        out.push({ k: Tk.String, t: stringize(args[pidx[i + 1]!]!), ws: b.ws });
+        i++;
+        continue;
+      }
+      if (args !== null && m.variadic && b.k === Tk.Ident && b.t === "__VA_OPT__" && body[i + 1]?.t === "(") {
+        const close = matchingParen(body, i + 1);
+        if (args[args.length - 1]!.length === 0) {
+          out.push(PLACEMARKER);
+          i = close;
+        } else {
+          skipAt = close;
+          i++;
+        }
+        continue;
+      }
+      if (p >= 0 && args !== null) {
+        const arg = args[p]!;
+        if (pidx[i - 1] === PASTE || pidx[i + 1] === PASTE) {
+          if (arg.length === 0) out.push(PLACEMARKER);
+          else pushCopies(out, arg, b.ws);
+        } else {
+          const e = (expanded[p] ??= this.run(arg, inIf, false));
+          pushCopies(out, e, b.ws);
+        }
+        continue;
+      }
+      out.push(b);
+    }
+    const pasted = pastes ? pasteAll(out, body) : out;
+    const res: Token[] = [];
+    for (const t of pasted) {
+      if (t.k === Tk.Placemarker) continue;
+      res.push({ k: t.k, t: t.t, ws: res.length === 0 ? ws : t.ws, hs: union(t.hs, hs) });
+    }
+    return res;
+  }
+}
+
+/** Runs the `##` operators (the body's own `##` tokens, by identity) left to right. */
+function pasteAll(list: Token[], body: readonly Token[]): Token[] {
+  const ops = new Set(body.filter((t) => t.k === Tk.Punct && t.t === "##"));
+  const out: Token[] = [];
+  for (let i = 0; i < list.length; i++) {
+    const t = list[i]!;
+    if (ops.has(t) && out.length > 0 && i + 1 < list.length) {
+      out.push(pasteTokens(out.pop()!, list[++i]!));
+    } else {
+      out.push(t);
+    }
+  }
+  return out;
+}
+
+/** Reads the arguments of a function-like invocation; the stack's top is the `(`. */
+function collectArgs(stack: Token[], m: Macro): { args: Token[][]; close: Token } {
+  stack.pop();
+  const nparams = m.params!.length;
+  const args: Token[][] = [[]];
+  let depth = 0;
+  for (;;) {
+    const t = stack.pop();
+    if (!t) throw new ScanFallback("error", `unterminated argument list invoking macro "${m.name}"`);
+    if (t.t === ")" && t.k === Tk.Punct && depth === 0) {
+      if (nparams === 0 && args.length === 1 && args[0]!.length === 0) args.length = 0;
+      if (args.length === nparams - 1 && m.variadic) args.push([]);
+      if (args.length !== nparams) {
+        throw new ScanFallback("error", `macro "${m.name}" takes ${nparams} arguments, ${args.length} given`);
+      }
+      return { args, close: t };
+    }
+    if (t.k === Tk.Punct) {
+      if (t.t === "(") depth++;
+      else if (t.t === ")") depth--;
+      else if (t.t === "," && depth === 0 && !(m.variadic && args.length === nparams)) {
+        args.push([]);
+        continue;
+      }
+    }
+    args[args.length - 1]!.push(t);
+  }
+}
+
+/** The index of the `)` matching the `(` at `open` in a macro body. */
+function matchingParen(body: readonly Token[], open: number): number {
+  let depth = 0;
+  for (let i = open; i < body.length; i++) {
+    if (body[i]!.t === "(") depth++;
+    else if (body[i]!.t === ")" && --depth === 0) return i;
+  }
+  throw new ScanFallback("error", "unterminated __VA_OPT__");
+}
+
+/** An `#include`-style operand: a string literal, or `<` … `>` glued with single spaces (gcc `glue_header_name`). */
+export function includeOperand(toks: readonly Token[]): { angle: boolean; name: string } | undefined {
+  const first = toks[0];
+  if (!first) return undefined;
+  if (first.k === Tk.String || first.k === Tk.Header) return headerOf(first);
+  if (first.t !== "<") return undefined;
+  let name = "";
+  for (let i = 1; i < toks.length; i++) {
+    const t = toks[i]!;
+    if (t.t === ">" && t.k === Tk.Punct) return { angle: true, name };
+    if (t.ws && name !== "") name += " ";
+    name += t.t;
+  }
+  return undefined;
+}
+
+/** The name inside a header-name `<a.h>` or an (unprefixed) string literal `"a.h"`, taken literally. */
+function headerOf(t: Token): { angle: boolean; name: string } | undefined {
+  if (t.k === Tk.Header) return { angle: true, name: t.t.slice(1, -1) };
+  if (t.t.startsWith('"') && t.t.endsWith('"') && t.t.length >= 2) return { angle: false, name: t.t.slice(1, -1) };
+  return undefined;
+}
+
+/** The spelled operand of a `__has_*` query, white space dropped: `gnu :: always_inline` → `gnu::always_inline`. */
+function spellOperand(toks: readonly Token[]): string {
+  return toks.map((t) => t.t).join("");
+}
+
+function pushAll(stack: Token[], toks: readonly Token[]): void {
+  for (let i = toks.length - 1; i >= 0; i--) stack.push(toks[i]!);
+}
+
+function pushCopies(out: Token[], toks: readonly Token[], ws: boolean): void {
+  for (let i = 0; i < toks.length; i++) {
+    const t = toks[i]!;
+    out.push(i === 0 && t.ws !== ws ? { ...t, ws } : t);
+  }
+}
+
+function addName(hs: HideSet | undefined, name: string): HideSet {
+  if (hs === undefined) return new Set([name]);
+  if (hs.has(name)) return hs;
+  const s = new Set(hs);
+  s.add(name);
+  return s;
+}
+
+function intersect(a: HideSet | undefined, b: HideSet | undefined): HideSet | undefined {
+  if (a === undefined || b === undefined) return undefined;
+  const s = new Set<string>();
+  for (const x of a) if (b.has(x)) s.add(x);
+  return s.size === 0 ? undefined : s;
+}
+
+function union(a: HideSet | undefined, b: HideSet): HideSet {
+  if (a === undefined || a === b) return b;
+  let s: Set<string> | undefined;
+  for (const x of a) {
+    if (b.has(x)) continue;
+    s ??= new Set(b);
+    s.add(x);
+  }
+  return s ?? b;
+}

@@ -1,0 +1,184 @@
+/**
+ * The include scanner's view of the file system, cached across compiles and revalidated cheaply:
+ *
+ * - every path is `stat`ed at most once per scan (an *epoch*), so a scan sees one consistent state;
+ * - a directory's listing is kept while its mtime and inode stay the same; lookups of `dir/name` are
+ *   answered from listings (a header that appears later in a directory of the search path changes that
+ *   directory's mtime, so a generated header is never missed);
+ * - a file's directive list is kept per version, keyed by (device, inode, size, mtime), so the same
+ *   file reached through two paths is parsed once;
+ * - anything modified less than {@link RACY_MS} before it was read is not trusted in the next epoch
+ *   (mtime granularity can hide a second change within the same tick; git's "racy" rule).
+ *
+ * Synchronous on purpose: a warm scan is hundreds of cache checks, and `fs.*Sync` costs a few µs each
+ * where a promise round trip costs tens. The proxy calls the scanner between its async stages.
+ *
+ * Spec: Goma `client/cxx/include_processor/include_cache.cc`, `client/file_stat_cache.cc`,
+ * `client/list_dir_cache.cc`.
+ */
+import * as fs from "node:fs";
+import { lexFile, type LexMode } from "./lexer.ts";
+import { parseDirectives, type ParsedFile } from "./directives.ts";
+import { counters } from "./stats.ts";
+
+/** A file or directory modified this recently (ms) is re-read in every epoch until it ages. */
+export const RACY_MS = 2000;
+
+/** What `stat` said about a path in one epoch (undefined: it does not exist or cannot be stat'ed). */
+export interface StatInfo {
+  dir: boolean;
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
+interface Listing {
+  stat: StatInfo | undefined;
+  /** name → 1 file, 2 directory, 3 must be stat'ed (symlink or unknown type); undefined if not a directory. */
+  entries: Map<string, number> | undefined;
+  racy: boolean;
+  epoch: number;
+}
+
+interface Parsed {
+  file: ParsedFile;
+  racy: boolean;
+}
+
+let epoch = 0;
+const stats = new Map<string, { epoch: number; info: StatInfo | undefined }>();
+const listings = new Map<string, Listing>();
+const parsedByVersion = new Map<string, Parsed>();
+const versionOfPath = new Map<string, string>();
+
+/** Starts a new epoch: every path will be checked again (once) by the next scan. */
+export function newEpoch(): void {
+  epoch++;
+}
+
+/** `stat(path)` (following symlinks), once per epoch. */
+export function statPath(path: string): StatInfo | undefined {
+  const hit = stats.get(path);
+  if (hit !== undefined && hit.epoch === epoch) return hit.info;
+  let info: StatInfo | undefined;
+  try {
+    const s = fs.statSync(path, { throwIfNoEntry: false });
+    if (s) info = { dir: s.isDirectory(), dev: s.dev, ino: s.ino, size: s.size, mtimeMs: s.mtimeMs };
+  } catch {
+    info = undefined; // EACCES, ENOTDIR, ELOOP: not usable, as for the compiler's open()
+  }
+  stats.set(path, { epoch, info });
+  return info;
+}
+
+/** The listing of a directory (absolute path), revalidated once per epoch by its stat. */
+function listing(dir: string): Listing {
+  let l = listings.get(dir);
+  if (l !== undefined && l.epoch === epoch) return l;
+  const st = statPath(dir);
+  if (l !== undefined && !l.racy && sameVersion(l.stat, st)) {
+    l.epoch = epoch;
+    counters.listingHits++;
+    return l;
+  }
+  counters.listingReads++;
+  let entries: Map<string, number> | undefined;
+  if (st?.dir) {
+    entries = new Map();
+    try {
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        entries.set(e.name, e.isDirectory() ? 2 : e.isFile() ? 1 : e.isSymbolicLink() ? 3 : e.isFIFO() || e.isCharacterDevice() ? 1 : 3);
+      }
+    } catch {
+      entries = undefined;
+    }
+  }
+  l = { stat: st, entries, racy: st !== undefined && Date.now() - st.mtimeMs < RACY_MS, epoch };
+  listings.set(dir, l);
+  return l;
+}
+
+/**
+ * Is `dir/name` a file the compiler could open (anything but a directory)? `name` may have several
+ * components (`sys/types.h`); `.`/`..` components and symlinks are resolved by `stat`, as the kernel
+ * would resolve them.
+ *
+ * @param dir an absolute directory path, not necessarily normalized (`/a/b/../c` is resolved physically).
+ */
+export function isFileIn(dir: string, name: string): boolean {
+  let cur = dir;
+  const parts = name.split("/");
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]!;
+    const last = i === parts.length - 1;
+    if (part === "" && !last) continue;
+    if (part === "" || part === "." || part === "..") {
+      const st = statPath(`${dir}/${name}`);
+      return st !== undefined && !st.dir;
+    }
+    const kind = listing(cur).entries?.get(part);
+    const next = `${cur}/${part}`;
+    if (kind === undefined) return false;
+    if (kind === 3) {
+      const st = statPath(next);
+      if (st === undefined || st.dir === last) return false;
+    } else if (last ? kind !== 1 : kind !== 2) {
+      return false;
+    }
+    cur = next;
+  }
+  return true;
+}
+
+/**
+ * The parsed directives of a file (absolute path) and its identity, from the cache when the file's
+ * (device, inode, size, mtime) are unchanged.
+ *
+ * @returns undefined when the file cannot be read.
+ */
+export function parsedFile(path: string, mode: LexMode, modeKey: string): { file: ParsedFile; id: string } | undefined {
+  const st = statPath(path);
+  if (st === undefined || st.dir) return undefined;
+  const id = `${st.dev}:${st.ino}`;
+  const version = `${id}:${st.size}:${st.mtimeMs}:${modeKey}`;
+  const pathKey = `${path}\0${modeKey}`;
+  const hit = parsedByVersion.get(version);
+  if (hit !== undefined && (!hit.racy || versionOfPath.get(pathKey) === `${epoch}\0${version}`)) {
+    counters.fileHits++;
+    return { file: hit.file, id };
+  }
+  let text: string;
+  try {
+    text = fs.readFileSync(path, "latin1");
+  } catch {
+    return undefined;
+  }
+  counters.fileReads++;
+  counters.bytesRead += text.length;
+  const file = parseDirectives(lexFile(text, mode), mode);
+  const old = versionOfPath.get(pathKey);
+  if (old !== undefined) parsedByVersion.delete(old.slice(old.indexOf("\0") + 1));
+  parsedByVersion.set(version, { file, racy: Date.now() - st.mtimeMs < RACY_MS });
+  versionOfPath.set(pathKey, `${epoch}\0${version}`);
+  return { file, id };
+}
+
+function sameVersion(a: StatInfo | undefined, b: StatInfo | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.dev === b.dev && a.ino === b.ino && a.mtimeMs === b.mtimeMs && a.size === b.size && a.dir === b.dir;
+}
+
+/** Sizes of the caches, for the dashboard. */
+export function cacheSizes(): Record<string, number> {
+  return { "cache.files": parsedByVersion.size, "cache.dirs": listings.size, "cache.stats": stats.size };
+}
+
+/** Drops every cache (tests, and `goma doctor` runs that must start cold). @internal */
+export function clearFsCache(): void {
+  stats.clear();
+  listings.clear();
+  parsedByVersion.clear();
+  versionOfPath.clear();
+  epoch++;
+}

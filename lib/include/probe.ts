@@ -1,0 +1,234 @@
+/**
+ * Asks the compiler what the scanner cannot know by itself, once per (compiler, language, probe
+ * arguments): one `-x <lang> -E -dM -v -MD -` run over a generated input gives
+ *
+ * - the predefined macros for *these* code-generation flags (`-O2` → `__OPTIMIZE__`, which decides
+ *   whether glibc's `<stdio.h>` includes `<bits/stdio.h>`; `-fopenmp`, `-march`, `-fPIC`…) — CompilerInfo's
+ *   `predefinedMacros` is probed with the info flags only, so it cannot answer these;
+ * - the standard search dirs (`-v`), probed without include options and without the include env vars,
+ *   so search-path.ts can apply gcc's and clang's own merging rules to the command's dirs;
+ * - the files the compiler includes by itself (`-MD`: gcc's implicit `stdc-predef.h`);
+ * - which builtin operators exist (`#ifdef __has_include`, `__has_feature`…);
+ * - the values of `__has_builtin(x)`, `__has_attribute(x)`, `__has_cpp_attribute(x)`… for the operands
+ *   met so far. Their values are read bit by bit (`#if ((op(x)) >> k) & 1` → `#define`), since `-dM`
+ *   prints definitions, not values. New operands are answered by a later round ({@link answerQueries}).
+ *
+ * Spec: Goma `client/cxx/clang_compiler_info_builder_helper.cc` (`__has_*` tables captured per
+ * compiler), reference/goma-protocol.md §5 (CompilerInfo).
+ */
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { depsOf, parseMakeDeps } from "../compiler/make-deps.ts";
+import { parseSearchList } from "../compiler/probe-compiler.ts";
+import type { CompilerInfo, Lang } from "../compiler/types.ts";
+import type { ExprOptions } from "./expr.ts";
+import type { LexMode } from "./lexer.ts";
+import { parseDefines, type BuiltinKind, type Macro } from "./macros.ts";
+import { ScanFallback } from "./scan-fallback.ts";
+import { counters } from "./stats.ts";
+
+/** What one probe found (answers grow with later rounds). */
+export interface Probe {
+  macros: ReadonlyMap<string, Macro>;
+  /** Builtin macros and operators the compiler defines, with how the scanner treats each. */
+  builtins: ReadonlyMap<string, BuiltinKind>;
+  std: { quote: string[]; system: string[] };
+  /** Files the compiler includes before the source by itself (absolute): gcc's stdc-predef.h. */
+  preincludes: string[];
+  /** `op(arg)` → value; NaN when the compiler reports an error for it. */
+  answers: Map<string, number>;
+  mode: LexMode;
+  /** A short key of `mode` for the per-file cache. */
+  modeKey: string;
+  expr: ExprOptions;
+  /** `__STRICT_ANSI__`: an ISO mode, where gcc enables trigraphs. */
+  strict: boolean;
+}
+
+const CANDIDATES: Record<string, BuiltinKind> = {
+  __has_include: "has_include", __has_include_next: "has_include",
+  __has_builtin: "query", __has_attribute: "query", __has_cpp_attribute: "query", __has_c_attribute: "query",
+  __has_feature: "query", __has_extension: "query", __has_warning: "query", __has_declspec_attribute: "query",
+  __is_identifier: "query", __has_constexpr_builtin: "query",
+  __is_target_arch: "unknown", __is_target_vendor: "unknown", __is_target_os: "unknown",
+  __is_target_environment: "unknown", __is_target_variant_os: "unknown", __is_target_variant_environment: "unknown",
+  __building_module: "unknown", __has_embed: "unknown", __has_module: "unknown",
+  __LINE__: "__LINE__", __FILE__: "__FILE__", __COUNTER__: "__COUNTER__", __INCLUDE_LEVEL__: "__INCLUDE_LEVEL__",
+  __BASE_FILE__: "__BASE_FILE__", __FILE_NAME__: "__FILE_NAME__", __DATE__: "__DATE__", __TIME__: "__TIME__",
+  __TIMESTAMP__: "__TIMESTAMP__",
+};
+const VALUE_BITS = 24;
+const PLAIN_MODE: LexMode = { rawStrings: false, digitSeparators: false };
+const DROP_ENV = ["CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH", "OBJC_INCLUDE_PATH", "DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES"];
+
+interface Entry {
+  probe: Promise<Probe>;
+  /** Serializes query rounds of this probe. */
+  rounds: Promise<void>;
+  run: (source: string) => Promise<{ stdout: string; stderr: string; deps: string }>;
+}
+const probes = new Map<string, Entry>();
+
+/**
+ * The probe for a compile, from memory or by running the compiler once.
+ * @param probeArgs PpOptions.probeArgs of the command.
+ * @throws {ScanFallback} "probe" when the compiler fails or prints no search list.
+ */
+export function getProbe(
+  info: CompilerInfo, lang: Lang, probeArgs: readonly string[], infoFlags: readonly string[], cwd: string,
+  env: Record<string, string>,
+): Promise<Probe> {
+  const relative = infoFlags.some((f) => /^(--sysroot=|-isysroot|--gcc-toolchain=|-resource-dir=|-B)[^/]/.test(f));
+  const key = [info.localPath, info.hash, lang, ...probeArgs, env.GCC_EXEC_PREFIX ?? "", env.COMPILER_PATH ?? "",
+    relative ? cwd : ""].join("\0");
+  let e = probes.get(key);
+  if (e === undefined) {
+    const runEnv: Record<string, string> = { ...env, LC_ALL: "C" };
+    for (const v of DROP_ENV) delete runEnv[v];
+    const argv = [info.localPath, ...probeArgs, "-x", lang, "-E", "-dM", "-v"];
+    const run = (source: string) => runProbe(argv, source, cwd, runEnv);
+    const entry: Entry = { probe: undefined as unknown as Promise<Probe>, rounds: Promise.resolve(), run };
+    entry.probe = firstRound(run, info, cwd, (p) => entryOf.set(p, entry));
+    e = entry;
+    probes.set(key, entry);
+    entry.probe.catch(() => probes.delete(key));
+  }
+  return e.probe;
+}
+
+/** Answers new `op(arg)` keys (`"__has_builtin(__builtin_expect)"`) with one more compiler run. */
+export async function answerQueries(probe: Probe, keys: readonly string[]): Promise<void> {
+  const entry = entryOf.get(probe);
+  if (!entry) throw new ScanFallback("probe", "the compiler probe was dropped");
+  const next = entry.rounds.then(async () => {
+    const todo = keys.filter((k) => !probe.answers.has(k));
+    if (todo.length === 0) return;
+    const { source, lines } = querySource(todo);
+    const r = await entry.run(source);
+    readAnswers(r.stdout, r.stderr, todo, lines, probe.answers);
+  });
+  entry.rounds = next.catch(() => undefined);
+  await next;
+}
+
+const entryOf = new WeakMap<Probe, Entry>();
+
+async function firstRound(run: Entry["run"], info: CompilerInfo, cwd: string, onProbe: (p: Probe) => void): Promise<Probe> {
+  const names = Object.keys(CANDIDATES);
+  const source = names.map((n, i) => `#ifdef ${n}\n#define __goma_op_${i} 1\n#endif\n`).join("");
+  const r = await run(source);
+  const lists = parseSearchList(r.stderr, cwd);
+  if (!lists) throw new ScanFallback("probe", `${info.name} -E -v printed no include search list: ${r.stderr.slice(0, 500)}`);
+  const all = parseDefines(r.stdout, PLAIN_MODE, "<predefined>");
+  const builtins = new Map<string, BuiltinKind>();
+  names.forEach((n, i) => {
+    if (all.has(`__goma_op_${i}`)) builtins.set(n, CANDIDATES[n]!);
+  });
+  const macros = new Map<string, Macro>();
+  for (const [k, m] of all) if (!k.startsWith("__goma_")) macros.set(k, m);
+  const num = (name: string) => {
+    const t = macros.get(name)?.body[0]?.t;
+    return t === undefined ? 0 : parseInt(t, 10) || 0;
+  };
+  const cxx = macros.has("__cplusplus");
+  const cpp = num("__cplusplus");
+  const stdc = num("__STDC_VERSION__");
+  const strict = macros.has("__STRICT_ANSI__");
+  const mode: LexMode = {
+    rawStrings: cxx ? cpp >= 201103 : info.family === "gcc" && !strict && stdc >= 199901,
+    digitSeparators: cxx ? cpp >= 201402 : stdc > 201710,
+  };
+  const preincludes = depsOf(parseMakeDeps(r.deps)).filter((d) => d !== "-" && d !== "<stdin>").map((d) => path.resolve(cwd, d));
+  const probe: Probe = {
+    macros, builtins, std: lists, preincludes, answers: new Map(), mode,
+    modeKey: `${mode.rawStrings ? "r" : ""}${mode.digitSeparators ? "d" : ""}`,
+    expr: { cxx, charUnsigned: macros.has("__CHAR_UNSIGNED__"), intmaxBits: num("__INTMAX_WIDTH__") || 64 },
+    strict,
+  };
+  onProbe(probe);
+  return probe;
+}
+
+/** The probe input for query keys, and the line range of each (to attribute compiler errors). */
+function querySource(keys: readonly string[]): { source: string; lines: [number, number][] } {
+  let source = "";
+  let line = 1;
+  const lines: [number, number][] = [];
+  keys.forEach((key, i) => {
+    const op = key.slice(0, key.indexOf("("));
+    let s = `#ifdef ${op}\n#if ${key}\n#define __goma_q_${i}_nz 1\n`;
+    for (let b = 0; b < VALUE_BITS; b++) s += `#if ((${key}) >> ${b}) & 1\n#define __goma_q_${i}_b${b} 1\n#endif\n`;
+    s += "#endif\n#endif\n";
+    const n = s.split("\n").length - 1;
+    lines.push([line, line + n - 1]);
+    line += n;
+    source += s;
+  });
+  return { source, lines };
+}
+
+function readAnswers(stdout: string, stderr: string, keys: readonly string[], lines: [number, number][], into: Map<string, number>): void {
+  const defined = new Set<string>();
+  for (const m of stdout.matchAll(/^#define (__goma_q_\w+) /gm)) defined.add(m[1]!);
+  const bad = new Set<number>();
+  for (const m of stderr.matchAll(/^<stdin>:(\d+):(?:\d+:)? (?:fatal )?error/gm)) bad.add(Number(m[1]));
+  keys.forEach((key, i) => {
+    const [from, to] = lines[i]!;
+    for (const l of bad) {
+      if (l >= from && l <= to) {
+        into.set(key, NaN);
+        return;
+      }
+    }
+    let v = 0;
+    if (defined.has(`__goma_q_${i}_nz`)) for (let b = 0; b < VALUE_BITS; b++) if (defined.has(`__goma_q_${i}_b${b}`)) v |= 1 << b;
+    into.set(key, v);
+  });
+}
+
+/** Runs the compiler on `source` (stdin) with `-MD` into a temp file; exit status is not checked here. */
+async function runProbe(argv: readonly string[], source: string, cwd: string, env: Record<string, string>): Promise<{ stdout: string; stderr: string; deps: string }> {
+  counters.probes++;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "goma-probe-"));
+  try {
+    const depFile = path.join(dir, "probe.d");
+    const [cmd, ...args] = argv;
+    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+      const child = spawn(cmd!, [...args, "-MD", "-MF", depFile, "-"], { cwd, env, stdio: ["pipe", "pipe", "pipe"] });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+      child.stdout.on("data", (d: Buffer) => out.push(d));
+      child.stderr.on("data", (d: Buffer) => err.push(d));
+      child.on("error", (e) => {
+        clearTimeout(timer);
+        reject(new ScanFallback("probe", `Failed to run ${cmd}: ${e.message}`));
+      });
+      child.on("close", (code) => {
+        clearTimeout(timer);
+        resolve({ code, stdout: Buffer.concat(out).toString("latin1"), stderr: Buffer.concat(err).toString("utf8") });
+      });
+      child.stdin.on("error", () => undefined);
+      child.stdin.end(source);
+    });
+    let deps = "";
+    try {
+      deps = fs.readFileSync(depFile, "utf8");
+    } catch {
+      // no dep file: the compiler failed; the caller looks at its output
+    }
+    if (r.code !== 0 && !/^#define /m.test(r.stdout)) {
+      throw new ScanFallback("probe", `${argv.join(" ")} - failed (exit ${r.code}): ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`);
+    }
+    return { stdout: r.stdout, stderr: r.stderr, deps };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Forgets every probe (tests). @internal */
+export function clearProbes(): void {
+  probes.clear();
+}

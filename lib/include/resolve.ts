@@ -1,0 +1,100 @@
+/**
+ * Where an `#include` finds its file, as gcc and clang decide it:
+ *
+ * - an absolute name is opened as it is;
+ * - `"name"` looks first in the directory of the file that contains the directive (the current
+ *   directory for `-include`/`-imacros`), then along the whole search path from the quote dirs;
+ * - `<name>` starts at the first `-I` dir;
+ * - `#include_next` continues after the directory where the current file was found. For a file found
+ *   in its includer's directory, gcc continues from the start of the quote chain (`search_path_head`:
+ *   that directory's `next` is the quote chain) while clang falls back to an ordinary lookup; both do
+ *   an ordinary lookup from the main file and for a file opened by absolute path.
+ *
+ * Paths are built like the compilers build them (`dir` + `/` + `name`, the includer's directory being
+ * its path up to the last `/`), so `..` and symlinks resolve physically.
+ *
+ * Spec: gcc libcpp/files.cc (`search_path_head`, `dir_name_of_file`, `append_file_to_dir`);
+ * clang lib/Lex/PPDirectives.cpp (`HandleIncludeNextDirective`), lib/Lex/HeaderSearch.cpp (`LookupFile`).
+ */
+import type { CompilerFamily } from "../compiler/types.ts";
+import { isFileIn, statPath } from "./fs-cache.ts";
+import type { SearchPath } from "./search-path.ts";
+import { counters } from "./stats.ts";
+
+/** `Found.dirIdx` of a file found in its includer's directory (or the cwd, for `-include`). */
+export const REL = -1;
+/** `Found.dirIdx` of the main file and of a file opened by absolute path. */
+export const ABS = -2;
+
+/** A file found for an include. */
+export interface Found {
+  /** The path as the compiler spells it (`src/a.h`, `/usr/include/stdio.h`): `__FILE__` and the includer dir. */
+  raw: string;
+  /** Absolute, not normalized: for file system calls. */
+  fs: string;
+  /** Index in the search path where it was found, or {@link REL} / {@link ABS}. */
+  dirIdx: number;
+}
+
+/** Where the including file was found (null for `-include`/`-imacros` files). */
+export interface Includer {
+  raw: string;
+  fs: string;
+  dirIdx: number;
+  isMain: boolean;
+}
+
+/**
+ * Finds the file an include names.
+ *
+ * @param next `#include_next` / `__has_include_next`.
+ * @returns undefined when no directory has it (the compiler reports "No such file or directory").
+ */
+export function resolveInclude(
+  family: CompilerFamily, search: SearchPath, cwd: string, name: string, angle: boolean, next: boolean,
+  from: Includer | null,
+): Found | undefined {
+  counters.lookups++;
+  if (name.startsWith("/")) {
+    const st = statPath(name);
+    return st !== undefined && !st.dir ? { raw: name, fs: name, dirIdx: ABS } : undefined;
+  }
+  let start = -1;
+  if (next && from !== null && !from.isMain) {
+    if (from.dirIdx >= 0) start = from.dirIdx + 1;
+    else if (family === "gcc" && from.dirIdx === REL) start = 0;
+  }
+  if (start < 0) {
+    if (angle) {
+      start = search.angleStart;
+    } else {
+      const dirRaw = from === null ? "./" : rawDirOf(from.raw);
+      const dirFs = from === null ? cwd : from.fs.slice(0, from.fs.lastIndexOf("/"));
+      if (isFileIn(dirFs, name)) return { raw: joinRaw(dirRaw, name), fs: `${dirFs}/${name}`, dirIdx: REL };
+      start = 0;
+    }
+  }
+  const dirs = search.dirs;
+  for (let i = start; i < dirs.length; i++) {
+    const d = dirs[i]!;
+    if (isFileIn(d.fs, name)) return { raw: joinRaw(d.raw, name), fs: `${d.fs}/${name}`, dirIdx: i };
+  }
+  return undefined;
+}
+
+/**
+ * gcc's `dir_name_of_file`: the path up to and including its last `/` ("" for a bare name).
+ * @example rawDirOf("src/a.c") // "src/"
+ */
+export function rawDirOf(raw: string): string {
+  return raw.slice(0, raw.lastIndexOf("/") + 1);
+}
+
+/**
+ * gcc's `append_file_to_dir`: `dir` + `/` + `name`, without doubling a trailing slash.
+ * @example joinRaw("include", "a.h") // "include/a.h"
+ */
+export function joinRaw(dir: string, name: string): string {
+  if (dir === "") return name;
+  return dir.endsWith("/") ? dir + name : `${dir}/${name}`;
+}

@@ -1,0 +1,292 @@
+/**
+ * Runs the directives of one translation unit the way the preprocessor would, and records every file
+ * it opens: the source, `-imacros` files, the compiler's implicit pre-include (gcc's stdc-predef.h),
+ * `-include` files, every `#include`/`#include_next`/`#import` in a group that is taken, and every file
+ * a `__has_include` finds (the remote compiler must find it too, or its answer differs; clang's `-M`
+ * lists these, gcc's does not).
+ *
+ * A file is entered again unless `#pragma once`/`#import` saw it (by device and inode) or its include
+ * guard is defined — the guard skip is exactly what evaluating the file would do.
+ *
+ * Spec: C17 §6.10; gcc libcpp/directives.cc, files.cc (`_cpp_stack_file`); Goma
+ * `client/cxx/include_processor/cpp_parser.cc`.
+ */
+import * as path from "node:path";
+import type { CompilerFamily } from "../compiler/types.ts";
+import { Dk, directiveTokens, type Directive, type ParsedFile } from "./directives.ts";
+import { Expander, includeOperand } from "./expand.ts";
+import { evalCondition } from "./expr.ts";
+import { parsedFile } from "./fs-cache.ts";
+import { builtinMacro, defineText, parseDefine, type BuiltinKind, type Macro } from "./macros.ts";
+import type { PpOptions } from "./pp-options.ts";
+import type { Probe } from "./probe.ts";
+import { ABS, resolveInclude, type Found, type Includer } from "./resolve.ts";
+import { ScanFallback } from "./scan-fallback.ts";
+import type { SearchPath } from "./search-path.ts";
+import { counters } from "./stats.ts";
+import { tokenizeLine } from "./tokenize.ts";
+import { Tk, type Token } from "./tokens.ts";
+
+/** How a file came into the input list (for `goma doctor inputs --explain`). */
+export interface Origin {
+  how: "source" | "imacros" | "preinclude" | "include-option" | "include" | "include_next" | "import" | "has_include";
+  /** The including file (normalized absolute) and the directive's line; absent for the source and options. */
+  from?: string;
+  line?: number;
+}
+
+/** Everything one scan needs. */
+export interface ScanSetup {
+  family: CompilerFamily;
+  /** The compile's working directory (absolute). */
+  cwd: string;
+  /** The source file as given on the command line. */
+  input: string;
+  probe: Probe;
+  search: SearchPath;
+  pp: PpOptions;
+  /** Trigraphs are replaced (`-trigraphs` or an ISO mode): a file containing one makes the scan give up. */
+  trigraphs: boolean;
+}
+
+interface Frame extends Includer {
+  out: string;
+  lineDelta: number;
+  presumed: string;
+}
+
+const MAX_DEPTH = 200;
+const KIND_NAME = { [Dk.Include]: "include", [Dk.IncludeNext]: "include_next", [Dk.Import]: "import" } as const;
+
+/** One scan of one translation unit; use once. */
+export class Scanner {
+  /** Normalized absolute path → how it was reached, in the order found (the source first). */
+  readonly files = new Map<string, Origin>();
+  /** `__has_*` operands the probe had no answer for (answered 0 in this scan). */
+  readonly unknownQueries = new Set<string>();
+  private readonly macros: Map<string, Macro>;
+  private readonly expander: Expander;
+  private readonly once = new Set<string>();
+  private readonly entered = new Set<string>();
+  private readonly pushed = new Map<string, (Macro | undefined)[]>();
+  private readonly stack: Frame[] = [];
+  private line = 0;
+
+  constructor(private readonly s: ScanSetup) {
+    this.macros = new Map(s.probe.macros);
+    for (const [name, kind] of s.probe.builtins) this.macros.set(name, builtinMacro(name, kind));
+    this.expander = new Expander(this.macros, {
+      dynamic: (kind) => this.dynamic(kind),
+      hasInclude: (next, angle, name) => this.hasInclude(next, angle, name),
+      query: (op, arg) => this.query(op, arg),
+    });
+  }
+
+  /**
+   * Scans the translation unit.
+   * @throws {ScanFallback} when the compile would fail or uses something not modelled.
+   */
+  run(): Map<string, Origin> {
+    const { cwd, input, pp, probe } = this.s;
+    const mainFs = input.startsWith("/") ? input : `${cwd}/${input}`;
+    const main: Found = { raw: input, fs: mainFs, dirIdx: ABS };
+    this.files.set(path.resolve(mainFs), { how: "source" });
+    const where = "<command-line>";
+    for (const d of pp.defines) {
+      if (d.kind === "U") this.macros.delete(d.value);
+      else {
+        const text = defineText(d.value);
+        const m = parseDefine(tokenizeLine(text, 0, text.length, probe.mode, false), where);
+        this.macros.set(m.name, m);
+      }
+    }
+    for (const name of pp.imacros) this.enter(this.mustResolve(name, "imacros"), { how: "imacros" }, false);
+    for (const abs of probe.preincludes) {
+      const dir = probe.std.system.find((d) => abs.startsWith(`${d}/`));
+      const found = dir === undefined ? resolveInclude(this.s.family, this.s.search, cwd, abs, true, false, null)
+        : resolveInclude(this.s.family, this.s.search, cwd, abs.slice(dir.length + 1), true, false, null);
+      if (found) this.enter(found, { how: "preinclude" }, false);
+    }
+    for (const name of pp.includes) this.enter(this.mustResolve(name, "include"), { how: "include-option" }, false);
+    this.enter(main, { how: "source" }, false, true);
+    return this.files;
+  }
+
+  private mustResolve(name: string, option: string): Found {
+    const f = resolveInclude(this.s.family, this.s.search, this.s.cwd, name, false, false, null);
+    if (!f) throw new ScanFallback("error", `-${option} ${name}: No such file or directory`);
+    return f;
+  }
+
+  /** Opens a found file: records it, then runs it unless once-only or guarded. */
+  private enter(found: Found, origin: Origin, isImport: boolean, isMain = false): void {
+    const out = path.resolve(found.fs);
+    const prev = this.files.get(out);
+    if (prev === undefined || prev.how === "has_include") this.files.set(out, origin);
+    const p = parsedFile(found.fs, this.s.probe.mode, this.s.probe.modeKey);
+    if (!p) throw new ScanFallback("io", `cannot read ${out}`);
+    if (this.once.has(p.id) || (isImport && this.entered.has(p.id))) {
+      counters.onceSkips++;
+      return;
+    }
+    if (isImport) this.once.add(p.id);
+    if (p.file.guard !== undefined && this.macros.has(p.file.guard)) {
+      counters.guardSkips++;
+      return;
+    }
+    if (this.stack.length >= MAX_DEPTH) throw new ScanFallback("error", `${out}: #include nested depth ${MAX_DEPTH} exceeds maximum`);
+    this.entered.add(p.id);
+    const frame: Frame = { ...found, isMain, out, lineDelta: 0, presumed: found.raw };
+    this.stack.push(frame);
+    this.runFile(frame, p.file, p.id);
+    this.stack.pop();
+  }
+
+  private runFile(f: Frame, file: ParsedFile, id: string): void {
+    if (file.error !== undefined) throw new ScanFallback("error", `${f.out}: ${file.error}`);
+    if (file.pragmaOperator) throw new ScanFallback("unsupported", `${f.out}: _Pragma("once"/"push_macro"/"pop_macro") is not modelled`);
+    if (file.trigraphs && this.s.trigraphs) throw new ScanFallback("unsupported", `${f.out}: trigraphs are not modelled`);
+    const dirs = file.dirs;
+    let i = 0;
+    while (i < dirs.length) {
+      const d = dirs[i]!;
+      this.line = d.line;
+      switch (d.k) {
+        case Dk.Include: case Dk.IncludeNext: case Dk.Import:
+          this.include(f, file, d);
+          break;
+        case Dk.Define: {
+          const m = (d.macro ??= parseDefine(directiveTokens(file, d), `${f.out}:${d.line}`));
+          this.macros.set(m.name, m);
+          break;
+        }
+        case Dk.Undef:
+          this.macros.delete(this.nameOf(f, d));
+          break;
+        case Dk.If: case Dk.Ifdef: case Dk.Ifndef:
+          if (!this.cond(f, file, d)) {
+            i = this.skip(f, file, d.next);
+            continue;
+          }
+          break;
+        case Dk.Elif: case Dk.Elifdef: case Dk.Elifndef: case Dk.Else:
+          i = d.endif + 1; // the group before was taken
+          continue;
+        case Dk.Endif:
+          break;
+        case Dk.PragmaOnce:
+          this.once.add(id);
+          break;
+        case Dk.PushMacro:
+          this.pushMacro(d.name!, true);
+          break;
+        case Dk.PopMacro:
+          this.pushMacro(d.name!, false);
+          break;
+        case Dk.Line:
+          this.lineDirective(f, file, d);
+          break;
+        case Dk.Error:
+          throw new ScanFallback("error", `${f.out}:${d.line}: #error${file.text.slice(d.start, d.end)}`);
+        default:
+          throw new ScanFallback(d.why?.endsWith("not modelled") ? "unsupported" : "error", `${f.out}:${d.line}: ${d.why}`);
+      }
+      i++;
+    }
+  }
+
+  /** After a group not taken: the index to continue at (a taken `#elif`/`#else` group, or after `#endif`). */
+  private skip(f: Frame, file: ParsedFile, j: number): number {
+    for (;;) {
+      const e = file.dirs[j]!;
+      this.line = e.line;
+      if (e.k === Dk.Else || e.k === Dk.Endif || this.cond(f, file, e)) return j + 1;
+      j = e.next;
+    }
+  }
+
+  private cond(f: Frame, file: ParsedFile, d: Directive): boolean {
+    switch (d.k) {
+      case Dk.If: case Dk.Elif:
+        return evalCondition(this.expander.expand(directiveTokens(file, d), true), this.s.probe.expr);
+      case Dk.Ifdef: case Dk.Elifdef:
+        return this.macros.has(this.nameOf(f, d));
+      default:
+        return !this.macros.has(this.nameOf(f, d));
+    }
+  }
+
+  private nameOf(f: Frame, d: Directive): string {
+    if (d.name === undefined) throw new ScanFallback("error", `${f.out}:${d.line}: ${d.why ?? "macro name missing"}`);
+    return d.name;
+  }
+
+  private include(f: Frame, file: ParsedFile, d: Directive): void {
+    const toks = directiveTokens(file, d);
+    const first = toks[0];
+    const direct = first !== undefined && (first.k === Tk.Header || first.k === Tk.String);
+    const op = includeOperand(direct ? [first] : this.expander.expand(toks, false));
+    if (!op || op.name === "") throw new ScanFallback("error", `${f.out}:${d.line}: #include expects "FILENAME" or <FILENAME>`);
+    const found = resolveInclude(this.s.family, this.s.search, this.s.cwd, op.name, op.angle, d.k === Dk.IncludeNext, f);
+    if (!found) {
+      const shown = op.angle ? `<${op.name}>` : `"${op.name}"`;
+      throw new ScanFallback("error", `${f.out}:${d.line}: ${shown}: No such file or directory`);
+    }
+    this.enter(found, { how: KIND_NAME[d.k as 1 | 2 | 3], from: f.out, line: d.line }, d.k === Dk.Import);
+  }
+
+  private hasInclude(next: boolean, angle: boolean, name: string): boolean {
+    const f = this.stack[this.stack.length - 1] ?? null;
+    const found = resolveInclude(this.s.family, this.s.search, this.s.cwd, name, angle, next, f);
+    if (!found) return false;
+    const out = path.resolve(found.fs);
+    if (!this.files.has(out)) this.files.set(out, { how: "has_include", from: f?.out, line: this.line });
+    return true;
+  }
+
+  private query(op: string, arg: string): number {
+    const key = `${op}(${arg})`;
+    const v = this.s.probe.answers.get(key);
+    if (v === undefined) {
+      this.unknownQueries.add(key);
+      return 0;
+    }
+    if (Number.isNaN(v)) throw new ScanFallback("error", `${key}: the compiler reports an error`);
+    return v;
+  }
+
+  private dynamic(kind: BuiltinKind): Token {
+    const f = this.stack[this.stack.length - 1];
+    const str = (s: string): Token => ({ k: Tk.String, t: `"${s.replace(/[\\"]/g, "\\$&")}"`, ws: false });
+    const num = (n: number): Token => ({ k: Tk.Number, t: String(n), ws: false });
+    switch (kind) {
+      case "__LINE__": return num(this.line + (f?.lineDelta ?? 0));
+      case "__FILE__": return str(f?.presumed ?? this.s.input);
+      case "__FILE_NAME__": return str(path.basename(f?.presumed ?? this.s.input));
+      case "__BASE_FILE__": return str(this.s.input);
+      case "__INCLUDE_LEVEL__": return num(Math.max(0, this.stack.length - 1));
+      case "__DATE__": return str(new Date().toDateString().slice(4));
+      case "__TIME__": case "__TIMESTAMP__": return str(new Date().toTimeString().slice(0, 8));
+      default: throw new ScanFallback("unsupported", `${kind} in a directive is not modelled`);
+    }
+  }
+
+  private pushMacro(name: string, push: boolean): void {
+    let st = this.pushed.get(name);
+    if (push) {
+      if (!st) this.pushed.set(name, (st = []));
+      st.push(this.macros.get(name));
+    } else if (st !== undefined && st.length > 0) {
+      const m = st.pop();
+      if (m) this.macros.set(name, m);
+      else this.macros.delete(name);
+    }
+  }
+
+  private lineDirective(f: Frame, file: ParsedFile, d: Directive): void {
+    const t = this.expander.expand(directiveTokens(file, d), false);
+    if (t[0]?.k !== Tk.Number || !/^\d+$/.test(t[0].t)) throw new ScanFallback("error", `${f.out}:${d.line}: #line requires a positive integer`);
+    f.lineDelta = Number(t[0].t) - (d.line + 1);
+    if (t[1]?.k === Tk.String) f.presumed = t[1].t.slice(1, -1);
+  }
+}
