@@ -2,15 +2,26 @@
 # The main job (README command 1): builds real Debian C projects through goma and proves the objects are
 # byte-for-byte those of a local build.
 #
-#   bash scripts/main-job.sh [--backend embedded] [--keep-cache | --fresh] [--state-dir DIR]
+#   bash scripts/main-job.sh [--backend embedded|buildbarn] [--instance-name NAME] [--remoteexec-addr ADDR]
+#                            [--twice] [--keep-cache | --fresh] [--state-dir DIR]
 #                            [--no-setup] [--no-goma] [PROJECT…]        (projects: zlib lua5.4; default both)
 #
 # Steps: scripts/setup.sh, scripts/build.sh, scripts/fetch-sources.sh; then it starts `dist/goma server`
-# (embedded REAPI backend) and `dist/goma proxy`, and for each project:
+# (backend below) and `dist/goma proxy`, and for each project:
 #   1. builds a fresh copy of the Debian source tree with CC="dist/goma cc gcc" (CXX="dist/goma cc g++"),
 #   2. saves every object file goma produced (ELF *.o / *.lo, .libs/*.o) under $STATE/objs/<project>/,
-#   3. replaces the tree with a fresh copy at the same path and rebuilds it locally with plain gcc/g++,
-#   4. compares every object byte for byte (cmp) and checks that each carries DWARF debug info.
+#   3. with --twice, builds a fresh copy through goma again: every compile of its make phase must be an
+#      action-cache hit (configure's test programs have per-run names) and every object identical to the
+#      first build's,
+#   4. replaces the tree with a fresh copy at the same path and rebuilds it locally with plain gcc/g++,
+#   5. compares every object byte for byte (cmp) and checks that each carries DWARF debug info.
+#
+# Backends: `embedded` (default) is goma server's own REAPI backend. `buildbarn` is a single-host Buildbarn
+# (scripts/buildbarn/: installed from the Go module proxy on first use, started fresh under $STATE/buildbarn
+# with its worker serving --instance-name as instance name prefix, and stopped at the end); goma server
+# reaches it with --remoteexec-addr and --remote-instance-name. With --remoteexec-addr ADDR, goma server uses
+# the REAPI service at ADDR (an existing Buildbarn, BuildGrid …) and nothing else is started. BB_PORT_OFFSET
+# moves the started Buildbarn's ports (default 8980 …).
 # Then it prints per project the proxy's counts (remote, cache hits, local fallbacks, local, failures), the
 # goma and local build times, and stops the proxy and the server (also on failure or Ctrl-C).
 #
@@ -28,6 +39,10 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 GOMA=${GOMA_BIN:-$REPO/dist/goma} # GOMA_BIN: another binary (tests of this script)
 BACKEND=embedded
+INSTANCE_NAME=
+REMOTEEXEC_ADDR=
+TWICE=0
+BB_STARTED=0
 KEEP_CACHE=1
 DO_SETUP=1
 USE_GOMA=1
@@ -44,6 +59,11 @@ while [ $# -gt 0 ]; do
   case $1 in
     --backend) [ $# -ge 2 ] || die "--backend needs a value"; BACKEND=$2; shift 2 ;;
     --backend=*) BACKEND=${1#--backend=}; shift ;;
+    --instance-name) [ $# -ge 2 ] || die "--instance-name needs a value"; INSTANCE_NAME=$2; shift 2 ;;
+    --instance-name=*) INSTANCE_NAME=${1#--instance-name=}; shift ;;
+    --remoteexec-addr) [ $# -ge 2 ] || die "--remoteexec-addr needs a value"; REMOTEEXEC_ADDR=$2; shift 2 ;;
+    --remoteexec-addr=*) REMOTEEXEC_ADDR=${1#--remoteexec-addr=}; shift ;;
+    --twice) TWICE=1; shift ;;
     --keep-cache) KEEP_CACHE=1; shift ;;
     --fresh) KEEP_CACHE=0; shift ;;
     --state-dir) [ $# -ge 2 ] || die "--state-dir needs a value"; STATE=$2; shift 2 ;;
@@ -59,9 +79,11 @@ while [ $# -gt 0 ]; do
 done
 [ ${#PROJECTS[@]} -gt 0 ] || PROJECTS=("${ALL_PROJECTS[@]}")
 case $BACKEND in
-  embedded) ;;
-  *) die "--backend $BACKEND is not supported (yet): only 'embedded'" ;;
+  embedded) [ -z "$REMOTEEXEC_ADDR" ] || BACKEND=remote ;;
+  buildbarn) [ -z "$REMOTEEXEC_ADDR" ] || BACKEND=remote ;;
+  *) die "--backend $BACKEND is not supported: 'embedded' or 'buildbarn'" ;;
 esac
+[ "$BACKEND" != embedded ] || [ -z "$INSTANCE_NAME" ] || die "--instance-name needs --backend buildbarn or --remoteexec-addr"
 
 mkdir -p "$STATE"
 STATE=$(cd "$STATE" && pwd)
@@ -96,6 +118,12 @@ cleanup() {
     wait "$SERVER_PID" 2>/dev/null
   fi
   rm -f "$STATE/server.pid"
+  if [ "$BB_STARTED" = 1 ]; then
+    [ "$rc" = 0 ] || show_buildbarn_logs
+    say "stopping Buildbarn"
+    BB_ROOT=$STATE/buildbarn bash "$REPO/scripts/buildbarn/stop.sh" >>"$LOGS/buildbarn-stop.log" 2>&1 ||
+      say "warning: scripts/buildbarn/stop.sh failed (log: $(rel "$LOGS/buildbarn-stop.log"))"
+  fi
   exit "$rc"
 }
 trap cleanup EXIT
@@ -160,6 +188,15 @@ show_log_tail() {
   echo "----" >&2
 }
 
+# The last lines of each Buildbarn log (the started Buildbarn's, under $STATE/buildbarn/logs).
+show_buildbarn_logs() {
+  local f
+  for f in "$STATE"/buildbarn/logs/*.log; do
+    [ -f "$f" ] && show_log_tail "$f" 30
+  done
+  return 0
+}
+
 # Runs "$@" with stdout+stderr to log $1; on failure shows the log's tail and fails.
 logged() {
   local log=$1
@@ -206,6 +243,13 @@ ensure_build_deps() {
 }
 
 # ---- the projects' builds -------------------------------------------------------------------------------
+# Called by build_<project> between configure and make: saves the proxy's counters to $STATE/make-start.json,
+# so that the make phase's compiles can be told from configure's (whose test programs have per-run names,
+# e.g. zlib's ztest$$.c, and so never hit the action cache).
+mark_make_start() {
+  rm -f "$STATE/make-start.json"
+  if [ "$USE_GOMA" = 1 ]; then proxy_stats >"$STATE/make-start.json" || true; fi
+}
 # build_<project> TREE CC CXX LOG: configure and build TREE with the given compilers.
 
 # zlib: its own ./configure (not autoconf), CFLAGS "-g -O2", then the default target (static and shared
@@ -216,6 +260,7 @@ build_zlib() {
     cd "$tree"
     echo "+ CC='$cc' CFLAGS='-g -O2' ./configure"
     CC="$cc" CFLAGS="-g -O2" ./configure
+    mark_make_start
     echo "+ make -j$JOBS"
     make -j"$JOBS"
   ) >"$log" 2>&1
@@ -238,6 +283,7 @@ build_lua5.4() {
     (cd debian/libtool && ./configure CC="$cc" CXX="$cxx")
     printf '#ifndef _LUA_DEB_MULTIARCH_\n#define _LUA_DEB_MULTIARCH_\n#define DEB_HOST_MULTIARCH "%s"\n#endif\n' \
       "$multiarch" >src/lua5.4-deb-multiarch.h
+    mark_make_start
     echo "+ make -j$JOBS linux-readline MYLIBS= LIBTOOL=$tree/debian/libtool/libtool CC='$cc -std=gnu99' CXX='$cxx'"
     make -j"$JOBS" linux-readline MYLIBS= LIBTOOL="$tree/debian/libtool/libtool" CC="$cc -std=gnu99" CXX="$cxx"
   ) >"$log" 2>&1
@@ -326,11 +372,27 @@ if [ "$USE_GOMA" = 1 ]; then
     rm -f "$STATE/server.pid"
   fi
 
-  step "start goma server (backend: $BACKEND)"
+  SERVER_ARGS=()
+  if [ "$BACKEND" = buildbarn ]; then
+    step "start Buildbarn (scripts/buildbarn/start.sh; the first start installs it, which takes minutes)"
+    BB_STARTED=1 # from here on, cleanup stops it, also after a half-done start
+    if ! REMOTEEXEC_ADDR=$(BB_ROOT=$STATE/buildbarn bash "$REPO/scripts/buildbarn/start.sh" --fresh \
+      --instance-prefix "$INSTANCE_NAME" 2>"$LOGS/buildbarn-start.log"); then
+      show_log_tail "$LOGS/buildbarn-start.log"
+      die "Buildbarn did not start (log: $(rel "$LOGS/buildbarn-start.log"); its processes log to $(rel "$STATE/buildbarn/logs"))"
+    fi
+    say "Buildbarn ready at $REMOTEEXEC_ADDR, instance name prefix '$INSTANCE_NAME' (logs: $(rel "$STATE/buildbarn/logs"))"
+  fi
+  if [ -n "$REMOTEEXEC_ADDR" ]; then
+    SERVER_ARGS=(--remoteexec-addr "$REMOTEEXEC_ADDR" --remote-instance-name "$INSTANCE_NAME")
+  fi
+
+  # shellcheck disable=SC2016 # the single quotes are literal text
+  step "start goma server (backend: $BACKEND${REMOTEEXEC_ADDR:+ at $REMOTEEXEC_ADDR, instance name '$INSTANCE_NAME'})"
   for attempt in 1 2 3; do
     SERVER_PORT=$(free_port)
     server_log=$LOGS/server.log
-    "$GOMA" server --port "$SERVER_PORT" --cache-dir "$STATE/server" >"$server_log" 2>&1 &
+    "$GOMA" server --port "$SERVER_PORT" --cache-dir "$STATE/server" "${SERVER_ARGS[@]}" >"$server_log" 2>&1 &
     SERVER_PID=$!
     echo "$SERVER_PID" >"$STATE/server.pid"
     ready=0
@@ -371,7 +433,7 @@ fi
 
 # ---- the projects --------------------------------------------------------------------------------------
 FAILED=0
-declare -A R_OBJS R_SAME R_NODEBUG R_REMOTE R_HIT R_FALLBACK R_LOCAL R_FAIL R_TGOMA R_TLOCAL R_SEEN
+declare -A R_OBJS R_SAME R_NODEBUG R_REMOTE R_HIT R_FALLBACK R_LOCAL R_FAIL R_TGOMA R_TLOCAL R_SEEN R_HIT2 R_TGOMA2 R_MAKE_COMPILES
 
 for p in "${PROJECTS[@]}"; do
   src=${SRC[$p]}
@@ -398,6 +460,9 @@ for p in "${PROJECTS[@]}"; do
     delta() { echo $(($(stat_of "$after" "$1") - $(stat_of "$before" "$1"))); }
     R_REMOTE[$p]=$(delta remote) R_HIT[$p]=$(delta cacheHit) R_FALLBACK[$p]=$(delta localFallback)
     R_LOCAL[$p]=$(delta local) R_FAIL[$p]=$(delta failed)
+    make_start=$(cat "$STATE/make-start.json" 2>/dev/null) || make_start=
+    [ -n "$make_start" ] || die "$p: the build did not record the proxy's counters before make"
+    R_MAKE_COMPILES[$p]=$(($(stat_of "$after" remote) + $(stat_of "$after" cacheHit) - $(stat_of "$make_start" remote) - $(stat_of "$make_start" cacheHit)))
   else
     R_REMOTE[$p]=- R_HIT[$p]=- R_FALLBACK[$p]=- R_LOCAL[$p]=- R_FAIL[$p]=-
   fi
@@ -410,6 +475,40 @@ for p in "${PROJECTS[@]}"; do
   (cd "$tree" && printf '%s\0' "${objs[@]}" | xargs -0 cp --parents -p -t "$OBJS/$p")
   printf '%s\n' "${objs[@]}" >"$OBJS/$p.list"
   say "$p: saved ${#objs[@]} objects to $(rel "$OBJS/$p")"
+
+  if [ "$USE_GOMA" = 1 ] && [ "$TWICE" = 1 ]; then
+    # A second clean build through goma: the backend's action cache must serve every compile.
+    step "$p: second goma build in $(rel "$tree") (every compile from the action cache)"
+    fresh_tree "$src" "$tree"
+    before=$(proxy_stats) || die "cannot read the proxy's stats"
+    T0=$(now)
+    if ! "build_$p" "$tree" "$cc" "$cxx" "$LOGS/$p-goma2.log"; then
+      show_log_tail "$LOGS/$p-goma2.log"
+      die "$p: the second goma build failed (log: $(rel "$LOGS/$p-goma2.log"))"
+    fi
+    R_TGOMA2[$p]=$(elapsed "$T0" "$(now)")
+    after=$(proxy_stats) || die "cannot read the proxy's stats"
+    before=$(cat "$STATE/make-start.json" 2>/dev/null) || die "$p: the build did not record the proxy's counters before make"
+    compiles=${R_MAKE_COMPILES[$p]}
+    hits2=$(delta cacheHit) remote2=$(delta remote) fallback2=$(delta localFallback) fail2=$(delta failed)
+    R_HIT2[$p]="$hits2/$compiles"
+    say "$p: second goma build took ${R_TGOMA2[$p]} s; its make phase: $hits2 action-cache hits, $remote2 remote, $fallback2 fallbacks, $fail2 failed (log: $(rel "$LOGS/$p-goma2.log"))"
+    if [ "$hits2" -ne "$compiles" ] || [ "$remote2" -ne 0 ] || [ "$fallback2" -ne 0 ] || [ "$fail2" -ne 0 ]; then
+      echo "$p: the second goma build's make phase was not served entirely from the action cache ($hits2 hits for $compiles compiles, $remote2 remote, $fallback2 fallbacks, $fail2 failed)"
+      FAILED=1
+    fi
+    mapfile -t objs2 < <(list_objects "$tree")
+    diff2=()
+    for o in "${objs[@]}"; do cmp -s "$OBJS/$p/$o" "$tree/$o" 2>/dev/null || diff2+=("$o"); done
+    [ ${#objs2[@]} -eq ${#objs[@]} ] || diff2+=("(${#objs2[@]} objects, the first build had ${#objs[@]})")
+    if [ ${#diff2[@]} -gt 0 ]; then
+      echo "$p: objects of the second goma build that differ from the first's (${#diff2[@]}):"
+      printf '  %s\n' "${diff2[@]}"
+      FAILED=1
+    else
+      echo "$p: second goma build: identical: ${#objs[@]}/${#objs[@]} objects"
+    fi
+  fi
 
   step "$p: local build (gcc) at the same path"
   fresh_tree "$src" "$tree"
@@ -467,6 +566,11 @@ for p in "${PROJECTS[@]}"; do
 done
 echo "(remote: compiled remotely; cacheHit: action cache or proxy output cache; fallbacks: fell back to local"
 echo " compiles; local: not remotable by nature, e.g. links; times: configure + make, wall seconds)"
+if [ "$USE_GOMA" = 1 ] && [ "$TWICE" = 1 ]; then
+  for p in "${PROJECTS[@]}"; do
+    echo "$p: second goma build: ${R_HIT2[$p]:-?} make-phase compiles from the action cache, ${R_TGOMA2[$p]:-?} s"
+  done
+fi
 
 if [ "$USE_GOMA" = 1 ]; then
   fallbacks=0
