@@ -1,0 +1,109 @@
+/**
+ * Which `Authorization` header the proxy (and `goma auth info`, `goma doctor`) sends to `goma server`,
+ * looked up in this order:
+ *
+ * 1. `GOMA_HTTP_AUTHORIZATION_FILE`: the real client's meaning (reference/goma-protocol.md §1.5): the
+ *    file's whole content, trailing whitespace stripped, is the header value (`Bearer <token>`). goma
+ *    expands `~` and `$VARS` in the path. Unlike the real client (which CHECK-fails), an unreadable file
+ *    is an error value, never a crash: the proxy still starts and every compile runs locally, with the
+ *    error as the reason.
+ * 2. the token stored by `goma auth login` (lib/auth/token-store.ts), sent as `Bearer <token>`.
+ * 3. none.
+ *
+ * {@link ClientAuthorizationProvider} re-resolves when either file changes (a `goma auth login` takes
+ * effect in a running proxy).
+ */
+import { readFileSync, statSync } from "node:fs";
+import { readStoredToken, storedTokenPath, type Env } from "./token-store.ts";
+
+/** Names of the lookup steps, in order. */
+export const AUTH_LOOKUP_ORDER = ["GOMA_HTTP_AUTHORIZATION_FILE", "stored token (goma auth login)"] as const;
+
+/** The outcome of the lookup. Never contains the token outside `header`. */
+export interface ClientAuthorization {
+  /** Which step decided: the env variable, the stored token, or none. */
+  source: "GOMA_HTTP_AUTHORIZATION_FILE" | "stored token" | "none";
+  /** The file read (expanded path). */
+  path?: string;
+  /** The path as written in GOMA_HTTP_AUTHORIZATION_FILE, before expansion. */
+  rawPath?: string;
+  /** The Authorization value to send. */
+  header?: string;
+  /** Why no header can be sent although one is configured (file unreadable, several lines …). */
+  error?: string;
+}
+
+/**
+ * Expands a leading `~`/`~/` and `$VAR`/`${VAR}` in a path (the shell's rules for the common cases;
+ * `~user` is left alone).
+ * @example expandUserPath("~/goma/token", { HOME: "/home/a" }) // "/home/a/goma/token"
+ */
+export function expandUserPath(p: string, env: Env): string {
+  let out = p.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_, a, b) => env[a ?? b] ?? "");
+  if (out === "~" || out.startsWith("~/")) out = (env.HOME ?? "") + out.slice(1);
+  return out;
+}
+
+/** Resolves the header once (see the module comment for the order). Never throws. */
+export function resolveClientAuthorization(env: Env): ClientAuthorization {
+  const rawPath = env.GOMA_HTTP_AUTHORIZATION_FILE;
+  if (rawPath) {
+    const path = expandUserPath(rawPath, env);
+    const shown = rawPath === path ? `"${rawPath}"` : `"${rawPath}" (${path})`;
+    let text: string;
+    try {
+      text = readFileSync(path, "utf8");
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? "";
+      const hint = path.includes("~") ? "; a \"~\" is expanded only at the start of the path (\"~/…\"): write an absolute path" : "";
+      return { source: "GOMA_HTTP_AUTHORIZATION_FILE", rawPath, path, error: `GOMA_HTTP_AUTHORIZATION_FILE ${shown} cannot be read: ${code || (e as Error).message}${hint}` };
+    }
+    const header = text.replace(/\s+$/, "");
+    if (/[\r\n]/.test(header)) {
+      return { source: "GOMA_HTTP_AUTHORIZATION_FILE", rawPath, path, error: `GOMA_HTTP_AUTHORIZATION_FILE ${shown} must hold one line (the Authorization value, e.g. "Bearer <token>")` };
+    }
+    if (!header) return { source: "GOMA_HTTP_AUTHORIZATION_FILE", rawPath, path, error: `GOMA_HTTP_AUTHORIZATION_FILE ${shown} is empty` };
+    return { source: "GOMA_HTTP_AUTHORIZATION_FILE", rawPath, path, header };
+  }
+  const path = storedTokenPath(env);
+  try {
+    const token = readStoredToken(env);
+    if (token) return { source: "stored token", path, header: `Bearer ${token}` };
+  } catch (e) {
+    return { source: "stored token", path, error: `the stored token "${path}" cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+  }
+  return { source: "none" };
+}
+
+function stampOf(path: string | undefined): string {
+  if (!path) return "-";
+  try {
+    const st = statSync(path);
+    return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code ?? "?";
+  }
+}
+
+/** The lookup, cached until one of its files changes. One per proxy. */
+export class ClientAuthorizationProvider {
+  #stamp = "";
+  #value?: ClientAuthorization;
+  readonly #envFile?: string;
+  readonly #stored: string;
+
+  constructor(private readonly env: Env) {
+    this.#envFile = env.GOMA_HTTP_AUTHORIZATION_FILE ? expandUserPath(env.GOMA_HTTP_AUTHORIZATION_FILE, env) : undefined;
+    this.#stored = storedTokenPath(env);
+  }
+
+  /** The current lookup result (re-resolved after a file changed). */
+  get(): ClientAuthorization {
+    const stamp = `${stampOf(this.#envFile)}|${this.#envFile ? "" : stampOf(this.#stored)}`;
+    if (!this.#value || stamp !== this.#stamp) {
+      this.#value = resolveClientAuthorization(this.env);
+      this.#stamp = stamp;
+    }
+    return this.#value;
+  }
+}
