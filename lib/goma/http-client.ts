@@ -10,6 +10,7 @@ import { goma, type IExecReq, type IExecResp, type IFileBlob } from "./proto.ts"
 import { encodeBody, type Encoding } from "./compression.ts";
 import { codeFromHttpStatus } from "./http-status.ts";
 import { Code, GomaError } from "../util/status.ts";
+import { ClientAuthorizationProvider } from "../auth/client-auth.ts";
 
 /** Where and how to reach the server (the GOMA_* variables of the real client). */
 export interface GomaServerConfig {
@@ -20,6 +21,12 @@ export interface GomaServerConfig {
   extraParams: string;
   /** Value of the Authorization header, if any. */
   authorization?: string;
+  /**
+   * When set, asked before every request instead of `authorization` (lib/auth/client-auth.ts): a header
+   * to send, or an error that fails the request without contacting the server (the compile runs locally
+   * with that reason).
+   */
+  authorizationProvider?: () => { header?: string; error?: string; source?: string; path?: string };
   compressionLevel: number;
 }
 
@@ -69,6 +76,19 @@ export function serverConfigFromEnv(env: Record<string, string | undefined>): Go
   };
 }
 
+/**
+ * The proxy's server config: {@link serverConfigFromEnv} without its auth-file handling, plus the
+ * Authorization lookup of lib/auth/client-auth.ts (GOMA_HTTP_AUTHORIZATION_FILE, then the token stored by
+ * `goma auth login`), re-resolved when those files change. An unreadable auth file does not throw: each
+ * request then fails with that error (so compiles run locally with it as the reason).
+ * @throws {GomaError} InvalidArgument for a malformed boolean or port.
+ */
+export function serverConfigForProxy(env: Record<string, string | undefined>): GomaServerConfig {
+  const base = serverConfigFromEnv({ ...env, GOMA_HTTP_AUTHORIZATION_FILE: undefined });
+  const provider = new ClientAuthorizationProvider(env);
+  return { ...base, authorizationProvider: () => provider.get() };
+}
+
 /** Expands a leading `~`/`~/` and `$VAR`/`${VAR}` in a path. */
 export function expandPath(p: string, env: Record<string, string | undefined>): string {
   let out = p.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_, a, b) => env[a ?? b] ?? "");
@@ -101,7 +121,12 @@ export class GomaHttpClient {
     const headers: Record<string, string> = { "content-type": "binary/x-protocol-buffer" };
     if (this.config.compressionLevel > 0) headers["accept-encoding"] = "gzip";
     if (enc !== "identity") headers["content-encoding"] = enc;
-    if (this.config.authorization) headers.authorization = this.config.authorization;
+    const auth = this.config.authorizationProvider?.() ?? { header: this.config.authorization };
+    if (auth.error) {
+      this.stats.errors++;
+      throw new GomaError(Code.FailedPrecondition, auth.error);
+    }
+    if (auth.header) headers.authorization = auth.header;
     this.stats.bytesSent += payload.byteLength;
     let res: Response;
     try {
