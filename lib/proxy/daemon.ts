@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 import { hostname } from "node:os";
 import { encodeFrame, FrameReader, type CcRequest } from "../ipc/protocol.ts";
 import { gomaTmpDir, proxySocketPath, userName } from "../ipc/paths.ts";
-import { GomaHttpClient, serverConfigFromEnv } from "../goma/http-client.ts";
+import { GomaHttpClient, serverConfigForProxy } from "../goma/http-client.ts";
 import { serveHttp, type HttpServer } from "../platform/serve.ts";
 import { GomaError } from "../util/status.ts";
 import { log } from "../util/log.ts";
@@ -53,7 +53,10 @@ export function socketAlive(path: string): Promise<boolean> {
  * port and the next 9 are taken; InvalidArgument for malformed GOMA_* values.
  */
 export async function startProxy(env: Record<string, string | undefined>): Promise<RunningProxy> {
-  const serverConfig = serverConfigFromEnv(env);
+  // GOMA_HTTP_AUTHORIZATION_FILE, else the stored token; an unreadable file is reported, never fatal.
+  const serverConfig = serverConfigForProxy(env);
+  const authProblem = serverConfig.authorizationProvider?.().error;
+  if (authProblem) log.warn(`${authProblem}: every compile runs locally until it is fixed`);
   const socketPath = proxySocketPath(env);
   const tmp = gomaTmpDir(env);
   mkdirSync(tmp, { recursive: true, mode: 0o700 });
@@ -112,7 +115,11 @@ export async function startProxy(env: Record<string, string | undefined>): Promi
         void stop();
         return;
       }
-      if (h.control === "stats") return void sock.end(encodeFrame({ ...tasks.stats, health, dashboardPort: dash?.port, server: http.baseUrl }));
+      if (h.control === "stats") {
+        const a = serverConfig.authorizationProvider?.();
+        const auth = a && { source: a.source, path: a.path, error: a.error }; // never the header itself
+        return void sock.end(encodeFrame({ ...tasks.stats, health, dashboardPort: dash?.port, server: http.baseUrl, auth, pid: process.pid, version: VERSION }));
+      }
       if (h.control === "tasks") return void sock.end(encodeFrame(tasks.list()));
       return void sock.end(encodeFrame({ ok: true, health }));
     }
