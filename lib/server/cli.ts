@@ -7,6 +7,7 @@ import { defineCommand } from "citty";
 import { join } from "node:path";
 import { homedir, availableParallelism } from "node:os";
 import { log } from "../util/log.ts";
+import { GomaError } from "../util/status.ts";
 
 /** Values of a repeatable flag (`--flag V` or `--flag=V`), which citty does not collect. */
 export function repeated(raw: string[], flag: string): string[] {
@@ -38,6 +39,10 @@ export const serverCommand = defineCommand({
     "cache-dir": { type: "string", description: "Embedded backend's CAS, action cache and work dirs (default $XDG_CACHE_HOME/goma)" },
     "exec-concurrency": { type: "string", description: "Embedded backend: actions run at once (default: cores)" },
     "max-request-bytes": { type: "string", default: String(64 * 1024 * 1024), description: "Largest request body (413 beyond)" },
+    "auth-tokens": { type: "string", description: "File of accepted tokens, one '<token> <user>' per line (# comments); re-read on change" },
+    "auth-secret": { type: "string", description: "File with the secret that signs tokens (goma auth new-secret / goma auth issue); re-read on change" },
+    "allowed-users": { type: "string", description: "Comma list of users (or *@domain) allowed in; default: any user a token names" },
+    "allow-unauthenticated": { type: "boolean", default: false, description: "Serve without auth on a non-loopback --listen address" },
   },
   async run({ args, rawArgs }) {
     const { startServer } = await import("./start.ts");
@@ -61,6 +66,15 @@ export const serverCommand = defineCommand({
       cacheDir: String(args["cache-dir"] || defaultCacheDir()),
       concurrency: args["exec-concurrency"] ? Number(args["exec-concurrency"]) : availableParallelism(),
       maxRequestBytes: Number(args["max-request-bytes"]),
+      auth: {
+        tokensFile: args["auth-tokens"] ? String(args["auth-tokens"]) : undefined,
+        secretFile: args["auth-secret"] ? String(args["auth-secret"]) : undefined,
+        allowedUsers: args["allowed-users"] ? String(args["allowed-users"]).split(",").map((u) => u.trim()).filter(Boolean) : undefined,
+        allowUnauthenticated: Boolean(args["allow-unauthenticated"]),
+      },
+    }).catch((e: unknown) => {
+      process.stderr.write(`goma server: ${e instanceof GomaError ? e.rawMessage : (e as Error).message}\n`);
+      process.exit(2);
     });
     process.stdout.write(`goma server listening on http://${s.listen}:${s.port} (backend: ${s.backend})\n`);
     const stop = async (sig: string) => {

@@ -11,6 +11,9 @@ import { ExecAdapter } from "./exec.ts";
 import { createGomaHandler } from "./handler.ts";
 import { serveHttp } from "../platform/serve.ts";
 import { VERSION } from "../util/version.ts";
+import { Code, GomaError } from "../util/status.ts";
+import { Authenticator, unauthenticatedListenProblem } from "../auth/server-auth.ts";
+import { withAuth } from "../auth/http-auth.ts";
 
 /** Everything `goma server` is configured with. */
 export interface ServerConfig {
@@ -25,6 +28,8 @@ export interface ServerConfig {
   cacheDir: string;
   concurrency: number;
   maxRequestBytes: number;
+  /** Who may call the Goma API (lib/auth/server-auth.ts); no files: no auth (loopback only, or allowUnauthenticated). */
+  auth?: { tokensFile?: string; secretFile?: string; allowedUsers?: string[]; allowUnauthenticated?: boolean };
 }
 
 /** A running server. */
@@ -35,8 +40,19 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Starts everything; resolves once the HTTP port is bound. */
+/**
+ * Starts everything; resolves once the HTTP port is bound.
+ * @throws {GomaError} FailedPrecondition when listening off loopback without auth (and without
+ * `allowUnauthenticated`), or when an auth file cannot be read or parsed.
+ */
 export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
+  const hasAuth = Boolean(cfg.auth?.tokensFile || cfg.auth?.secretFile);
+  const refusal = unauthenticatedListenProblem(cfg.listen, hasAuth, Boolean(cfg.auth?.allowUnauthenticated));
+  if (refusal) throw new GomaError(Code.FailedPrecondition, refusal);
+  if (cfg.auth?.allowedUsers?.length && !hasAuth) {
+    throw new GomaError(Code.FailedPrecondition, "--allowed-users needs --auth-tokens or --auth-secret: without tokens nobody is identified");
+  }
+  const auth = hasAuth ? new Authenticator({ ...cfg.auth }) : undefined;
   let target: string = cfg.remoteexecAddr ?? "";
   let embedded: { address: string; close(): Promise<void> } | undefined;
   if (!target) {
@@ -61,7 +77,8 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     backendName: embedded ? `the embedded backend at ${target}` : `REAPI ${target}`, instanceName: cfg.instanceName,
   });
   const backend = embedded ? `embedded at ${target}, data in ${join(cfg.cacheDir, "backend")}` : `REAPI ${target}`;
-  const handler = createGomaHandler({
+  const authCounters = { authFailures: 0 };
+  const gomaHandler = createGomaHandler({
     exec,
     files,
     maxRequestBytes: cfg.maxRequestBytes,
@@ -70,8 +87,12 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       backend,
       "instance name": JSON.stringify(cfg.instanceName),
       platform: Object.entries(cfg.platform).map(([k, v]) => `${k}=${v}`).sort().join(","),
+      auth: auth ? auth.describe() : "none (loopback or --allow-unauthenticated)",
+      "auth failures": String(authCounters.authFailures),
     }),
   });
+  // Outermost layer: auth (401 before any handler runs, reference/goma-protocol.md §1.4).
+  const handler = withAuth(auth, gomaHandler, authCounters);
   const http = await serveHttp({ hostname: cfg.listen, port: cfg.port, handler, maxRequestBodySize: cfg.maxRequestBytes * 2 });
   return {
     port: http.port,
