@@ -46,6 +46,8 @@ export interface Directive {
   toks?: Token[];
   /** `#define`: the macro, parsed on first use. */
   macro?: Macro;
+  /** `#if`/`#elif`: recent values, each with the macro-table entries it depended on (newest last). */
+  memo?: { ctx: string; names: string[]; macros: (Macro | undefined)[]; value: boolean }[];
 }
 
 /** A file ready for the scanner. */

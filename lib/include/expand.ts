@@ -30,8 +30,19 @@ const PLACEMARKER: Token = { k: Tk.Placemarker, t: "", ws: false };
 const ONE: Token = { k: Tk.Number, t: "1", ws: false };
 const ZERO: Token = { k: Tk.Number, t: "0", ws: false };
 
+/**
+ * The macro-table entries one expansion consulted (name → the entry then, undefined if none): its
+ * result is the same whenever those entries are the same. Null when a builtin was used (its value
+ * depends on more than the table).
+ */
+export type Consulted = { names: string[]; macros: (Macro | undefined)[] } | null;
+
 /** Expands macros of one scan's table; see the module comment. Not reentrant across scans. */
 export class Expander {
+  private names: string[] | null = null;
+  private seen: (Macro | undefined)[] = [];
+  private pure = true;
+
   constructor(
     /** The live macro table (changed by the scanner as it runs `#define`/`#undef`). */
     readonly macros: Map<string, Macro>,
@@ -48,6 +59,29 @@ export class Expander {
     return this.run(input, inIf, inIf);
   }
 
+  /** Starts recording which macro-table entries are consulted (see {@link Consulted}). */
+  record(): void {
+    this.names = [];
+    this.seen = [];
+    this.pure = true;
+  }
+
+  /** Stops recording; returns what was consulted since {@link record}. */
+  consulted(): Consulted {
+    const names = this.names;
+    this.names = null;
+    return names !== null && this.pure ? { names, macros: this.seen } : null;
+  }
+
+  private lookup(name: string): Macro | undefined {
+    const m = this.macros.get(name);
+    if (this.names !== null) {
+      this.names.push(name);
+      this.seen.push(m);
+    }
+    return m;
+  }
+
   private run(input: readonly Token[], inIf: boolean, top: boolean): Token[] {
     const stack: Token[] = [];
     for (let i = input.length - 1; i >= 0; i--) stack.push(input[i]!);
@@ -62,7 +96,7 @@ export class Expander {
         out.push(this.defined(stack));
         continue;
       }
-      const m = this.macros.get(t.t);
+      const m = this.lookup(t.t);
       if (m === undefined || (t.hs !== undefined && t.hs.has(t.t))) {
         out.push(t);
         continue;
@@ -93,12 +127,13 @@ export class Expander {
     if (paren) t = stack.pop();
     if (!t || t.k !== Tk.Ident) throw new ScanFallback("error", `operator "defined" requires an identifier`);
     if (paren && stack.pop()?.t !== ")") throw new ScanFallback("error", `missing ')' after "defined"`);
-    return this.macros.has(t.t) ? ONE : ZERO;
+    return this.lookup(t.t) !== undefined ? ONE : ZERO;
   }
 
   /** A builtin macro or operator; null when it stays as it is (an operator outside a condition). */
   private builtin(m: Macro, t: Token, stack: Token[], inIf: boolean): Token | null {
     const kind = m.builtin!;
+    this.pure = false;
     if (kind !== "has_include" && kind !== "query" && kind !== "unknown") return this.hooks.dynamic(kind, m.name);
     if (!inIf) return t;
     if (kind === "unknown") throw new ScanFallback("unsupported", `operator ${m.name} is not modelled`);

@@ -18,6 +18,7 @@
  * Spec: C17 §6.10.1, §6.4.4.1, §6.4.4.4, §6.3.1.8; gcc libcpp/expr.cc (`reduce`, `num_lshift`,
  * `cpp_interpret_charconst`).
  */
+import { evalFast } from "./expr-fast.ts";
 import { ScanFallback } from "./scan-fallback.ts";
 import { Tk, type Token } from "./tokens.ts";
 
@@ -58,6 +59,8 @@ const BINARY_PREC: Record<string, number> = {
  */
 export function evalCondition(toks: readonly Token[], opts: ExprOptions): boolean {
   if (toks.length === 0) throw new ScanFallback("error", "#if with no expression");
+  const fast = evalFast(toks, opts.cxx);
+  if (fast !== undefined) return fast !== 0;
   const p = new Parser(toks, opts);
   const v = p.comma(false);
   if (p.pos < toks.length) throw new ScanFallback("error", `missing binary operator before token "${toks[p.pos]!.t}"`);

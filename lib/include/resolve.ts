@@ -26,6 +26,9 @@ export const REL = -1;
 /** `Found.dirIdx` of the main file and of a file opened by absolute path. */
 export const ABS = -2;
 
+/** Lookups already made in this scan (the same headers are named again and again): key → result. */
+export type LookupMemo = Map<string, Found | null>;
+
 /** A file found for an include. */
 export interface Found {
   /** The path as the compiler spells it (`src/a.h`, `/usr/include/stdio.h`): `__FILE__` and the includer dir. */
@@ -52,10 +55,10 @@ export interface Includer {
  */
 export function resolveInclude(
   family: CompilerFamily, search: SearchPath, cwd: string, name: string, angle: boolean, next: boolean,
-  from: Includer | null,
+  from: Includer | null, memo: LookupMemo,
 ): Found | undefined {
   counters.lookups++;
-  if (name.startsWith("/")) {
+  if (name.charCodeAt(0) === 47) {
     const st = statPath(name);
     return st !== undefined && !st.dir ? { raw: name, fs: name, dirIdx: ABS } : undefined;
   }
@@ -70,16 +73,31 @@ export function resolveInclude(
     } else {
       const dirRaw = from === null ? "./" : rawDirOf(from.raw);
       const dirFs = from === null ? cwd : from.fs.slice(0, from.fs.lastIndexOf("/"));
-      if (isFileIn(dirFs, name)) return { raw: joinRaw(dirRaw, name), fs: `${dirFs}/${name}`, dirIdx: REL };
+      const key = `${dirRaw}\0${dirFs}\0${name}`;
+      let rel = memo.get(key);
+      if (rel === undefined) {
+        rel = isFileIn(dirFs, name) ? { raw: joinRaw(dirRaw, name), fs: `${dirFs}/${name}`, dirIdx: REL } : null;
+        memo.set(key, rel);
+      }
+      if (rel !== null) return rel;
       start = 0;
     }
   }
-  const dirs = search.dirs;
-  for (let i = start; i < dirs.length; i++) {
-    const d = dirs[i]!;
-    if (isFileIn(d.fs, name)) return { raw: joinRaw(d.raw, name), fs: `${d.fs}/${name}`, dirIdx: i };
+  const key = `${start}\0${name}`;
+  let found = memo.get(key);
+  if (found === undefined) {
+    found = null;
+    const dirs = search.dirs;
+    for (let i = start; i < dirs.length; i++) {
+      const d = dirs[i]!;
+      if (isFileIn(d.fs, name)) {
+        found = { raw: joinRaw(d.raw, name), fs: `${d.fs}/${name}`, dirIdx: i };
+        break;
+      }
+    }
+    memo.set(key, found);
   }
-  return undefined;
+  return found ?? undefined;
 }
 
 /**

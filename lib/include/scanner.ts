@@ -20,7 +20,7 @@ import { parsedFile } from "./fs-cache.ts";
 import { builtinMacro, defineText, parseDefine, type BuiltinKind, type Macro } from "./macros.ts";
 import type { PpOptions } from "./pp-options.ts";
 import type { Probe } from "./probe.ts";
-import { ABS, resolveInclude, type Found, type Includer } from "./resolve.ts";
+import { ABS, resolveInclude, type Found, type Includer, type LookupMemo } from "./resolve.ts";
 import { ScanFallback } from "./scan-fallback.ts";
 import type { SearchPath } from "./search-path.ts";
 import { counters } from "./stats.ts";
@@ -56,6 +56,32 @@ interface Frame extends Includer {
 }
 
 const MAX_DEPTH = 200;
+/** Values remembered per `#if` (one per macro context it is commonly evaluated in: C/C++, compilers). */
+const MEMO_ENTRIES = 4;
+/** `-D` macros and builtins by text, so that the same definition is the same object in every scan. */
+const sharedMacros = new Map<string, Macro>();
+const normalizedPaths = new Map<string, string>();
+
+function shared(key: string, make: () => Macro): Macro {
+  let m = sharedMacros.get(key);
+  if (m === undefined) {
+    m = make();
+    if (sharedMacros.size > 100_000) sharedMacros.clear();
+    sharedMacros.set(key, m);
+  }
+  return m;
+}
+
+/** path.resolve of an absolute path, memoized (the same headers are found scan after scan). */
+function normalized(fs: string): string {
+  let n = normalizedPaths.get(fs);
+  if (n === undefined) {
+    n = path.resolve(fs);
+    if (normalizedPaths.size > 1_000_000) normalizedPaths.clear();
+    normalizedPaths.set(fs, n);
+  }
+  return n;
+}
 const KIND_NAME = { [Dk.Include]: "include", [Dk.IncludeNext]: "include_next", [Dk.Import]: "import" } as const;
 
 /** One scan of one translation unit; use once. */
@@ -70,11 +96,16 @@ export class Scanner {
   private readonly entered = new Set<string>();
   private readonly pushed = new Map<string, (Macro | undefined)[]>();
   private readonly stack: Frame[] = [];
+  private readonly memo: LookupMemo = new Map();
+  /** What besides macros decides a condition's value: C++ or C, char signedness, intmax width. */
+  private readonly exprKey: string;
   private line = 0;
 
   constructor(private readonly s: ScanSetup) {
     this.macros = new Map(s.probe.macros);
-    for (const [name, kind] of s.probe.builtins) this.macros.set(name, builtinMacro(name, kind));
+    const x = s.probe.expr;
+    this.exprKey = `${x.cxx ? "c++" : "c"}:${x.charUnsigned ? "u" : "s"}:${x.intmaxBits}`;
+    for (const [name, kind] of s.probe.builtins) this.macros.set(name, shared(`${kind}\0${name}`, () => builtinMacro(name, kind)));
     this.expander = new Expander(this.macros, {
       dynamic: (kind) => this.dynamic(kind),
       hasInclude: (next, angle, name) => this.hasInclude(next, angle, name),
@@ -96,15 +127,15 @@ export class Scanner {
       if (d.kind === "U") this.macros.delete(d.value);
       else {
         const text = defineText(d.value);
-        const m = parseDefine(tokenizeLine(text, 0, text.length, probe.mode, false), where);
+        const m = shared(`${probe.modeKey}\0${text}`, () => parseDefine(tokenizeLine(text, 0, text.length, probe.mode, false), where));
         this.macros.set(m.name, m);
       }
     }
     for (const name of pp.imacros) this.enter(this.mustResolve(name, "imacros"), { how: "imacros" }, false);
     for (const abs of probe.preincludes) {
       const dir = probe.std.system.find((d) => abs.startsWith(`${d}/`));
-      const found = dir === undefined ? resolveInclude(this.s.family, this.s.search, cwd, abs, true, false, null)
-        : resolveInclude(this.s.family, this.s.search, cwd, abs.slice(dir.length + 1), true, false, null);
+      const found = dir === undefined ? resolveInclude(this.s.family, this.s.search, cwd, abs, true, false, null, this.memo)
+        : resolveInclude(this.s.family, this.s.search, cwd, abs.slice(dir.length + 1), true, false, null, this.memo);
       if (found) this.enter(found, { how: "preinclude" }, false);
     }
     for (const name of pp.includes) this.enter(this.mustResolve(name, "include"), { how: "include-option" }, false);
@@ -113,14 +144,14 @@ export class Scanner {
   }
 
   private mustResolve(name: string, option: string): Found {
-    const f = resolveInclude(this.s.family, this.s.search, this.s.cwd, name, false, false, null);
+    const f = resolveInclude(this.s.family, this.s.search, this.s.cwd, name, false, false, null, this.memo);
     if (!f) throw new ScanFallback("error", `-${option} ${name}: No such file or directory`);
     return f;
   }
 
   /** Opens a found file: records it, then runs it unless once-only or guarded. */
   private enter(found: Found, origin: Origin, isImport: boolean, isMain = false): void {
-    const out = path.resolve(found.fs);
+    const out = normalized(found.fs);
     const prev = this.files.get(out);
     if (prev === undefined || prev.how === "has_include") this.files.set(out, origin);
     const p = parsedFile(found.fs, this.s.probe.mode, this.s.probe.modeKey);
@@ -208,12 +239,45 @@ export class Scanner {
   private cond(f: Frame, file: ParsedFile, d: Directive): boolean {
     switch (d.k) {
       case Dk.If: case Dk.Elif:
-        return evalCondition(this.expander.expand(directiveTokens(file, d), true), this.s.probe.expr);
+        return this.evalIf(file, d);
       case Dk.Ifdef: case Dk.Elifdef:
         return this.macros.has(this.nameOf(f, d));
       default:
         return !this.macros.has(this.nameOf(f, d));
     }
+  }
+
+  /**
+   * A `#if`/`#elif` condition, reused from an earlier scan when every macro-table entry it consulted
+   * then is the same object now (macros are immutable and shared, so same entries ⇒ same value).
+   */
+  private evalIf(file: ParsedFile, d: Directive): boolean {
+    const memo = d.memo;
+    if (memo !== undefined) {
+      for (let k = memo.length - 1; k >= 0; k--) {
+        const e = memo[k]!;
+        let same = e.ctx === this.exprKey;
+        for (let j = 0; j < e.names.length; j++) {
+          if (this.macros.get(e.names[j]!) !== e.macros[j]) {
+            same = false;
+            break;
+          }
+        }
+        if (same) {
+          counters.condHits++;
+          return e.value;
+        }
+      }
+    }
+    this.expander.record();
+    const value = evalCondition(this.expander.expand(directiveTokens(file, d), true), this.s.probe.expr);
+    const used = this.expander.consulted();
+    if (used !== null) {
+      const list = (d.memo ??= []);
+      if (list.length >= MEMO_ENTRIES) list.shift();
+      list.push({ ctx: this.exprKey, names: used.names, macros: used.macros, value });
+    }
+    return value;
   }
 
   private nameOf(f: Frame, d: Directive): string {
@@ -227,7 +291,7 @@ export class Scanner {
     const direct = first !== undefined && (first.k === Tk.Header || first.k === Tk.String);
     const op = includeOperand(direct ? [first] : this.expander.expand(toks, false));
     if (!op || op.name === "") throw new ScanFallback("error", `${f.out}:${d.line}: #include expects "FILENAME" or <FILENAME>`);
-    const found = resolveInclude(this.s.family, this.s.search, this.s.cwd, op.name, op.angle, d.k === Dk.IncludeNext, f);
+    const found = resolveInclude(this.s.family, this.s.search, this.s.cwd, op.name, op.angle, d.k === Dk.IncludeNext, f, this.memo);
     if (!found) {
       const shown = op.angle ? `<${op.name}>` : `"${op.name}"`;
       throw new ScanFallback("error", `${f.out}:${d.line}: ${shown}: No such file or directory`);
@@ -237,9 +301,9 @@ export class Scanner {
 
   private hasInclude(next: boolean, angle: boolean, name: string): boolean {
     const f = this.stack[this.stack.length - 1] ?? null;
-    const found = resolveInclude(this.s.family, this.s.search, this.s.cwd, name, angle, next, f);
+    const found = resolveInclude(this.s.family, this.s.search, this.s.cwd, name, angle, next, f, this.memo);
     if (!found) return false;
-    const out = path.resolve(found.fs);
+    const out = normalized(found.fs);
     if (!this.files.has(out)) this.files.set(out, { how: "has_include", from: f?.out, line: this.line });
     return true;
   }

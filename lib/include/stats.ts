@@ -25,6 +25,8 @@ export const counters = {
   listingReads: 0,
   /** `#include` and `__has_include` lookups. */
   lookups: 0,
+  /** `#if`/`#elif` values reused from an earlier scan (same macro definitions consulted). */
+  condHits: 0,
   /** Includes skipped because of an include guard / `#pragma once` or `#import`. */
   guardSkips: 0,
   onceSkips: 0,

@@ -1,0 +1,176 @@
+/**
+ * The fast path of the `#if` evaluator: the same grammar over JS numbers, for the conditions that
+ * make up nearly all of real headers (`__cplusplus >= 201103L`, `defined X && X > 2`, small bit
+ * masks). It gives up — returns undefined — on anything where doubles could differ from intmax_t
+ * arithmetic or where an error must be reported: unsigned values, results beyond ±2^53, bitwise
+ * operands beyond 32 bits, shifts of negative values or by ≥ 32, division by zero, character
+ * constants, malformed input. expr.ts then evaluates with BigInt and reports errors.
+ *
+ * Spec: C17 §6.10.1 (same rules as expr.ts, restricted to where both agree).
+ */
+import { Tk, type Token } from "./tokens.ts";
+
+const PREC: Record<string, number> = {
+  "*": 10, "/": 10, "%": 10, "+": 9, "-": 9, "<<": 8, ">>": 8, "<": 7, ">": 7, "<=": 7, ">=": 7,
+  "==": 6, "!=": 6, "&": 5, "^": 4, "|": 3, "&&": 2, "||": 1,
+};
+const ALT: Record<string, string> = {
+  and: "&&", or: "||", not: "!", bitand: "&", bitor: "|", xor: "^", compl: "~", not_eq: "!=",
+};
+const INT32 = 2147483647;
+const literals = new Map<string, number>();
+
+let toks: readonly Token[] = [];
+let pos = 0;
+let bad = false;
+let cxx = false;
+
+/**
+ * Evaluates a condition with doubles where that is exact.
+ * @returns the value, or undefined when the BigInt evaluator must decide.
+ * @example evalFast(tokens("1 + 2 * 3 == 7"), false) // 1
+ */
+export function evalFast(input: readonly Token[], isCxx: boolean): number | undefined {
+  toks = input;
+  pos = 0;
+  bad = false;
+  cxx = isCxx;
+  const v = comma(false);
+  const ok = !bad && pos === input.length;
+  toks = [];
+  return ok ? v : undefined;
+}
+
+function op(): string {
+  const t = toks[pos];
+  if (t === undefined) return "";
+  if (t.k === Tk.Punct) return t.t;
+  if (t.k === Tk.Ident && cxx) return ALT[t.t] ?? "";
+  return "";
+}
+
+function comma(skip: boolean): number {
+  let v = cond(skip);
+  while (!bad && op() === ",") {
+    pos++;
+    v = cond(skip);
+  }
+  return v;
+}
+
+function cond(skip: boolean): number {
+  const c = binary(1, skip);
+  if (bad || op() !== "?") return c;
+  pos++;
+  const a = comma(skip || c === 0);
+  if (op() !== ":") {
+    bad = true;
+    return 0;
+  }
+  pos++;
+  const b = cond(skip || c !== 0);
+  return c !== 0 ? a : b;
+}
+
+function binary(minPrec: number, skip: boolean): number {
+  let lhs = unary(skip);
+  for (;;) {
+    if (bad) return 0;
+    const o = op();
+    const prec = PREC[o];
+    if (prec === undefined || prec < minPrec) return lhs;
+    pos++;
+    if (o === "&&" || o === "||") {
+      const short = o === "&&" ? lhs === 0 : lhs !== 0;
+      const rhs = binary(prec + 1, skip || short);
+      lhs = (o === "&&" ? !short && rhs !== 0 : short || rhs !== 0) ? 1 : 0;
+      continue;
+    }
+    lhs = apply(o, lhs, binary(prec + 1, skip), skip);
+  }
+}
+
+function apply(o: string, a: number, b: number, skip: boolean): number {
+  let r: number;
+  switch (o) {
+    case "*": r = a * b; break;
+    case "/":
+      if (b === 0) return skip ? 0 : fail();
+      r = Math.trunc(a / b);
+      break;
+    case "%":
+      if (b === 0) return skip ? 0 : fail();
+      r = a % b;
+      break;
+    case "+": r = a + b; break;
+    case "-": r = a - b; break;
+    case "<<":
+      if (a < 0 || b < 0 || b >= 32) return fail();
+      r = a * 2 ** b;
+      break;
+    case ">>":
+      if (b < 0 || b >= 32) return fail();
+      r = Math.floor(a / 2 ** b);
+      break;
+    case "<": return a < b ? 1 : 0;
+    case ">": return a > b ? 1 : 0;
+    case "<=": return a <= b ? 1 : 0;
+    case ">=": return a >= b ? 1 : 0;
+    case "==": return a === b ? 1 : 0;
+    case "!=": return a !== b ? 1 : 0;
+    case "&": case "^": case "|":
+      if (a > INT32 || a < -INT32 - 1 || b > INT32 || b < -INT32 - 1) return fail();
+      return o === "&" ? a & b : o === "^" ? a ^ b : a | b;
+    default: return fail();
+  }
+  return Number.isSafeInteger(r) ? r + 0 : fail();
+}
+
+function unary(skip: boolean): number {
+  const o = op();
+  if (o === "+" || o === "-" || o === "~" || o === "!") {
+    pos++;
+    const v = unary(skip);
+    if (o === "-") return -v + 0;
+    if (o === "~") return v > INT32 || v < -INT32 - 1 ? fail() : ~v;
+    if (o === "!") return v === 0 ? 1 : 0;
+    return v;
+  }
+  const t = toks[pos++];
+  if (t === undefined) return fail();
+  if (t.k === Tk.Number) return literal(t.t);
+  if (t.k === Tk.Ident) {
+    if (cxx && ALT[t.t] !== undefined) return fail();
+    return cxx && t.t === "true" ? 1 : 0;
+  }
+  if (t.k === Tk.Punct && t.t === "(") {
+    const v = comma(skip);
+    if (toks[pos]?.t !== ")") return fail();
+    pos++;
+    return v;
+  }
+  return fail();
+}
+
+/** A signed integer literal's value, cached by spelling; NaN (→ fail) for anything else. */
+function literal(text: string): number {
+  let v = literals.get(text);
+  if (v === undefined) {
+    const m = /^(0[xX][0-9a-fA-F]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)(l|L|ll|LL)?$/.exec(text);
+    v = NaN;
+    if (m) {
+      const d = m[1]!;
+      const n = d.length > 1 && (d[1] === "x" || d[1] === "X") ? parseInt(d.slice(2), 16)
+        : d.length > 1 && (d[1] === "b" || d[1] === "B") ? parseInt(d.slice(2), 2)
+          : d.length > 1 && d[0] === "0" ? parseInt(d.slice(1), 8) : parseInt(d, 10);
+      if (Number.isSafeInteger(n)) v = n;
+    }
+    if (literals.size < 100_000) literals.set(text, v);
+  }
+  return Number.isNaN(v) ? fail() : v;
+}
+
+function fail(): number {
+  bad = true;
+  return 0;
+}
