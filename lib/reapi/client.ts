@@ -18,6 +18,7 @@ import { actionCacheService, capabilitiesService, casService } from "./grpc-serv
 import { build } from "./proto.ts";
 import { BATCH_RETRY, DEFAULT_RETRY, withRetry } from "./retry.ts";
 import { RpcCaller } from "./rpc-caller.ts";
+import type { TlsMaterial } from "./tls-credentials.ts";
 import R = build.bazel.remote.execution.v2;
 
 /**
@@ -32,7 +33,8 @@ export interface ReapiClientOptions {
   instanceName: string;
   /** Plaintext; default true for loopback and unix targets, else TLS. */
   insecure?: boolean;
-  tls?: { caPem?: Buffer; certPem?: Buffer; keyPem?: Buffer };
+  /** TLS material, or a function returning it (a new object when it changed: see rpc-caller.ts). */
+  tls?: TlsMaterial | (() => TlsMaterial);
   /** Called per call; when it returns a token, `authorization: Bearer <token>` is sent. */
   bearerToken?: () => string | undefined;
   /** Our own batch cap in bytes; default min(capabilities.max_batch_total_size_bytes || ∞, 2 MiB). */

@@ -9,6 +9,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { Code, GomaError } from "../util/status.ts";
 import { GRPC_OPTIONS, REQUEST_METADATA_KEY } from "./grpc-service.ts";
+import { secureChannel, type TlsMaterial } from "./tls-credentials.ts";
 
 /**
  * Channel options of the client: the shared message limits, and a reconnect backoff capped at 5 s
@@ -26,8 +27,12 @@ export interface RpcCallerOptions {
   target: string;
   /** Plaintext; defaults to true for loopback and unix targets, false (TLS) otherwise. */
   insecure?: boolean;
-  /** PEM material for TLS; a missing CA means the system roots. */
-  tls?: { caPem?: Buffer; certPem?: Buffer; keyPem?: Buffer };
+  /**
+   * PEM material for TLS; a missing CA means the system roots. A function is asked before every call
+   * and may return a new object when the files behind it changed: calls from then on use a new channel
+   * with it, and the old channel is closed once its calls are done (credential rotation).
+   */
+  tls?: TlsMaterial | (() => TlsMaterial);
   /** Called per call; a defined value adds `authorization: Bearer <token>`. */
   bearerToken?: () => string | undefined;
   /** Serialized `RequestMetadata`, sent on every call. */
@@ -49,19 +54,71 @@ export function toGomaError(err: unknown): GomaError {
   return GomaError.from(err, Code.Unknown);
 }
 
+/** One grpc-js client and the calls running on it. */
+interface Channel {
+  client: grpc.Client;
+  tls?: TlsMaterial;
+  active: number;
+  retired: boolean;
+}
+
 /** A grpc-js channel with metadata, auth and error conversion applied to every call. */
 export class RpcCaller {
-  /** The underlying grpc-js client (one HTTP/2 channel). */
-  readonly client: grpc.Client;
   readonly #opts: RpcCallerOptions;
+  readonly #insecure: boolean;
+  #channel: Channel;
 
   constructor(opts: RpcCallerOptions) {
     this.#opts = opts;
-    const insecure = opts.insecure ?? isLoopbackTarget(opts.target);
-    const creds = insecure
-      ? grpc.credentials.createInsecure()
-      : grpc.credentials.createSsl(opts.tls?.caPem ?? null, opts.tls?.keyPem ?? null, opts.tls?.certPem ?? null);
-    this.client = new grpc.Client(opts.target, creds, CLIENT_CHANNEL_OPTIONS);
+    this.#insecure = opts.insecure ?? isLoopbackTarget(opts.target);
+    this.#channel = this.#open(this.#tlsNow());
+  }
+
+  /** The current grpc-js client (one HTTP/2 channel; replaced when the TLS material changes). */
+  get client(): grpc.Client {
+    return this.#current().client;
+  }
+
+  #tlsNow(): TlsMaterial | undefined {
+    if (this.#insecure) return undefined;
+    const t = this.#opts.tls;
+    return typeof t === "function" ? t() : t ?? {};
+  }
+
+  #open(tls: TlsMaterial | undefined): Channel {
+    if (!tls) return { client: new grpc.Client(this.#opts.target, grpc.credentials.createInsecure(), CLIENT_CHANNEL_OPTIONS), active: 0, retired: false };
+    const { credentials, options } = secureChannel(this.#opts.target, tls);
+    return { client: new grpc.Client(this.#opts.target, credentials, { ...CLIENT_CHANNEL_OPTIONS, ...options }), tls, active: 0, retired: false };
+  }
+
+  /** The channel for the next call: a new one when the TLS material changed (the old one retires). */
+  #current(): Channel {
+    if (typeof this.#opts.tls === "function" && !this.#insecure) {
+      const tls = this.#tlsNow();
+      if (tls !== this.#channel.tls) {
+        const old = this.#channel;
+        old.retired = true;
+        if (old.active === 0) old.client.close();
+        this.#channel = this.#open(tls);
+      }
+    }
+    return this.#channel;
+  }
+
+  /** Takes the current channel for one call; `release` must run once when the call ends. */
+  #acquire(): { client: grpc.Client; release: () => void } {
+    const ch = this.#current();
+    ch.active++;
+    let released = false;
+    return {
+      client: ch.client,
+      release: () => {
+        if (released) return;
+        released = true;
+        ch.active--;
+        if (ch.retired && ch.active === 0) ch.client.close();
+      },
+    };
   }
 
   /** Fresh metadata for one call: RequestMetadata and, when a token is available, authorization. */
@@ -81,8 +138,10 @@ export class RpcCaller {
   unary<Req, Res>(m: grpc.MethodDefinition<Req, Res>, req: Req, signal?: AbortSignal): Promise<Res> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(new GomaError(Code.Canceled, `${m.path} was cancelled`));
-      const call = this.client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize, req,
+      const { client, release } = this.#acquire();
+      const call = client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize, req,
         this.metadata(), {}, (err, res) => {
+          release();
           signal?.removeEventListener("abort", onAbort);
           if (err) reject(toGomaError(err));
           else resolve(res as Res);
@@ -98,9 +157,12 @@ export class RpcCaller {
    * becoming an unhandled 'error' event.
    */
   serverStream<Req, Res>(m: grpc.MethodDefinition<Req, Res>, req: Req): grpc.ClientReadableStream<Res> {
-    const stream = this.client.makeServerStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, req,
+    const { client, release } = this.#acquire();
+    const stream = client.makeServerStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, req,
       this.metadata(), {});
     stream.on("error", () => {});
+    stream.on("status", release);
+    stream.on("close", release);
     return stream;
   }
 
@@ -113,9 +175,14 @@ export class RpcCaller {
     response: Promise<Res>;
   } {
     let stream!: grpc.ClientWritableStream<Req>;
+    const { client, release } = this.#acquire();
     const response = new Promise<Res>((resolve, reject) => {
-      stream = this.client.makeClientStreamRequest(m.path, m.requestSerialize, m.responseDeserialize,
-        this.metadata(), {}, (err, res) => (err ? reject(toGomaError(err)) : resolve(res as Res)));
+      stream = client.makeClientStreamRequest(m.path, m.requestSerialize, m.responseDeserialize,
+        this.metadata(), {}, (err, res) => {
+          release();
+          if (err) reject(toGomaError(err));
+          else resolve(res as Res);
+        });
     });
     stream.on("error", () => {}); // the status is delivered through `response`
     return { stream, response };
@@ -123,6 +190,6 @@ export class RpcCaller {
 
   /** Closes the channel; calls in flight are cancelled. */
   close(): void {
-    this.client.close();
+    this.#channel.client.close();
   }
 }
