@@ -20,6 +20,8 @@ export function repeated(raw: string[], flag: string): string[] {
   return out;
 }
 
+const opt = (v: unknown): string | undefined => (v === undefined || v === "" ? undefined : String(v));
+
 /** `$XDG_CACHE_HOME/goma`, else `~/.cache/goma`. */
 export function defaultCacheDir(): string {
   return join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "goma");
@@ -43,6 +45,13 @@ export const serverCommand = defineCommand({
     "auth-secret": { type: "string", description: "File with the secret that signs tokens (goma auth new-secret / goma auth issue); re-read on change" },
     "allowed-users": { type: "string", description: "Comma list of users (or *@domain) allowed in; default: any user a token names" },
     "allow-unauthenticated": { type: "boolean", default: false, description: "Serve without auth on a non-loopback --listen address" },
+    "remoteexec-token-file": { type: "string", description: "Bearer token for the backend (e.g. Buildbarn JWT), re-read on change" },
+    "service-account-json": { type: "string", description: "Service-account key: OAuth2 JWT-bearer access tokens for the backend (Google RBE)" },
+    "service-account-scope": { type: "string", description: "OAuth2 scope for --service-account-json (default cloud-build-service)" },
+    "remoteexec-ca-cert": { type: "string", description: "CA certificates (PEM) of the backend's TLS certificate; implies TLS" },
+    "remoteexec-client-cert": { type: "string", description: "Client certificate (PEM) for mTLS to the backend; needs --remoteexec-client-key" },
+    "remoteexec-client-key": { type: "string", description: "Client private key (PEM) for mTLS to the backend" },
+    "remoteexec-tls-server-name": { type: "string", description: "Name the backend's certificate must carry (default: the host of --remoteexec-addr)" },
   },
   async run({ args, rawArgs }) {
     const { startServer } = await import("./start.ts");
@@ -71,6 +80,15 @@ export const serverCommand = defineCommand({
         secretFile: args["auth-secret"] ? String(args["auth-secret"]) : undefined,
         allowedUsers: args["allowed-users"] ? String(args["allowed-users"]).split(",").map((u) => u.trim()).filter(Boolean) : undefined,
         allowUnauthenticated: Boolean(args["allow-unauthenticated"]),
+      },
+      backendAuth: {
+        tokenFile: opt(args["remoteexec-token-file"]),
+        serviceAccountJson: opt(args["service-account-json"]),
+        serviceAccountScope: opt(args["service-account-scope"]),
+        caCert: opt(args["remoteexec-ca-cert"]),
+        clientCert: opt(args["remoteexec-client-cert"]),
+        clientKey: opt(args["remoteexec-client-key"]),
+        tlsServerName: opt(args["remoteexec-tls-server-name"]),
       },
     }).catch((e: unknown) => {
       process.stderr.write(`goma server: ${e instanceof GomaError ? e.rawMessage : (e as Error).message}\n`);

@@ -14,6 +14,8 @@ import { VERSION } from "../util/version.ts";
 import { Code, GomaError } from "../util/status.ts";
 import { Authenticator, unauthenticatedListenProblem } from "../auth/server-auth.ts";
 import { withAuth } from "../auth/http-auth.ts";
+import { backendCredentials, type BackendCredentialOptions } from "../auth/backend-credentials.ts";
+import { log } from "../util/log.ts";
 
 /** Everything `goma server` is configured with. */
 export interface ServerConfig {
@@ -30,6 +32,8 @@ export interface ServerConfig {
   maxRequestBytes: number;
   /** Who may call the Goma API (lib/auth/server-auth.ts); no files: no auth (loopback only, or allowUnauthenticated). */
   auth?: { tokensFile?: string; secretFile?: string; allowedUsers?: string[]; allowUnauthenticated?: boolean };
+  /** How to authenticate to `remoteexecAddr` (lib/auth/backend-credentials.ts). */
+  backendAuth?: BackendCredentialOptions;
 }
 
 /** A running server. */
@@ -53,6 +57,14 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     throw new GomaError(Code.FailedPrecondition, "--allowed-users needs --auth-tokens or --auth-secret: without tokens nobody is identified");
   }
   const auth = hasAuth ? new Authenticator({ ...cfg.auth }) : undefined;
+  const creds = backendCredentials(cfg.backendAuth ?? {});
+  if (!cfg.remoteexecAddr && (creds.useTls || creds.bearerToken)) {
+    throw new GomaError(Code.FailedPrecondition, "backend credentials (--remoteexec-token-file, --service-account-json, --remoteexec-ca-cert …) need --remoteexec-addr: the embedded backend speaks plaintext on loopback");
+  }
+  if (cfg.insecure && creds.useTls) {
+    throw new GomaError(Code.FailedPrecondition, "--insecure-remoteexec contradicts --remoteexec-ca-cert / --remoteexec-client-cert / --remoteexec-tls-server-name: drop one");
+  }
+  await creds.ready().catch((e) => log.warn(`${GomaError.from(e).rawMessage}; starting anyway, backend calls fail until a token arrives (goma doctor shows it)`));
   let target: string = cfg.remoteexecAddr ?? "";
   let embedded: { address: string; close(): Promise<void> } | undefined;
   if (!target) {
@@ -67,7 +79,9 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   const reapi = new ReapiClient({
     target,
     instanceName: cfg.instanceName,
-    insecure: cfg.insecure || loopback,
+    insecure: cfg.insecure || (loopback && !creds.useTls),
+    tls: creds.tls,
+    bearerToken: creds.bearerToken,
     toolName: "goma",
     toolVersion: VERSION,
   });
@@ -88,6 +102,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       "instance name": JSON.stringify(cfg.instanceName),
       platform: Object.entries(cfg.platform).map(([k, v]) => `${k}=${v}`).sort().join(","),
       auth: auth ? auth.describe() : "none (loopback or --allow-unauthenticated)",
+      "backend credentials": creds.describe(),
       "auth failures": String(authCounters.authFailures),
     }),
   });
