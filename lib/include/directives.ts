@@ -9,7 +9,7 @@
  *
  * Spec: Goma `cpp_directive_parser.cc`, `include_guard_detector.cc`; gcc manual "Once-Only Headers".
  */
-import { type LexedFile, type LexMode } from "./lexer.ts";
+import { hasProgramText, lineAt, type LexedFile, type LexMode } from "./lexer.ts";
 import type { Macro } from "./macros.ts";
 import { tokenizeLine } from "./tokenize.ts";
 import { Tk, type Token } from "./tokens.ts";
@@ -29,8 +29,8 @@ export type DirKind = (typeof Dk)[keyof typeof Dk];
 /** One directive of a file (shared between scans; only its lazily made `toks` is ever filled in). */
 export interface Directive {
   k: DirKind;
-  /** 1-based physical line of the `#`. */
-  line: number;
+  /** Offset of the `#` in {@link ParsedFile.text} ({@link lineOf} gives the line). */
+  at: number;
   /** The directive's text range in {@link ParsedFile.text} (after the name). */
   start: number;
   end: number;
@@ -53,6 +53,10 @@ export interface Directive {
 /** A file ready for the scanner. */
 export interface ParsedFile {
   text: string;
+  /** Where line continuations were removed (for line numbers). */
+  splices: number[];
+  /** Offsets of the newlines of `text`, made on first use by {@link lineOf}. */
+  newlines?: Uint32Array;
   mode: LexMode;
   dirs: Directive[];
   /** The include guard macro, when the whole file is one `#ifndef GUARD … #endif`. */
@@ -82,8 +86,11 @@ export function parseDirectives(lexed: LexedFile, mode: LexMode): ParsedFile {
   const dirs: Directive[] = [];
   const open: { first: number; last: number; sawElse: boolean }[] = [];
   let error: string | undefined;
-  let firstTextBefore = false;
-  for (const raw of lexed.directives) {
+  let firstRaw = -1;
+  const line = (at: number) => lineAt(text, lexed.splices, at, file);
+  const file: ParsedFile = { text, splices: lexed.splices, mode, dirs, pragmaOperator: lexed.pragmaOperator, trigraphs: lexed.trigraphs };
+  for (let r = 0; r < lexed.directives.length; r++) {
+    const raw = lexed.directives[r]!;
     let k = SIMPLE[raw.name];
     let name: string | undefined;
     let why: string | undefined;
@@ -105,8 +112,8 @@ export function parseDirectives(lexed: LexedFile, mode: LexMode): ParsedFile {
         why = raw.name === "embed" ? "#embed is not modelled" : `invalid preprocessing directive #${raw.name}`;
       }
     }
-    if (dirs.length === 0) firstTextBefore = raw.textBefore;
-    const d: Directive = { k, line: raw.line, start: raw.start, end: raw.end, next: -1, endif: -1 };
+    if (dirs.length === 0) firstRaw = r;
+    const d: Directive = { k, at: raw.at, start: raw.start, end: raw.end, next: -1, endif: -1 };
     if (why !== undefined) d.why = why;
     if (name !== undefined) d.name = name;
     if (NAMED.has(k)) {
@@ -121,12 +128,12 @@ export function parseDirectives(lexed: LexedFile, mode: LexMode): ParsedFile {
     } else if (k === Dk.Elif || k === Dk.Elifdef || k === Dk.Elifndef || k === Dk.Else || k === Dk.Endif) {
       const top = open[open.length - 1];
       if (!top) {
-        error ??= `line ${raw.line}: #${raw.name} without #if`;
+        error ??= `line ${line(raw.at)}: #${raw.name} without #if`;
         d.k = Dk.Invalid;
         d.why = `#${raw.name} without #if`;
         continue;
       }
-      if (top.sawElse && k !== Dk.Endif) error ??= `line ${raw.line}: #${raw.name} after #else`;
+      if (top.sawElse && k !== Dk.Endif) error ??= `line ${line(raw.at)}: #${raw.name} after #else`;
       dirs[top.last]!.next = idx;
       top.last = idx;
       if (k === Dk.Else) top.sawElse = true;
@@ -137,21 +144,37 @@ export function parseDirectives(lexed: LexedFile, mode: LexMode): ParsedFile {
       }
     }
   }
-  if (open.length > 0) error ??= `line ${dirs[open[open.length - 1]!.first]!.line}: unterminated conditional directive`;
-  const file: ParsedFile = { text, mode, dirs, pragmaOperator: lexed.pragmaOperator, trigraphs: lexed.trigraphs };
+  if (open.length > 0) error ??= `line ${line(dirs[open[open.length - 1]!.first]!.at)}: unterminated conditional directive`;
   if (error !== undefined) file.error = error;
-  else {
-    const guard = detectGuard(file, firstTextBefore, lexed.textAfter);
+  else if (firstRaw >= 0) {
+    const guard = detectGuard(file, lexed, firstRaw);
     if (guard !== undefined) file.guard = guard;
   }
   return file;
 }
 
-/** The guard macro if the file is one guarded group (see the module comment). */
-function detectGuard(file: ParsedFile, textBefore: boolean, textAfter: boolean): string | undefined {
+/** The 1-based physical line of a directive. */
+export function lineOf(file: ParsedFile, d: Directive): number {
+  return lineAt(file.text, file.splices, d.at, file);
+}
+
+/** The guard macro if the file is one guarded group (see the module comment); `firstRaw` is the raw index of dirs[0]. */
+function detectGuard(file: ParsedFile, lexed: LexedFile, firstRaw: number): string | undefined {
   const dirs = file.dirs;
-  const first = dirs[0];
-  if (!first || textBefore || textAfter || first.next !== dirs.length - 1 || dirs[dirs.length - 1]!.k !== Dk.Endif) return undefined;
+  const first = dirs[0]!;
+  const last = dirs[dirs.length - 1]!;
+  if (first.next !== dirs.length - 1 || last.k !== Dk.Endif) return undefined;
+  // No program text before the #ifndef or after the #endif (ignored directives do not count).
+  const raws = lexed.directives;
+  const text = file.text;
+  for (let r = 0, from = 0; r <= firstRaw; from = raws[r]!.end, r++) {
+    if (hasProgramText(text, from, raws[r]!.at)) return undefined;
+  }
+  let r = firstRaw;
+  while (raws[r]!.at !== last.at) r++;
+  for (; r < raws.length; r++) {
+    if (hasProgramText(text, raws[r]!.end, r + 1 < raws.length ? raws[r + 1]!.at : text.length)) return undefined;
+  }
   if (first.k === Dk.Ifndef) return first.why === undefined ? first.name : undefined;
   if (first.k !== Dk.If) return undefined;
   const t = directiveTokens(file, first);

@@ -44,13 +44,14 @@ export interface Macro {
 /**
  * Parses the tokens of a `#define` line (after the word `define`).
  *
+ * @param where the location for messages (a function: computed only for a message).
  * @throws {ScanFallback} "error" for what gcc and clang reject: no name, a bad parameter list,
  *   `##` at either end, `#` not followed by a parameter in a function-like macro.
  * @example parseDefine(tokenizeLine("F(a, ...) a __VA_ARGS__", …)).params // ["a", "__VA_ARGS__"]
  */
-export function parseDefine(toks: readonly Token[], where: string): Macro {
+export function parseDefine(toks: readonly Token[], where: string | (() => string)): Macro {
   const fail = (why: string): never => {
-    throw new ScanFallback("error", `${where}: invalid #define: ${why}`);
+    throw new ScanFallback("error", `${typeof where === "string" ? where : where()}: invalid #define: ${why}`);
   };
   const nameTok = toks[0];
   if (!nameTok || nameTok.k !== Tk.Ident) return fail("no macro name");
@@ -128,7 +129,7 @@ export function parseDefines(text: string, mode: LexMode, where: string): Map<st
   for (const d of lexed.directives) {
     if (d.name !== "define") continue;
     try {
-      const m = parseDefine(tokenizeLine(lexed.text, d.start, d.end, mode, false), `${where}:${d.line}`);
+      const m = parseDefine(tokenizeLine(lexed.text, d.start, d.end, mode, false), where);
       out.set(m.name, m);
     } catch {
       // not produced by a working compiler; ignore

@@ -13,7 +13,7 @@
  */
 import * as path from "node:path";
 import type { CompilerFamily } from "../compiler/types.ts";
-import { Dk, directiveTokens, type Directive, type ParsedFile } from "./directives.ts";
+import { Dk, directiveTokens, lineOf, type Directive, type ParsedFile } from "./directives.ts";
 import { Expander, includeOperand } from "./expand.ts";
 import { evalCondition } from "./expr.ts";
 import { parsedFile } from "./fs-cache.ts";
@@ -47,6 +47,8 @@ export interface ScanSetup {
   pp: PpOptions;
   /** Trigraphs are replaced (`-trigraphs` or an ISO mode): a file containing one makes the scan give up. */
   trigraphs: boolean;
+  /** Record the line of each include in its Origin (costs a newline index per file). */
+  lines?: boolean;
 }
 
 interface Frame extends Includer {
@@ -61,6 +63,11 @@ const MEMO_ENTRIES = 4;
 /** `-D` macros and builtins by text, so that the same definition is the same object in every scan. */
 const sharedMacros = new Map<string, Macro>();
 const normalizedPaths = new Map<string, string>();
+
+/** `file:line` of a directive, for messages. */
+function where(f: Frame, file: ParsedFile, d: Directive): string {
+  return `${f.out}:${lineOf(file, d)}`;
+}
 
 function shared(key: string, make: () => Macro): Macro {
   let m = sharedMacros.get(key);
@@ -99,7 +106,9 @@ export class Scanner {
   private readonly memo: LookupMemo = new Map();
   /** What besides macros decides a condition's value: C++ or C, char signedness, intmax width. */
   private readonly exprKey: string;
-  private line = 0;
+  /** The directive being run, and its file (for `__LINE__` and messages). */
+  private curFile: ParsedFile | null = null;
+  private curDir: Directive | null = null;
 
   constructor(private readonly s: ScanSetup) {
     this.macros = new Map(s.probe.macros);
@@ -122,12 +131,12 @@ export class Scanner {
     const mainFs = input.startsWith("/") ? input : `${cwd}/${input}`;
     const main: Found = { raw: input, fs: mainFs, dirIdx: ABS };
     this.files.set(path.resolve(mainFs), { how: "source" });
-    const where = "<command-line>";
+    const cmdline = "<command-line>";
     for (const d of pp.defines) {
       if (d.kind === "U") this.macros.delete(d.value);
       else {
         const text = defineText(d.value);
-        const m = shared(`${probe.modeKey}\0${text}`, () => parseDefine(tokenizeLine(text, 0, text.length, probe.mode, false), where));
+        const m = shared(`${probe.modeKey}\0${text}`, () => parseDefine(tokenizeLine(text, 0, text.length, probe.mode, false), cmdline));
         this.macros.set(m.name, m);
       }
     }
@@ -181,13 +190,14 @@ export class Scanner {
     let i = 0;
     while (i < dirs.length) {
       const d = dirs[i]!;
-      this.line = d.line;
+      this.curFile = file;
+      this.curDir = d;
       switch (d.k) {
         case Dk.Include: case Dk.IncludeNext: case Dk.Import:
           this.include(f, file, d);
           break;
         case Dk.Define: {
-          const m = (d.macro ??= parseDefine(directiveTokens(file, d), `${f.out}:${d.line}`));
+          const m = (d.macro ??= parseDefine(directiveTokens(file, d), () => where(f, file, d)));
           this.macros.set(m.name, m);
           break;
         }
@@ -218,9 +228,9 @@ export class Scanner {
           this.lineDirective(f, file, d);
           break;
         case Dk.Error:
-          throw new ScanFallback("error", `${f.out}:${d.line}: #error${file.text.slice(d.start, d.end)}`);
+          throw new ScanFallback("error", `${where(f, file, d)}: #error${file.text.slice(d.start, d.end)}`);
         default:
-          throw new ScanFallback(d.why?.endsWith("not modelled") ? "unsupported" : "error", `${f.out}:${d.line}: ${d.why}`);
+          throw new ScanFallback(d.why?.endsWith("not modelled") ? "unsupported" : "error", `${where(f, file, d)}: ${d.why}`);
       }
       i++;
     }
@@ -230,7 +240,8 @@ export class Scanner {
   private skip(f: Frame, file: ParsedFile, j: number): number {
     for (;;) {
       const e = file.dirs[j]!;
-      this.line = e.line;
+      this.curFile = file;
+      this.curDir = e;
       if (e.k === Dk.Else || e.k === Dk.Endif || this.cond(f, file, e)) return j + 1;
       j = e.next;
     }
@@ -281,7 +292,7 @@ export class Scanner {
   }
 
   private nameOf(f: Frame, d: Directive): string {
-    if (d.name === undefined) throw new ScanFallback("error", `${f.out}:${d.line}: ${d.why ?? "macro name missing"}`);
+    if (d.name === undefined) throw new ScanFallback("error", `${where(f, this.curFile!, d)}: ${d.why ?? "macro name missing"}`);
     return d.name;
   }
 
@@ -290,13 +301,13 @@ export class Scanner {
     const first = toks[0];
     const direct = first !== undefined && (first.k === Tk.Header || first.k === Tk.String);
     const op = includeOperand(direct ? [first] : this.expander.expand(toks, false));
-    if (!op || op.name === "") throw new ScanFallback("error", `${f.out}:${d.line}: #include expects "FILENAME" or <FILENAME>`);
+    if (!op || op.name === "") throw new ScanFallback("error", `${where(f, file, d)}: #include expects "FILENAME" or <FILENAME>`);
     const found = resolveInclude(this.s.family, this.s.search, this.s.cwd, op.name, op.angle, d.k === Dk.IncludeNext, f, this.memo);
     if (!found) {
       const shown = op.angle ? `<${op.name}>` : `"${op.name}"`;
-      throw new ScanFallback("error", `${f.out}:${d.line}: ${shown}: No such file or directory`);
+      throw new ScanFallback("error", `${where(f, file, d)}: ${shown}: No such file or directory`);
     }
-    this.enter(found, { how: KIND_NAME[d.k as 1 | 2 | 3], from: f.out, line: d.line }, d.k === Dk.Import);
+    this.enter(found, { how: KIND_NAME[d.k as 1 | 2 | 3], from: f.out, line: this.s.lines ? lineOf(file, d) : undefined }, d.k === Dk.Import);
   }
 
   private hasInclude(next: boolean, angle: boolean, name: string): boolean {
@@ -304,7 +315,7 @@ export class Scanner {
     const found = resolveInclude(this.s.family, this.s.search, this.s.cwd, name, angle, next, f, this.memo);
     if (!found) return false;
     const out = normalized(found.fs);
-    if (!this.files.has(out)) this.files.set(out, { how: "has_include", from: f?.out, line: this.line });
+    if (!this.files.has(out)) this.files.set(out, { how: "has_include", from: f?.out, line: this.s.lines ? this.curLine() : undefined });
     return true;
   }
 
@@ -324,7 +335,7 @@ export class Scanner {
     const str = (s: string): Token => ({ k: Tk.String, t: `"${s.replace(/[\\"]/g, "\\$&")}"`, ws: false });
     const num = (n: number): Token => ({ k: Tk.Number, t: String(n), ws: false });
     switch (kind) {
-      case "__LINE__": return num(this.line + (f?.lineDelta ?? 0));
+      case "__LINE__": return num(this.curLine() + (f?.lineDelta ?? 0));
       case "__FILE__": return str(f?.presumed ?? this.s.input);
       case "__FILE_NAME__": return str(path.basename(f?.presumed ?? this.s.input));
       case "__BASE_FILE__": return str(this.s.input);
@@ -333,6 +344,10 @@ export class Scanner {
       case "__TIME__": case "__TIMESTAMP__": return str(new Date().toTimeString().slice(0, 8));
       default: throw new ScanFallback("unsupported", `${kind} in a directive is not modelled`);
     }
+  }
+
+  private curLine(): number {
+    return this.curFile !== null && this.curDir !== null ? lineOf(this.curFile, this.curDir) : 0;
   }
 
   private pushMacro(name: string, push: boolean): void {
@@ -349,8 +364,8 @@ export class Scanner {
 
   private lineDirective(f: Frame, file: ParsedFile, d: Directive): void {
     const t = this.expander.expand(directiveTokens(file, d), false);
-    if (t[0]?.k !== Tk.Number || !/^\d+$/.test(t[0].t)) throw new ScanFallback("error", `${f.out}:${d.line}: #line requires a positive integer`);
-    f.lineDelta = Number(t[0].t) - (d.line + 1);
+    if (t[0]?.k !== Tk.Number || !/^\d+$/.test(t[0].t)) throw new ScanFallback("error", `${where(f, file, d)}: #line requires a positive integer`);
+    f.lineDelta = Number(t[0].t) - (lineOf(file, d) + 1);
     if (t[1]?.k === Tk.String) f.presumed = t[1].t.slice(1, -1);
   }
 }

@@ -29,7 +29,7 @@ const RAW_PREFIX = new Set(["R", "LR", "uR", "UR", "u8R"]);
  */
 export function tokenizeLine(text: string, start: number, end: number, mode: LexMode, header: boolean): Token[] {
   const toks: Token[] = [];
-  const hasInclude = !header && text.indexOf("__has_include", start) >= 0;
+  const hasInclude = !header && text.substring(start, end).includes("__has_include");
   let wantHeader = header;
   let ws = false;
   let i = start;
