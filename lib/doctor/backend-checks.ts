@@ -1,0 +1,238 @@
+/**
+ * `goma doctor`'s backend checks, run by `goma server` (`GET /api/doctor/backend`, with the server's own
+ * address, credentials, instance name and platform) or by `goma doctor --remoteexec-addr …` directly:
+ *
+ * 1. reachable, TLS and credentials accepted, GetCapabilities on the instance name;
+ * 2. REAPI version range (the server needs `output_paths`: ≥ 2.1) and digest function SHA256;
+ * 3. the instance name as sent (`""` vs Goma's `"."`);
+ * 4. a tiny real action (`/bin/sh -c 'echo ok'` with the server's platform) end to end; when no worker
+ *    takes it, variants of the platform (OSFamily casing, without container-image, empty) tell a platform
+ *    mismatch from a missing worker or a wrong instance name.
+ *
+ * Spec: REAPI Capabilities, Execution; reference/reapi-buildbarn.md §2, §3, §4.5;
+ * reference/goma-protocol.md §6 items 3–6.
+ */
+import { digestOf, type Digest } from "../digest/digest.ts";
+import { R } from "../reapi/proto.ts";
+import type { ReapiClient } from "../reapi/client.ts";
+import { Code, codeName, GomaError } from "../util/status.ts";
+import { fail, pass, skip, warn, type CheckResult } from "./check.ts";
+
+/** What the checks need to know about the backend. */
+export interface BackendCheckOptions {
+  /** Shown in messages, e.g. `127.0.0.1:8980` or `the embedded backend`. */
+  target: string;
+  instanceName: string;
+  /** The platform the server sends (Action.platform). */
+  platform: Record<string, string>;
+  /** Whether TLS / a bearer token are configured (for the fix lines). */
+  tls: boolean;
+  bearer: boolean;
+  /** Budget for each RPC step, ms (default 20 s); the tiny action gets twice this. */
+  timeoutMs?: number;
+}
+
+const SHA256 = 1;
+/** Buildbarn's (and the embedded backend's) words when no worker serves an instance name and platform. */
+const NO_WORKERS = /No workers exist/i;
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new GomaError(Code.DeadlineExceeded, `${what} did not answer within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+/** Classifies a failed first call (Capabilities): names the layer that refused and its fix. */
+export function connectionProblem(e: GomaError, o: BackendCheckOptions): { id: string; title: string; evidence: string; fix: string } {
+  const m = e.rawMessage;
+  const evidence = `${codeName(e.code)}: ${m.slice(0, 300)}`;
+  if (/certificate|self[- ]signed|SSL|TLS|handshake|wrong version number|ALPN|packet length/i.test(m)) {
+    return {
+      id: "backend.tls", title: "backend TLS", evidence,
+      fix: o.tls
+        ? "the backend's certificate does not chain to --remoteexec-ca-cert, names another host (--remoteexec-tls-server-name), or the backend wants a client certificate (--remoteexec-client-cert/--remoteexec-client-key)"
+        : "the backend speaks TLS with a certificate the system does not trust (give --remoteexec-ca-cert), or speaks plaintext while goma uses TLS (give --insecure-remoteexec)",
+    };
+  }
+  if (e.code === Code.Unauthenticated) {
+    return {
+      id: "backend.credentials", title: "backend credentials", evidence,
+      fix: o.bearer
+        ? "the backend refuses the bearer token: check --remoteexec-token-file (expired JWT?) or --service-account-json and its token endpoint"
+        : "the backend wants credentials: give --remoteexec-token-file (Buildbarn JWT) or --service-account-json (RBE), or mTLS with --remoteexec-client-cert/--remoteexec-client-key",
+    };
+  }
+  if (e.code === Code.PermissionDenied) {
+    return { id: "backend.credentials", title: "backend credentials", evidence, fix: `the credentials are valid but not allowed on instance "${o.instanceName}": ask the backend's admin, or use another --remote-instance-name` };
+  }
+  if (e.code === Code.InvalidArgument && /instance name/i.test(m)) {
+    return { id: "backend.instance", title: "backend instance name", evidence, fix: `the backend does not know instance name "${o.instanceName}": set --remote-instance-name to one it serves (Buildbarn: a key of the frontend's schedulers map)` };
+  }
+  if (e.code === Code.Unimplemented) {
+    return { id: "backend.reachable", title: "backend reachable", evidence, fix: `${o.target} answers gRPC but has no REAPI Capabilities service: is --remoteexec-addr the frontend (Buildbarn: bb_storage, port 8980), not the scheduler or a cache-only service?` };
+  }
+  return {
+    id: "backend.reachable", title: "backend reachable", evidence,
+    fix: /ECONNREFUSED|connection refused|No connection established|Failed to connect/i.test(m)
+      ? `nothing accepts connections at ${o.target}: start the backend (scripts/buildbarn/start.sh) or fix --remoteexec-addr`
+      : `check that ${o.target} is a REAPI endpoint and reachable from the server (firewall, DNS, TLS vs plaintext)`,
+  };
+}
+
+const fmtPlatform = (p: Record<string, string>) =>
+  `{${Object.entries(p).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`).join(", ")}}`;
+
+/** Uploads and executes `sh -c 'echo ok'` with `platform`; resolves with the response or throws. */
+async function tinyAction(reapi: ReapiClient, platform: Record<string, string>, timeoutMs: number, onStage?: (s: number) => void): Promise<{ response: R.IExecuteResponse; stdout: string }> {
+  const props = Object.entries(platform).map(([name, value]) => ({ name, value }))
+    .sort((a, b) => (a.name === b.name ? (a.value < b.value ? -1 : 1) : a.name < b.name ? -1 : 1));
+  const command = R.Command.encode({
+    arguments: ["/bin/sh", "-c", "echo ok"],
+    environmentVariables: [{ name: "PATH", value: "/usr/bin:/bin" }],
+    outputPaths: [],
+    platform: { properties: props },
+  }).finish();
+  const dir = R.Directory.encode({}).finish();
+  const commandDigest = digestOf(command);
+  const dirDigest = digestOf(dir);
+  const action = R.Action.encode({
+    commandDigest, inputRootDigest: dirDigest, platform: { properties: props },
+    doNotCache: true, timeout: { seconds: 60 },
+    // A fresh salt each run: the result must come from a worker, never from the action cache.
+    salt: new TextEncoder().encode(`goma doctor ${Date.now()} ${Math.random()}`),
+  }).finish();
+  const actionDigest: Digest = digestOf(action);
+  await reapi.uploadBlobs([{ digest: commandDigest, data: command }, { digest: dirDigest, data: dir }, { digest: actionDigest, data: action }]);
+  const ac = new AbortController();
+  const response = await withTimeout(reapi.execute(actionDigest, { skipCacheLookup: true, onStage, signal: ac.signal }), timeoutMs, "Execute")
+    .catch((e) => {
+      ac.abort();
+      throw e;
+    });
+  if (response.status?.code && NO_WORKERS.test(response.status.message ?? "")) throw new GomaError(response.status.code as Code, response.status.message ?? "");
+  let stdout = "";
+  const res = response.result;
+  if (res?.stdoutRaw?.length) stdout = new TextDecoder().decode(res.stdoutRaw);
+  else if (res?.stdoutDigest?.hash) stdout = new TextDecoder().decode(await reapi.readBlob({ hash: res.stdoutDigest.hash, sizeBytes: Number(res.stdoutDigest.sizeBytes ?? 0) }));
+  return { response, stdout };
+}
+
+
+/** Platform variants to try when no worker takes the server's platform: [label, platform]. */
+function variants(p: Record<string, string>): [string, Record<string, string>][] {
+  const out: [string, Record<string, string>][] = [];
+  const os = p.OSFamily;
+  if (os !== undefined) {
+    const flipped = os === os.toLowerCase() ? os.charAt(0).toUpperCase() + os.slice(1) : os.toLowerCase();
+    out.push([`OSFamily=${flipped} instead of ${os}`, { ...p, OSFamily: flipped }]);
+  }
+  if ("container-image" in p) {
+    const { ["container-image"]: _, ...rest } = p;
+    out.push(["without container-image", rest]);
+  }
+  if (Object.keys(p).length) out.push(["an empty platform", {}]);
+  if (os === undefined) out.push(["OSFamily=linux", { ...p, OSFamily: "linux" }]);
+  return out;
+}
+
+/**
+ * Runs the backend checks with `reapi` (a client bound to the instance name, with the server's
+ * credentials). Never throws: every problem is a finding.
+ */
+export async function runBackendChecks(reapi: ReapiClient, o: BackendCheckOptions): Promise<CheckResult[]> {
+  const out: CheckResult[] = [];
+  const timeoutMs = o.timeoutMs ?? 20_000;
+  const t0 = performance.now();
+  let caps: R.IServerCapabilities;
+  try {
+    caps = await withTimeout(reapi.getCapabilities(), timeoutMs, `GetCapabilities on ${o.target}`);
+  } catch (err) {
+    const e = GomaError.from(err);
+    const p = connectionProblem(e, o);
+    out.push(fail(p.id, p.title, p.evidence, p.fix, { target: o.target, instanceName: o.instanceName }));
+    out.push(skip("backend.action", "backend tiny action", "not run: GetCapabilities failed"));
+    return out;
+  }
+  const ms = Math.round(performance.now() - t0);
+  out.push(pass("backend.reachable", "backend reachable", `GetCapabilities on ${o.target}, instance name ${JSON.stringify(o.instanceName)}: ok in ${ms} ms` +
+    `${o.tls ? ", TLS" : ", plaintext"}${o.bearer ? ", bearer token accepted" : ""}`, { target: o.target, ms }));
+
+  const ver = (v?: { major?: number | null; minor?: number | null } | null) => (v ? `${v.major ?? 0}.${v.minor ?? 0}` : "?");
+  const high = caps.highApiVersion;
+  const highNum = (high?.major ?? 0) * 1000 + (high?.minor ?? 0);
+  const range = `${ver(caps.lowApiVersion)}–${ver(high)}`;
+  if (!high || highNum === 0) out.push(warn("backend.api", "backend REAPI version", "the backend reports no API version range", "goma needs REAPI ≥ 2.1 (Command.output_paths); check the backend's version", { range }));
+  else if (highNum < 2001) out.push(fail("backend.api", "backend REAPI version", `API versions ${range}: below 2.1`, "goma sends Command.output_paths (REAPI 2.1); upgrade the backend", { range }));
+  else out.push(pass("backend.api", "backend REAPI version", `API versions ${range} (goma needs ≥ 2.1 for output_paths)`, { range }));
+
+  const fns = [...(caps.cacheCapabilities?.digestFunctions ?? []), caps.executionCapabilities?.digestFunction ?? 0].map(Number);
+  if (fns.includes(SHA256)) out.push(pass("backend.digest", "backend digest function", "SHA256 supported"));
+  else out.push(fail("backend.digest", "backend digest function", `digest functions ${JSON.stringify(fns)} lack SHA256`, "configure the backend for SHA256 (goma hashes with SHA-256 only)"));
+
+  if (o.instanceName === ".") {
+    out.push(warn("backend.instance", "backend instance name", 'sent as "." — what Goma\'s Go server makes of an empty name', 'use --remote-instance-name "" (goma sends it verbatim) unless the backend really serves "."'));
+  } else {
+    out.push(pass("backend.instance", "backend instance name", `sent as ${JSON.stringify(o.instanceName)}${o.instanceName ? "" : " (empty: no prefix in resource names)"}`));
+  }
+
+  if (caps.executionCapabilities && caps.executionCapabilities.execEnabled === false) {
+    out.push(fail("backend.action", "backend tiny action", "the backend reports execution disabled (cache only)", "point --remoteexec-addr at a backend with workers (Buildbarn: bb_storage with a scheduler)"));
+    return out;
+  }
+
+  // The tiny action.
+  let stage = 0;
+  const a0 = performance.now();
+  try {
+    const { response, stdout } = await tinyAction(reapi, o.platform, timeoutMs * 2, (s) => (stage = s));
+    const st = response.status;
+    const exit = response.result?.exitCode ?? 0;
+    const took = Math.round(performance.now() - a0);
+    if (st?.code) {
+      out.push(fail("backend.action", "backend tiny action", `Execute answered ${codeName(st.code)}: ${st.message ?? ""}`.slice(0, 400), "see the backend's logs for this action"));
+    } else if (exit !== 0 || stdout.trim() !== "ok") {
+      out.push(fail("backend.action", "backend tiny action", `/bin/sh -c 'echo ok' exited ${exit} with stdout ${JSON.stringify(stdout.slice(0, 100))}`,
+        "the worker runs actions but not /bin/sh: its runner's environment lacks /bin/sh or runs in an image without it"));
+    } else {
+      out.push(pass("backend.action", "backend tiny action", `/bin/sh -c 'echo ok' ran on a worker with platform ${fmtPlatform(o.platform)} in ${took} ms`, { ms: took }));
+    }
+    return out;
+  } catch (err) {
+    const e = GomaError.from(err);
+    if (e.code === Code.DeadlineExceeded) {
+      const where = stage === 2 ? "queued (QUEUED) and no worker took it" : stage === 3 ? "a worker took it (EXECUTING) but did not finish" : "no answer";
+      out.push(fail("backend.action", "backend tiny action", `${where} within ${(timeoutMs * 2) / 1000} s`,
+        stage === 2 ? `the platform queue for ${fmtPlatform(o.platform)} exists but no worker serves it now: start the worker (scripts/buildbarn/start.sh worker) or check its logs` : "check the backend's scheduler and worker logs"));
+      return out;
+    }
+    if (!NO_WORKERS.test(e.rawMessage)) {
+      out.push(fail("backend.action", "backend tiny action", `${codeName(e.code)}: ${e.rawMessage}`.slice(0, 400), e.code === Code.Unavailable
+        ? "the backend cannot execute (no scheduler behind the frontend?): start Buildbarn's scheduler and worker"
+        : "see the backend's logs"));
+      return out;
+    }
+    // No worker for (instance name, platform): find out which half is wrong.
+    const offered = /this worker offers (\{.*\})/.exec(e.rawMessage)?.[1];
+    for (const [label, p] of variants(o.platform)) {
+      try {
+        const r = await tinyAction(reapi, p, timeoutMs, () => {});
+        if (!r.response.status?.code) {
+          out.push(fail("backend.platform", "backend platform", `no worker for the server's platform ${fmtPlatform(o.platform)}, but one for ${label} ${fmtPlatform(p)}`,
+            `start goma server with the worker's platform: ${Object.entries(p).map(([k, v]) => `--platform-property ${k}=${v}`).join(" ") || "no --platform-property and no --platform-container-image"} (or change the worker's platform to match)`,
+            { sent: o.platform, works: p }));
+          return out;
+        }
+      } catch {
+        // try the next variant
+      }
+    }
+    const evidence = `${e.rawMessage.slice(0, 300)}${offered ? "" : ` (also tried ${variants(o.platform).map(([l]) => l).join(", ")})`}`;
+    out.push(fail(offered ? "backend.platform" : "backend.worker", offered ? "backend platform" : "backend worker", evidence, offered
+      ? `the worker offers ${offered}: start goma server with those properties (--platform-property KEY=VALUE …)`
+      : `no worker serves instance name ${JSON.stringify(o.instanceName)} with any of these platforms: is a worker running, and does its instanceNamePrefix match --remote-instance-name (Buildbarn's bb-deployments workers use "hardlinking" or "fuse")? Buildbarn's scheduler page lists its platform queues`,
+    { sent: o.platform }));
+    return out;
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * `goma doctor` without a subcommand: runs lib/doctor/run.ts and prints each check as pass / WARN / FAIL
+ * with one line of evidence and one line of fix (`--json`: the {@link DoctorReport} as JSON). Exit status
+ * 1 when any check failed, else 0.
+ */
+import { formatReport } from "./check.ts";
+import { runDoctor } from "./run.ts";
+
+/** citty argument definitions of `goma doctor` (merged into cmd/doctor.ts). */
+export const doctorArgs = {
+  json: { type: "boolean", default: false, description: "Print the report as JSON" },
+  "no-compile": { type: "boolean", default: false, description: "Skip the real compile through the chain" },
+  "remoteexec-addr": { type: "string", description: "Check this REAPI backend directly instead of asking the server" },
+  "remote-instance-name": { type: "string", default: "", description: "Instance name for --remoteexec-addr" },
+  "platform-property": { type: "string", description: "KEY=VALUE of the platform to test (repeatable; default OSFamily=linux)" },
+  "insecure-remoteexec": { type: "boolean", default: false, description: "Plaintext gRPC to --remoteexec-addr" },
+  "remoteexec-token-file": { type: "string", description: "Bearer token for --remoteexec-addr" },
+  "service-account-json": { type: "string", description: "Service-account key for --remoteexec-addr" },
+  "remoteexec-ca-cert": { type: "string", description: "CA certificates (PEM) for --remoteexec-addr" },
+  "remoteexec-client-cert": { type: "string", description: "Client certificate (PEM) for --remoteexec-addr" },
+  "remoteexec-client-key": { type: "string", description: "Client key (PEM) for --remoteexec-addr" },
+  "remoteexec-tls-server-name": { type: "string", description: "Name the backend's certificate must carry" },
+} as const;
+
+/** How to run this binary again (for the real compile). */
+function selfCommand(): string[] {
+  const script = process.argv[1] ?? "";
+  return script.startsWith("/$bunfs") || !script ? [process.execPath] : [process.execPath, script];
+}
+
+/** Values of a repeatable flag. */
+function repeated(raw: string[], flag: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    if (raw[i] === flag && i + 1 < raw.length) out.push(raw[++i]!);
+    else if (raw[i]!.startsWith(flag + "=")) out.push(raw[i]!.slice(flag.length + 1));
+  }
+  return out;
+}
+
+/** Runs the checks and prints the report; sets the exit code. */
+export async function doctorMain(args: Record<string, unknown>, rawArgs: string[]): Promise<void> {
+  const s = (k: string) => (args[k] === undefined || args[k] === "" ? undefined : String(args[k]));
+  const platform: Record<string, string> = {};
+  for (const kv of repeated(rawArgs, "--platform-property")) {
+    const eq = kv.indexOf("=");
+    if (eq <= 0) {
+      process.stderr.write(`goma doctor: --platform-property wants KEY=VALUE, got "${kv}"\n`);
+      process.exit(2);
+    }
+    platform[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  const r = await runDoctor(process.env, {
+    self: selfCommand(),
+    noCompile: Boolean(args["no-compile"]),
+    remoteexecAddr: s("remoteexec-addr"),
+    instanceName: s("remote-instance-name") ?? "",
+    platform: Object.keys(platform).length ? platform : undefined,
+    insecure: Boolean(args["insecure-remoteexec"]),
+    backendAuth: {
+      tokenFile: s("remoteexec-token-file"), serviceAccountJson: s("service-account-json"), caCert: s("remoteexec-ca-cert"),
+      clientCert: s("remoteexec-client-cert"), clientKey: s("remoteexec-client-key"), tlsServerName: s("remoteexec-tls-server-name"),
+    },
+  });
+  process.stdout.write(args.json ? JSON.stringify(r, null, 1) + "\n" : formatReport(r));
+  process.exitCode = r.ok ? 0 : 1;
+}
+
+/**
+ * True when `rawArgs` name a subcommand (citty runs the parent's `run` after a subcommand too).
+ * @param valueFlags flags of `goma doctor` that take a value.
+ */
+export function namesSubcommand(rawArgs: string[], subcommands: string[]): boolean {
+  const valueFlags = new Set(Object.entries(doctorArgs).filter(([, d]) => d.type === "string").map(([k]) => `--${k}`));
+  for (let i = 0; i < rawArgs.length; i++) {
+    const a = rawArgs[i]!;
+    if (a === "--") return false;
+    if (a.startsWith("-")) {
+      if (!a.includes("=") && valueFlags.has(a)) i++;
+      continue;
+    }
+    return subcommands.includes(a);
+  }
+  return false;
+}

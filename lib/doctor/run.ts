@@ -1,0 +1,75 @@
+/**
+ * `goma doctor`: every check in chain order — this machine, the environment, credentials, the proxy,
+ * the server, the backend (through the server, or directly with `--remoteexec-addr`), a real compile —
+ * collected into one {@link DoctorReport}. Checks that need an earlier one to pass are skipped with a
+ * reason instead of failing twice.
+ */
+import { join } from "node:path";
+import { gomaTmpDir } from "../ipc/paths.ts";
+import { ReapiClient } from "../reapi/client.ts";
+import { isLoopbackTarget } from "../reapi/rpc-caller.ts";
+import { backendCredentials, type BackendCredentialOptions } from "../auth/backend-credentials.ts";
+import { GomaError } from "../util/status.ts";
+import { VERSION } from "../util/version.ts";
+import { fail, report, skip, type CheckResult, type DoctorReport } from "./check.ts";
+import { binaryCheck, envChecks, hostChecks } from "./local-checks.ts";
+import { authChecks, backendViaServer, compileCheck, compilerChecks, proxyChecks, serverChecks, type ChainState } from "./chain-checks.ts";
+import { runBackendChecks } from "./backend-checks.ts";
+
+/** Options of {@link runDoctor}. */
+export interface DoctorOptions {
+  /** Check this backend directly instead of asking the server. */
+  remoteexecAddr?: string;
+  instanceName?: string;
+  platform?: Record<string, string>;
+  insecure?: boolean;
+  backendAuth?: BackendCredentialOptions;
+  /** How to run this binary (for the real compile): `[execPath]` or `[execPath, script]`. */
+  self: string[];
+  /** Skip the real compile. */
+  noCompile?: boolean;
+}
+
+/** Checks the backend directly (`--remoteexec-addr`). */
+export async function directBackendChecks(o: DoctorOptions): Promise<CheckResult[]> {
+  let creds;
+  try {
+    creds = backendCredentials(o.backendAuth ?? {});
+    await creds.ready();
+  } catch (e) {
+    return [fail("backend.credentials", "backend credentials", GomaError.from(e).rawMessage, "fix the credential flags or files")];
+  }
+  const target = o.remoteexecAddr!;
+  const insecure = o.insecure || (isLoopbackTarget(target) && !creds.useTls);
+  const client = new ReapiClient({ target, instanceName: o.instanceName ?? "", insecure, tls: creds.tls, bearerToken: creds.bearerToken, toolName: "goma-doctor", toolVersion: VERSION });
+  try {
+    return await runBackendChecks(client, { target, instanceName: o.instanceName ?? "", platform: o.platform ?? { OSFamily: "linux" }, tls: !insecure, bearer: Boolean(creds.bearerToken) });
+  } finally {
+    client.close();
+  }
+}
+
+/** Runs everything; never throws for a failing check. */
+export async function runDoctor(env: Record<string, string | undefined>, o: DoctorOptions): Promise<DoctorReport> {
+  const checks: CheckResult[] = [binaryCheck()];
+  const tmp = gomaTmpDir(env);
+  const cacheDir = env.GOMA_CACHE_DIR || join(tmp, "goma_cache");
+  checks.push(...hostChecks(env, [cacheDir]));
+  checks.push(...envChecks(env));
+  const a = authChecks(env);
+  checks.push(...a.results);
+  const p = await proxyChecks(env);
+  checks.push(...p.results);
+  const c = await compilerChecks(env, cacheDir);
+  checks.push(...c.results);
+  const state: ChainState = { auth: a.auth, proxy: p.proxy, serverOk: false, compilers: c.found };
+  const s = await serverChecks(env, a.auth);
+  checks.push(...s.results);
+  state.serverOk = s.ok;
+  state.serverStatus = s.status;
+  if (o.remoteexecAddr) checks.push(...await directBackendChecks(o));
+  else if (s.ok) checks.push(...await backendViaServer(env, a.auth));
+  else checks.push(skip("backend", "backend", "not run: the server did not answer /ping with 200 (or give --remoteexec-addr to check the backend directly)"));
+  if (!o.noCompile) checks.push(await compileCheck(env, o.self, state));
+  return report(VERSION, checks);
+}
