@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { mkdirSync } from "node:fs";
-import { ReapiClient } from "../reapi/client.ts";
+import { ReapiClient, type ReapiClientOptions } from "../reapi/client.ts";
 import { FileStore } from "./file-store.ts";
 import { ExecAdapter } from "./exec.ts";
 import { createGomaHandler } from "./handler.ts";
@@ -16,6 +16,7 @@ import { Authenticator, unauthenticatedListenProblem } from "../auth/server-auth
 import { withAuth } from "../auth/http-auth.ts";
 import { backendCredentials, type BackendCredentialOptions } from "../auth/backend-credentials.ts";
 import { log } from "../util/log.ts";
+import { withDoctorEndpoint } from "../doctor/server-endpoint.ts";
 
 /** Everything `goma server` is configured with. */
 export interface ServerConfig {
@@ -76,7 +77,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     target = started.address;
   }
   const loopback = /^(unix:|127\.|localhost[:]|\[::1\])/.test(target);
-  const reapi = new ReapiClient({
+  const reapiOptions: ReapiClientOptions = {
     target,
     instanceName: cfg.instanceName,
     insecure: cfg.insecure || (loopback && !creds.useTls),
@@ -84,7 +85,8 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     bearerToken: creds.bearerToken,
     toolName: "goma",
     toolVersion: VERSION,
-  });
+  };
+  const reapi = new ReapiClient(reapiOptions);
   const files = new FileStore();
   const exec = new ExecAdapter({
     reapi, files, platform: cfg.platform, envPrefixes: cfg.envPrefixes,
@@ -107,7 +109,15 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     }),
   });
   // Outermost layer: auth (401 before any handler runs, reference/goma-protocol.md §1.4).
-  const handler = withAuth(auth, gomaHandler, authCounters);
+  // Then `goma doctor`'s backend checks, with this server's backend, credentials and platform.
+  const doctorHandler = withDoctorEndpoint(gomaHandler, () => new ReapiClient({ ...reapiOptions, toolName: "goma-doctor" }), {
+    target: embedded ? `the embedded backend at ${target}` : target,
+    instanceName: cfg.instanceName,
+    platform: cfg.platform,
+    tls: !reapiOptions.insecure,
+    bearer: Boolean(creds.bearerToken),
+  });
+  const handler = withAuth(auth, doctorHandler, authCounters);
   const http = await serveHttp({ hostname: cfg.listen, port: cfg.port, handler, maxRequestBodySize: cfg.maxRequestBytes * 2 });
   return {
     port: http.port,
