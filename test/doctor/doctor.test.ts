@@ -1,0 +1,172 @@
+/**
+ * `goma doctor` against real processes, each failure reproduced on purpose: a healthy chain, a server
+ * with the wrong token, a stopped proxy, an auth file path with `~`, the dashboard port taken by another
+ * process, a platform no worker offers (goma server in front of another server's embedded backend), an
+ * unreachable backend, a 502 from a proxy in between, GOMACTL_USE_PROXY and unknown GOMA_* variables.
+ */
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer, type Server } from "node:http";
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startStack, freePort, gomaBin, run, type GomaStack } from "../e2e/harness.ts";
+import { startProxyWith } from "../auth/proxy.ts";
+import { check, doctor } from "./helpers.ts";
+
+let dir: string;
+const stacks: GomaStack[] = [];
+const children: ChildProcess[] = [];
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), "goma-doctor-test-"));
+  writeFileSync(join(dir, "tokens"), "tok-right-123456 alice\n");
+  writeFileSync(join(dir, "right"), "Bearer tok-right-123456\n");
+  writeFileSync(join(dir, "wrong"), "Bearer tok-wrong-654321\n");
+});
+
+after(async () => {
+  for (const s of stacks) await s.stop().catch(() => {});
+  for (const c of children) c.kill("SIGTERM");
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function stack(opts: Parameters<typeof startStack>[0] = {}): Promise<GomaStack> {
+  const s = await startStack(opts);
+  stacks.push(s);
+  return s;
+}
+
+test("a healthy chain passes: backend tiny action and a real compile with its stage times", async () => {
+  const s = await stack();
+  const d = await doctor(s.env);
+  assert.equal(d.code, 0, JSON.stringify(d.report.checks.filter((c) => c.status === "fail"), null, 1));
+  assert.equal(d.report.ok, true);
+  assert.equal(check(d, "server.ping").status, "pass");
+  assert.equal(check(d, "backend.reachable").status, "pass");
+  assert.match(check(d, "backend.api").evidence, /2\.0–2\.3/);
+  assert.equal(check(d, "backend.digest").status, "pass");
+  assert.match(check(d, "backend.action").evidence, /\/bin\/sh -c 'echo ok' ran on a worker with platform \{OSFamily=linux\}/);
+  const c = check(d, "compile");
+  assert.equal(c.status, "pass", c.evidence);
+  assert.match(c.evidence, /ran remotely in \d+ ms \(proxy \d+ ms: flags [\d.]+ ms, info [\d.]+ ms, inputs [\d.]+ ms, request [\d.]+ ms, exec [\d.]+ ms, outputs [\d.]+ ms\)/);
+  const text = await run([gomaBin(), "doctor", "--no-compile"], { env: s.env });
+  assert.equal(text.code, 0);
+  assert.match(text.stdout, /^pass  server \/ping: http:\/\/127\.0\.0\.1:\d+\/cxx-compiler-service\/ping: 200 in \d+ ms$/m);
+  assert.match(text.stdout, /^OK: \d+ passed, \d+ warnings, 0 failed/m);
+});
+
+test("a server with another token: /ping 401 names the reason and the fix, exit 1", async () => {
+  const s = await stack({ serverArgs: ["--auth-tokens", join(dir, "tokens")] });
+  const bad = await doctor({ ...s.env, GOMA_HTTP_AUTHORIZATION_FILE: join(dir, "wrong") }, ["--no-compile"]);
+  assert.equal(bad.code, 1);
+  const ping = check(bad, "server.ping");
+  assert.equal(ping.status, "fail");
+  assert.match(ping.evidence, /401 auth failed: unknown token/);
+  assert.match(ping.fix!, /refuses the token from GOMA_HTTP_AUTHORIZATION_FILE .*wrong: run goma auth info/);
+  assert.equal(check(bad, "backend").status, "skip");
+  const none = await doctor(s.env, ["--no-compile"]);
+  assert.match(check(none, "server.ping").fix!, /the server requires a token: .*goma auth login/);
+  const good = await doctor({ ...s.env, GOMA_HTTP_AUTHORIZATION_FILE: join(dir, "right") }, ["--no-compile"]);
+  assert.equal(check(good, "server.ping").status, "pass");
+  assert.match(check(good, "auth.server").evidence, /the server says you are "alice" \(tokens-file\)/);
+  assert.equal(check(good, "backend.action").status, "pass", "the backend endpoint is reached with the token");
+});
+
+test("a stopped proxy: named with goma proxy start, and the real compile is skipped", async () => {
+  const s = await stack({ proxy: false });
+  const d = await doctor(s.env);
+  const p = check(d, "proxy.socket");
+  assert.equal(p.status, "fail");
+  assert.match(p.evidence, /no goma proxy answers on .*goma\.ipc/);
+  assert.match(p.fix!, /goma proxy start/);
+  assert.equal(check(d, "compile").status, "skip");
+  assert.equal(d.code, 1);
+});
+
+test("an auth file path with ~ that does not exist: warned about ~, failed with ENOENT and the fix", async () => {
+  const s = await stack({ proxy: false });
+  const home = join(dir, "home");
+  mkdirSync(home, { recursive: true });
+  const d = await doctor({ ...s.env, HOME: home, GOMA_HTTP_AUTHORIZATION_FILE: "~/.goma/token" }, ["--no-compile"]);
+  const tilde = check(d, "auth.tilde");
+  assert.equal(tilde.status, "warn");
+  assert.match(tilde.fix!, new RegExp(`GOMA_HTTP_AUTHORIZATION_FILE=${home}/\\.goma/token`));
+  const f = check(d, "auth.file");
+  assert.equal(f.status, "fail");
+  assert.match(f.evidence, /GOMA_HTTP_AUTHORIZATION_FILE "~\/\.goma\/token" \(.*\/home\/\.goma\/token\) cannot be read: ENOENT/);
+  assert.match(f.fix!, /"Bearer <token>"/);
+  assert.equal(check(d, "server.ping").status, "skip");
+});
+
+test("the dashboard port taken by another process: doctor names the process, and the proxy moves on", async () => {
+  const s = await stack({ proxy: false });
+  const port = await freePort();
+  const holder = spawn(process.execPath, ["-e", `require("net").createServer().listen(${port}, "127.0.0.1", () => console.log("up"))`], { stdio: ["ignore", "pipe", "inherit"] });
+  children.push(holder);
+  await new Promise<void>((r) => holder.stdout!.once("data", () => r()));
+  const env = { ...s.env, GOMA_COMPILER_PROXY_PORT: String(port) };
+  const before = await doctor(env, ["--no-compile"]);
+  const dash = check(before, "proxy.dashboard");
+  assert.equal(dash.status, "warn");
+  assert.match(dash.evidence, new RegExp(`port ${port} is taken by pid ${holder.pid} \\(.*listen\\(${port}`));
+  assert.match(dash.fix!, /GOMA_COMPILER_PROXY_PORT to a free port/);
+  const p = await startProxyWith(s, { GOMA_COMPILER_PROXY_PORT: String(port) });
+  try {
+    const d = await doctor(env, ["--no-compile"]);
+    assert.match(check(d, "proxy.dashboard").evidence, new RegExp(`port ${port} was taken by pid ${holder.pid} .*so the proxy serves its dashboard on ${port + 1}`));
+  } finally {
+    await p.stop();
+  }
+});
+
+test("a platform the backend does not offer (OSFamily=Linux): doctor finds the one that works and names the flag", async () => {
+  const a = await stack({ proxy: false });
+  const addr = /backend: embedded at (127\.0\.0\.1:\d+)/.exec(a.serverLog())?.[1];
+  assert.ok(addr, a.serverLog());
+  const b = await stack({ proxy: false, serverArgs: ["--remoteexec-addr", addr!, "--platform-property", "OSFamily=Linux"] });
+  const d = await doctor(b.env, ["--no-compile"]);
+  const p = check(d, "backend.platform");
+  assert.equal(p.status, "fail");
+  assert.match(p.evidence, /no worker for the server's platform \{OSFamily=Linux\}, but one for OSFamily=linux instead of Linux \{OSFamily=linux\}/);
+  assert.match(p.fix!, /--platform-property OSFamily=linux/);
+  const direct = await doctor(a.env, ["--no-compile", "--remoteexec-addr", addr!, "--platform-property", "OSFamily=linux", "--platform-property", "container-image=docker://x"]);
+  const q = check(direct, "backend.platform");
+  assert.match(q.evidence, /but one for without container-image \{OSFamily=linux\}/);
+  assert.match(q.fix!, /--platform-property OSFamily=linux/);
+});
+
+test("an unreachable backend and a 502 from a proxy in between are named with their fixes", async () => {
+  const s = await stack({ proxy: false });
+  const nobody = await freePort();
+  const d = await doctor(s.env, ["--no-compile", "--remoteexec-addr", `127.0.0.1:${nobody}`]);
+  const r = check(d, "backend.reachable");
+  assert.equal(r.status, "fail");
+  assert.match(r.fix!, new RegExp(`nothing accepts connections at 127\\.0\\.0\\.1:${nobody}: start the backend`));
+  const badGateway: Server = createServer((_req, res) => {
+    res.writeHead(502);
+    res.end("Bad Gateway");
+  });
+  await new Promise<void>((ok) => badGateway.listen(0, "127.0.0.1", () => ok()));
+  try {
+    const port = (badGateway.address() as { port: number }).port;
+    const g = await doctor({ ...s.env, GOMA_SERVER_PORT: String(port), GOMACTL_USE_PROXY: "true" }, ["--no-compile"]);
+    const ping = check(g, "server.ping");
+    assert.match(ping.evidence, /: 502 Bad Gateway/);
+    assert.match(ping.fix!, /GOMACTL_USE_PROXY=false/);
+    assert.equal(check(g, "env.gomactl_proxy").status, "fail");
+  } finally {
+    badGateway.close();
+  }
+});
+
+test("unknown GOMA_* variables and malformed booleans are named", async () => {
+  const s = await stack({ proxy: false, server: false });
+  const d = await doctor({ ...s.env, GOMA_USE_SLL: "true", GOMA_FALLBACK: "maybe" }, ["--no-compile"]);
+  assert.match(check(d, "env.unknown").evidence, /GOMA_USE_SLL \(did you mean GOMA_USE_SSL\?\)/);
+  const b = check(d, "env.bool");
+  assert.equal(b.status, "fail");
+  assert.match(b.evidence, /GOMA_FALLBACK="maybe" is not a boolean/);
+  assert.match(check(d, "server.ping").fix!, /nothing listens there: start goma server/);
+});
