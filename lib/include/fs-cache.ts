@@ -46,6 +46,7 @@ interface Parsed {
   racy: boolean;
 }
 
+const STAT_OPTS = { throwIfNoEntry: false } as const;
 let epoch = 0;
 const stats = new Map<string, { epoch: number; info: StatInfo | undefined }>();
 const listings = new Map<string, Listing>();
@@ -62,8 +63,9 @@ export function statPath(path: string): StatInfo | undefined {
   const hit = stats.get(path);
   if (hit !== undefined && hit.epoch === epoch) return hit.info;
   let info: StatInfo | undefined;
+  counters.stats++;
   try {
-    const s = fs.statSync(path, { throwIfNoEntry: false });
+    const s = fs.statSync(path, STAT_OPTS);
     if (s) info = { dir: s.isDirectory(), dev: s.dev, ino: s.ino, size: s.size, mtimeMs: s.mtimeMs };
   } catch {
     info = undefined; // EACCES, ENOTDIR, ELOOP: not usable, as for the compiler's open()

@@ -26,6 +26,7 @@ import type { CompilerInfo, Lang } from "../compiler/types.ts";
 import type { ExprOptions } from "./expr.ts";
 import type { LexMode } from "./lexer.ts";
 import { parseDefines, type BuiltinKind, type Macro } from "./macros.ts";
+import { QUERY_SEED } from "./query-seed.ts";
 import { ScanFallback } from "./scan-fallback.ts";
 import { counters } from "./stats.ts";
 
@@ -105,7 +106,8 @@ export async function answerQueries(probe: Probe, keys: readonly string[]): Prom
   const next = entry.rounds.then(async () => {
     const todo = keys.filter((k) => !probe.answers.has(k));
     if (todo.length === 0) return;
-    const { source, lines } = querySource(todo);
+    for (const k of todo) if (knownKeys.size < 10_000) knownKeys.add(k);
+    const { source, lines } = querySource(todo, 1);
     const r = await entry.run(source);
     readAnswers(r.stdout, r.stderr, todo, lines, probe.answers);
   });
@@ -114,11 +116,15 @@ export async function answerQueries(probe: Probe, keys: readonly string[]): Prom
 }
 
 const entryOf = new WeakMap<Probe, Entry>();
+/** Every query key asked in this process: a new probe answers them all in its first round. */
+const knownKeys = new Set<string>();
 
 async function firstRound(run: Entry["run"], info: CompilerInfo, cwd: string, onProbe: (p: Probe) => void): Promise<Probe> {
   const names = Object.keys(CANDIDATES);
-  const source = names.map((n, i) => `#ifdef ${n}\n#define __goma_op_${i} 1\n#endif\n`).join("");
-  const r = await run(source);
+  const ops = names.map((n, i) => `#ifdef ${n}\n#define __goma_op_${i} 1\n#endif\n`).join("");
+  const keys = [...new Set([...QUERY_SEED, ...knownKeys])];
+  const queries = querySource(keys, 3 * names.length + 1);
+  const r = await run(ops + queries.source);
   const lists = parseSearchList(r.stderr, cwd);
   if (!lists) throw new ScanFallback("probe", `${info.name} -E -v printed no include search list: ${r.stderr.slice(0, 500)}`);
   const all = parseDefines(r.stdout, PLAIN_MODE, "<predefined>");
@@ -141,8 +147,10 @@ async function firstRound(run: Entry["run"], info: CompilerInfo, cwd: string, on
     digitSeparators: cxx ? cpp >= 201402 : stdc > 201710,
   };
   const preincludes = depsOf(parseMakeDeps(r.deps)).filter((d) => d !== "-" && d !== "<stdin>").map((d) => path.resolve(cwd, d));
+  const answers = new Map<string, number>();
+  readAnswers(r.stdout, r.stderr, keys, queries.lines, answers);
   const probe: Probe = {
-    macros, builtins, std: lists, preincludes, answers: new Map(), mode,
+    macros, builtins, std: lists, preincludes, answers, mode,
     modeKey: `${mode.rawStrings ? "r" : ""}${mode.digitSeparators ? "d" : ""}`,
     expr: { cxx, charUnsigned: macros.has("__CHAR_UNSIGNED__"), intmaxBits: num("__INTMAX_WIDTH__") || 64 },
     strict,
@@ -151,10 +159,9 @@ async function firstRound(run: Entry["run"], info: CompilerInfo, cwd: string, on
   return probe;
 }
 
-/** The probe input for query keys, and the line range of each (to attribute compiler errors). */
-function querySource(keys: readonly string[]): { source: string; lines: [number, number][] } {
+/** The probe input for query keys starting at line `line`, and the line range of each (to attribute compiler errors). */
+function querySource(keys: readonly string[], line: number): { source: string; lines: [number, number][] } {
   let source = "";
-  let line = 1;
   const lines: [number, number][] = [];
   keys.forEach((key, i) => {
     const op = key.slice(0, key.indexOf("("));
@@ -231,4 +238,5 @@ async function runProbe(argv: readonly string[], source: string, cwd: string, en
 /** Forgets every probe (tests). @internal */
 export function clearProbes(): void {
   probes.clear();
+  knownKeys.clear();
 }

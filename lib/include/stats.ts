@@ -18,6 +18,8 @@ export const counters = {
   /** Files whose directives came from the cache / were read and parsed. */
   fileHits: 0,
   fileReads: 0,
+  /** `stat` calls (each path at most once per scan). */
+  stats: 0,
   /** Bytes read and lexed (latin1 characters). */
   bytesRead: 0,
   /** Directory listings reused / read. */
