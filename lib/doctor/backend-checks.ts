@@ -208,9 +208,11 @@ export async function runBackendChecks(reapi: ReapiClient, o: BackendCheckOption
       return out;
     }
     if (!NO_WORKERS.test(e.rawMessage)) {
-      out.push(fail("backend.action", "backend tiny action", `${codeName(e.code)}: ${e.rawMessage}`.slice(0, 400), e.code === Code.Unavailable
-        ? "the backend cannot execute (no scheduler behind the frontend?): start Buildbarn's scheduler and worker"
-        : "see the backend's logs"));
+      out.push(fail("backend.action", "backend tiny action", `${codeName(e.code)}: ${e.rawMessage}`.slice(0, 400), e.code === Code.Unimplemented
+        ? `${o.target} is a cache-only REAPI service (no Execution service, e.g. bb_storage without schedulers): point --remoteexec-addr at a frontend with a scheduler and workers`
+        : e.code === Code.Unavailable
+          ? "the backend cannot execute (no scheduler behind the frontend?): start Buildbarn's scheduler and worker"
+          : "see the backend's logs"));
       return out;
     }
     // No worker for (instance name, platform): find out which half is wrong.
