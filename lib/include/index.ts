@@ -63,12 +63,13 @@ export async function scanInputs(
 }
 
 /**
- * {@link scanInputs} with the reason each file was read (`goma doctor inputs --explain`).
+ * {@link scanInputs} with the reason each file was read (`goma doctor inputs --explain`);
+ * `opts.lines` adds the includer's line to each origin.
  * @returns normalized absolute path → origin, in the order found.
  * @throws {ScanFallback} where scanInputs reports a fallback (already counted).
  */
 export async function scanDetailed(
-  flags: CompilerFlags, info: CompilerInfo, cwd: string, env: Record<string, string>,
+  flags: CompilerFlags, info: CompilerInfo, cwd: string, env: Record<string, string>, opts: { lines?: boolean } = {},
 ): Promise<Map<string, Origin>> {
   const t0 = performance.now();
   counters.scans++;
@@ -83,6 +84,7 @@ export async function scanDetailed(
         flags.sysroot === undefined ? undefined : path.resolve(cwd, flags.sysroot));
       const scanner = new Scanner({
         family: info.family, cwd, input: flags.input, probe, search, pp, trigraphs: pp.trigraphs || probe.strict,
+        lines: opts.lines,
       });
       let files: Map<string, Origin> | undefined;
       let error: unknown;
