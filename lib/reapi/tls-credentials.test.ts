@@ -10,5 +10,6 @@ test("secureChannel() overrides the server name for IP targets and when asked, a
   assert.equal(secureChannel("127.0.0.1:1", {}).options["grpc.ssl_target_name_override"], "ip-address-target.invalid");
   assert.equal(secureChannel("bb.example:1", {}).options["grpc.ssl_target_name_override"], undefined);
   assert.equal(secureChannel("127.0.0.1:1", { serverName: "bb.internal" }).options["grpc.ssl_target_name_override"], "bb.internal");
+  assert.equal(secureChannel("bb.example:1", { serverName: "10.1.2.3" }).options["grpc.ssl_target_name_override"], "ip-address-target.invalid");
   assert.throws(() => secureChannel("h:1", { certPem: Buffer.from("x") }), /needs its key/);
 });

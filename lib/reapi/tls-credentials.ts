@@ -49,11 +49,12 @@ export function secureChannel(target: string, m: TlsMaterial): { credentials: gr
   const host = targetHost(target);
   let verify: grpc.VerifyOptions = {};
   const options: grpc.ChannelOptions = {};
-  if (m.serverName) {
-    options["grpc.ssl_target_name_override"] = m.serverName;
-  } else if (isIP(host)) {
+  const name = m.serverName || host;
+  if (isIP(name)) {
     options["grpc.ssl_target_name_override"] = IP_TARGET_SNI;
-    verify = { checkServerIdentity: (_name, cert) => checkServerIdentity(host, cert) };
+    verify = { checkServerIdentity: (_name, cert) => checkServerIdentity(name, cert) };
+  } else if (m.serverName) {
+    options["grpc.ssl_target_name_override"] = m.serverName;
   }
   const credentials = grpc.credentials.createSsl(m.caPem ?? null, m.keyPem ?? null, m.certPem ?? null, verify);
   return { credentials, options };
