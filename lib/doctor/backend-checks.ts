@@ -27,12 +27,16 @@ export interface BackendCheckOptions {
   platform: Record<string, string>;
   /** Whether TLS / a bearer token are configured (for the fix lines). */
   tls: boolean;
+  /** Whether a CA file was given (else the system roots are used). */
+  caCert?: boolean;
   bearer: boolean;
   /** Budget for each RPC step, ms (default 20 s); the tiny action gets twice this. */
   timeoutMs?: number;
 }
 
 const SHA256 = 1;
+/** Words in grpc-js / OpenSSL errors that point at TLS. */
+const TLS_WORDS = /certificate|self[- ]signed|SSL|TLS|ServerName|handshake|wrong version number|ALPN|packet length/i;
 /** Buildbarn's (and the embedded backend's) words when no worker serves an instance name and platform. */
 const NO_WORKERS = /No workers exist/i;
 
@@ -48,11 +52,11 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 export function connectionProblem(e: GomaError, o: BackendCheckOptions): { id: string; title: string; evidence: string; fix: string } {
   const m = e.rawMessage;
   const evidence = `${codeName(e.code)}: ${m.slice(0, 300)}`;
-  if (/certificate|self[- ]signed|SSL|TLS|handshake|wrong version number|ALPN|packet length/i.test(m)) {
+  if (TLS_WORDS.test(m)) {
     return {
       id: "backend.tls", title: "backend TLS", evidence,
       fix: o.tls
-        ? "the backend's certificate does not chain to --remoteexec-ca-cert, names another host (--remoteexec-tls-server-name), or the backend wants a client certificate (--remoteexec-client-cert/--remoteexec-client-key)"
+        ? `the backend's certificate does not chain to ${o.caCert ? "--remoteexec-ca-cert" : "the system roots (give --remoteexec-ca-cert)"}, names another host (--remoteexec-tls-server-name), or the backend wants a client certificate (--remoteexec-client-cert/--remoteexec-client-key)`
         : "the backend speaks TLS with a certificate the system does not trust (give --remoteexec-ca-cert), or speaks plaintext while goma uses TLS (give --insecure-remoteexec)",
     };
   }
@@ -79,6 +83,23 @@ export function connectionProblem(e: GomaError, o: BackendCheckOptions): { id: s
       ? `nothing accepts connections at ${o.target}: start the backend (scripts/buildbarn/start.sh) or fix --remoteexec-addr`
       : `check that ${o.target} is a REAPI endpoint and reachable from the server (firewall, DNS, TLS vs plaintext)`,
   };
+}
+
+/** True when a TCP connection to `host:port` opens within 3 s (unix and odd targets: false). */
+async function tcpOpen(target: string): Promise<boolean> {
+  const m = /^(?:dns:(?:\/\/[^/]*\/)?)?\[?([^\]]+?)\]?:(\d+)$/.exec(target);
+  if (!m) return false;
+  const { connect } = await import("node:net");
+  return new Promise((resolve) => {
+    const s = connect({ host: m[1], port: Number(m[2]), timeout: 3000 });
+    const done = (v: boolean) => {
+      s.destroy();
+      resolve(v);
+    };
+    s.once("connect", () => done(true));
+    s.once("error", () => done(false));
+    s.once("timeout", () => done(false));
+  });
 }
 
 const fmtPlatform = (p: Record<string, string>) =>
@@ -149,7 +170,17 @@ export async function runBackendChecks(reapi: ReapiClient, o: BackendCheckOption
   try {
     caps = await withTimeout(reapi.getCapabilities(), timeoutMs, `GetCapabilities on ${o.target}`);
   } catch (err) {
-    const e = GomaError.from(err);
+    let e = GomaError.from(err);
+    if (e.code === Code.Unavailable && /No connection established/.test(e.rawMessage) && !TLS_WORDS.test(e.rawMessage) && await tcpOpen(o.target)) {
+      // Something listens, yet no gRPC connection: TLS on one side, plaintext on the other.
+      e = new GomaError(e.code, `${e.rawMessage.trim()} — a TCP connection to ${o.target} succeeds, so the ${o.tls ? "TLS" : "plaintext"} handshake failed`);
+      out.push(fail("backend.tls", "backend TLS", `${codeName(e.code)}: ${e.rawMessage}`.slice(0, 400), o.tls
+        ? "the backend speaks plaintext (give --insecure-remoteexec) or wants another certificate setup"
+        : "the backend speaks TLS while goma speaks plaintext (the default for loopback): give --remoteexec-ca-cert (or --remoteexec-tls-server-name) to use TLS",
+      { target: o.target }));
+      out.push(skip("backend.action", "backend tiny action", "not run: GetCapabilities failed"));
+      return out;
+    }
     const p = connectionProblem(e, o);
     out.push(fail(p.id, p.title, p.evidence, p.fix, { target: o.target, instanceName: o.instanceName }));
     out.push(skip("backend.action", "backend tiny action", "not run: GetCapabilities failed"));

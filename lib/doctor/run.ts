@@ -43,7 +43,7 @@ export async function directBackendChecks(o: DoctorOptions): Promise<CheckResult
   const insecure = o.insecure || (isLoopbackTarget(target) && !creds.useTls);
   const client = new ReapiClient({ target, instanceName: o.instanceName ?? "", insecure, tls: creds.tls, bearerToken: creds.bearerToken, toolName: "goma-doctor", toolVersion: VERSION });
   try {
-    return await runBackendChecks(client, { target, instanceName: o.instanceName ?? "", platform: o.platform ?? { OSFamily: "linux" }, tls: !insecure, bearer: Boolean(creds.bearerToken) });
+    return await runBackendChecks(client, { target, instanceName: o.instanceName ?? "", platform: o.platform ?? { OSFamily: "linux" }, tls: !insecure, caCert: Boolean(o.backendAuth?.caCert), bearer: Boolean(creds.bearerToken) });
   } finally {
     client.close();
   }

@@ -170,3 +170,33 @@ test("unknown GOMA_* variables and malformed booleans are named", async () => {
   assert.match(b.evidence, /GOMA_FALLBACK="maybe" is not a boolean/);
   assert.match(check(d, "server.ping").fix!, /nothing listens there: start goma server/);
 });
+
+test("a TLS backend with a bearer token: doctor names an untrusted certificate, then missing credentials, then passes", async () => {
+  const { makeCa, makeCert } = await import("../auth/pki.ts");
+  const { startSecureBackend } = await import("../auth/secure-backend.ts");
+  const pki = join(dir, "pki");
+  mkdirSync(pki, { recursive: true });
+  const ca = makeCa(pki, "ca");
+  const srv = makeCert(pki, ca, "server", ["IP:127.0.0.1"]);
+  const backend = await startSecureBackend({ dataDir: join(dir, "tls-backend"), tls: srv, token: () => "bb-jwt-1" });
+  try {
+    const s = await stack({ proxy: false, server: false });
+    const base = ["--no-compile", "--remoteexec-addr", backend.address];
+    const untrusted = check(await doctor(s.env, base), "backend.tls");
+    assert.equal(untrusted.status, "fail");
+    assert.match(untrusted.evidence, /a TCP connection to 127\.0\.0\.1:\d+ succeeds, so the plaintext handshake failed/);
+    assert.match(untrusted.fix!, /the backend speaks TLS while goma speaks plaintext .*give --remoteexec-ca-cert/);
+    const noCa = check(await doctor(s.env, [...base, "--remoteexec-tls-server-name", "localhost"]), "backend.tls");
+    assert.match(noCa.fix!, /does not chain to the system roots \(give --remoteexec-ca-cert\)/);
+    const noToken = check(await doctor(s.env, [...base, "--remoteexec-ca-cert", ca.cert]), "backend.credentials");
+    assert.equal(noToken.status, "fail");
+    assert.match(noToken.evidence, /unauthenticated: missing authorization metadata/);
+    assert.match(noToken.fix!, /--remoteexec-token-file/);
+    writeFileSync(join(dir, "bbtoken"), "bb-jwt-1\n");
+    const ok = await doctor(s.env, [...base, "--remoteexec-ca-cert", ca.cert, "--remoteexec-token-file", join(dir, "bbtoken")]);
+    assert.match(check(ok, "backend.reachable").evidence, /ok in \d+ ms, TLS, bearer token accepted/);
+    assert.equal(check(ok, "backend.action").status, "pass");
+  } finally {
+    await backend.close();
+  }
+});
