@@ -115,6 +115,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     instanceName: cfg.instanceName,
     platform: cfg.platform,
     tls: !reapiOptions.insecure,
+    caCert: Boolean(cfg.backendAuth?.caCert),
     bearer: Boolean(creds.bearerToken),
   });
   const handler = withAuth(auth, doctorHandler, authCounters);
