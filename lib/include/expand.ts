@@ -93,7 +93,8 @@ export class Expander {
         continue;
       }
       if (top && t.t === "defined") {
-        out.push(this.defined(stack));
+        const v = this.defined(stack);
+        out.push(t.ws ? { ...v, ws: true } : v);
         continue;
       }
       const m = this.lookup(t.t);

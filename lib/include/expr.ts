@@ -67,6 +67,19 @@ export function evalCondition(toks: readonly Token[], opts: ExprOptions): boolea
   return v.v !== 0n;
 }
 
+/**
+ * The BigInt evaluator alone, returning the value (signed or unsigned as intmax_t/uintmax_t).
+ * @throws {ScanFallback} as {@link evalCondition}.
+ * @internal exported to check the fast path against it.
+ */
+export function evalValue(toks: readonly Token[], opts: ExprOptions): { v: bigint; u: boolean } {
+  if (toks.length === 0) throw new ScanFallback("error", "#if with no expression");
+  const p = new Parser(toks, opts);
+  const v = p.comma(false);
+  if (p.pos < toks.length) throw new ScanFallback("error", `missing binary operator before token "${toks[p.pos]!.t}"`);
+  return v;
+}
+
 class Parser {
   pos = 0;
   private readonly bits: bigint;
