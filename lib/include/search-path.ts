@@ -11,7 +11,9 @@
  *   when it equals the first dir of the `<…>` chain;
  * - clang (InitHeaderSearch.cpp `RemoveDuplicates`): `-iquote` dirs are only de-duplicated among
  *   themselves; in the `-I` + system chain a later duplicate goes, except that a user (`-I`) dir
- *   duplicated by a later system dir is the one removed.
+ *   duplicated by a later system dir is the one removed; and since clang's FileManager names a
+ *   directory by its first lookup, the kept entry is spelled as the first of its duplicates was
+ *   (`-Ilink` to /usr/include makes headers there `link/stdio.h`).
  *
  * A leading `=` in a directory means the sysroot (gcc); clang's different rules for it are not modelled.
  *
@@ -74,8 +76,16 @@ export function buildSearchPath(
   const angle = list([...dirs.angle, ...envDirs("CPATH")], true);
   const system = list([...dirs.system, ...envDirs(lang === "c++" ? "CPLUS_INCLUDE_PATH" : "C_INCLUDE_PATH"), ...std.system], false);
   const after = list(dirs.after, false);
-  const out = family === "gcc" ? gccChains(quote, angle, [...system, ...after]) : clangChains(quote, angle, [...system, ...after]);
-  return { dirs: out.dirs.map(({ raw, fs }) => ({ raw, fs })), angleStart: out.angleStart };
+  if (family === "gcc") {
+    const out = gccChains(quote, angle, [...system, ...after]);
+    return { dirs: out.dirs.map(({ raw, fs }) => ({ raw, fs })), angleStart: out.angleStart };
+  }
+  // clang's FileManager knows a directory by the name it was first looked up with (cc1 handles -I,
+  // then -idirafter, -iquote, -isystem, the env dirs, the standard dirs): a kept duplicate has that name.
+  const firstName = new Map<string, Candidate>();
+  for (const c of [...angle, ...after, ...quote, ...system]) if (!firstName.has(c.id)) firstName.set(c.id, c);
+  const out = clangChains(quote, angle, [...system, ...after]);
+  return { dirs: out.dirs.map(({ id }) => ({ raw: firstName.get(id)!.raw, fs: firstName.get(id)!.fs })), angleStart: out.angleStart };
 }
 
 function keepFirst(list: readonly Candidate[], exclude: ReadonlySet<string> = new Set()): Candidate[] {
