@@ -1,0 +1,223 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { discoverInputs, getCompilerInfo, parseFlags } from "../compiler/index.ts";
+import { scanDetailed, scanInputs, ScanFallback } from "./index.ts";
+
+/**
+ * The scanner on a small project written to exercise one rule per case, each checked against the
+ * compiler's own `-M` with gcc and clang: every file -M lists must be found, and anything more must be
+ * what the scanner adds on purpose (files found by __has_include, a #pragma once file's second path).
+ */
+const ENV = { ...process.env } as Record<string, string>;
+for (const v of ["CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH"]) delete ENV[v];
+let proj = "";
+let cacheDir = "";
+
+const FILES: Record<string, string> = {
+  // nested conditionals, macros in #if, groups not taken that name missing headers
+  "cond.c": `#define LEVEL 3
+#define TWICE(x) ((x) * 2)
+#if LEVEL > 2 && TWICE(LEVEL) == 6
+# include "taken1.h"
+# if defined(NOPE) || !defined LEVEL
+#  include "missing1.h"
+# elif LEVEL == 3
+#  include "taken2.h"
+# else
+#  include "missing2.h"
+# endif
+#elif 1 / 0
+# include "missing3.h"
+#else
+# include "missing4.h"
+#endif
+#ifdef FROM_CMDLINE
+# include "taken3.h"
+#endif
+#if FROM_VALUE + 0 == 7
+# include "taken4.h"
+#endif
+#ifdef UNDONE
+# include "missing5.h"
+#endif
+`,
+  "taken1.h": "", "taken2.h": "", "taken3.h": "", "taken4.h": "",
+  // #include_next along three -I dirs
+  "next.c": "#include <n.h>\n",
+  "d1/n.h": "#include_next <n.h>\n", "d2/n.h": "#include_next <n.h>\n", "d3/n.h": "#define N 3\n",
+  // include guards, and a guard undone between two includes
+  "guard.c": `#include "g.h"
+#include "g.h"
+#undef G_H
+#define SECOND
+#include "g.h"
+`,
+  "g.h": "#ifndef G_H\n#define G_H\n#ifdef SECOND\n#include \"g2.h\"\n#endif\n#endif\n", "g2.h": "",
+  // #pragma once through two paths to one file
+  "once.c": '#include "once.h"\n#include "alias/once.h"\n#include "once.h"\n',
+  "once.h": '#pragma once\n#include "inner.h"\n', "inner.h": "",
+  // computed includes
+  "computed.c": `#define HDR(x) <x.h>
+#define Q "q.h"
+#define STR(x) #x
+#define XSTR(x) STR(x)
+#define DIR sub
+#include HDR(lib)
+#include Q
+#include XSTR(DIR/file.h)
+#define CAT(a, b) a ## b
+#include XSTR(CAT(pa, sted).h)
+`,
+  "d1/lib.h": "", "q.h": "", "sub/file.h": "", "pasted.h": "",
+  // __has_include, directly and through a macro
+  "has.c": `#if __has_include("opt.h")
+# include "opt.h"
+#endif
+#if __has_include(<missing.h>)
+# include <missing.h>
+#else
+# include "fallback.h"
+#endif
+#if defined __has_include && __has_include("probe-only.h")
+# define HAVE_PROBE 1
+#endif
+`,
+  "opt.h": "", "fallback.h": "", "probe-only.h": "",
+  // -include, -imacros and __FILE__/__LINE__/#line/push_macro
+  "forced.c": `#ifdef FROM_IMACROS
+# include "after-imacros.h"
+#endif
+#line 100
+#if __LINE__ == 100
+# include "line.h"
+#endif
+#define M 1
+#pragma push_macro("M")
+#undef M
+#define M 2
+#pragma pop_macro("M")
+#if M == 1
+# include "popped.h"
+#endif
+#ifndef SELF
+# define SELF
+# include __FILE__
+#endif
+`,
+  "imacros.h": '#define FROM_IMACROS 1\n#include "from-imacros.h"\n', "from-imacros.h": "", "after-imacros.h": "",
+  "force.h": "", "line.h": "", "popped.h": "",
+  // CPATH
+  "cpath.c": "#include <fromcpath.h>\n", "cp/fromcpath.h": "",
+  // failures
+  "missing.c": '#include "nothere.h"\n', "error.c": "#error stop here\n", "badif.c": "#if 1 +\n#endif\n",
+};
+
+before(() => {
+  proj = fs.mkdtempSync(path.join(os.tmpdir(), "goma-scan-"));
+  cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), "goma-scan-info-"));
+  for (const [name, text] of Object.entries(FILES)) {
+    fs.mkdirSync(path.dirname(path.join(proj, name)), { recursive: true });
+    fs.writeFileSync(path.join(proj, name), text);
+  }
+  fs.symlinkSync(".", path.join(proj, "alias"));
+});
+after(() => {
+  fs.rmSync(proj, { recursive: true, force: true });
+  fs.rmSync(cacheDir, { recursive: true, force: true });
+});
+
+async function both(cc: string, args: string[], env: Record<string, string> = ENV) {
+  const flags = parseFlags([cc, ...args], proj);
+  const info = await getCompilerInfo(flags, proj, env, cacheDir);
+  const want = new Set(await discoverInputs(flags, info, proj, env));
+  const got = await scanDetailed(flags, info, proj, env);
+  return { want, got, missing: [...want].filter((f) => !got.has(f)), extra: [...got.keys()].filter((f) => !want.has(f)) };
+}
+
+const CASES: [string, string[], (cc: string) => string[]][] = [
+  ["nested conditionals, macros in #if, -D and -U", ["-DFROM_CMDLINE", "-DFROM_VALUE=7", "-DUNDONE", "-UUNDONE", "-c", "cond.c"], () => []],
+  ["an #include_next chain over -I dirs", ["-Id1", "-Id2", "-Id3", "-c", "next.c"], () => []],
+  ["include guards, undone and re-entered", ["-c", "guard.c"], () => []],
+  ["computed includes (macros, #, ##)", ["-Id1", "-c", "computed.c"], () => []],
+  ["__has_include, found files included or only probed", ["-c", "has.c"], (cc) => (cc.startsWith("clang") ? [] : ["probe-only.h"])],
+  ["-imacros, -include, #line, push/pop_macro, #include __FILE__", ["-imacros", "imacros.h", "-include", "force.h", "-c", "forced.c"], () => []],
+  ["#pragma once through two paths", ["-c", "once.c"], (cc) => (cc.startsWith("clang") ? [] : ["alias/once.h"])],
+];
+
+for (const cc of ["gcc", "clang", "g++", "clang++"]) {
+  describe(`scanDetailed() with ${cc}`, () => {
+    for (const [name, args, extra] of CASES) {
+      test(`scanDetailed() ${cc}: ${name}`, async () => {
+        const r = await both(cc, args);
+        assert.deepEqual(r.missing, []);
+        assert.deepEqual(r.extra, extra(cc).map((f) => path.join(proj, f)));
+        assert.equal([...r.got.keys()][0], path.join(proj, args[args.length - 1]!));
+      });
+    }
+    test(`scanDetailed() ${cc}: CPATH adds a dir after -I`, async () => {
+      const r = await both(cc, ["-c", "cpath.c"], { ...ENV, CPATH: path.join(proj, "cp") });
+      assert.deepEqual([r.missing, r.extra], [[], []]);
+    });
+  });
+}
+
+describe("scanInputs() fallbacks", () => {
+  const fallback = async (cc: string, args: string[]) => {
+    const flags = parseFlags([cc, ...args], proj);
+    const info = await getCompilerInfo(flags, proj, ENV, cacheDir);
+    return scanInputs(flags, info, proj, ENV);
+  };
+  test("scanInputs() falls back when a header is missing, with the includer and line", async () => {
+    const r = await fallback("gcc", ["-c", "missing.c"]);
+    assert.deepEqual(r.files, []);
+    assert.equal(r.fallback, `error: ${path.join(proj, "missing.c")}:1: "nothere.h": No such file or directory`);
+  });
+  test("scanInputs() falls back on an active #error and a malformed #if", async () => {
+    assert.match((await fallback("gcc", ["-c", "error.c"])).fallback ?? "", /^error: .*error\.c:1: #error stop here/);
+    assert.match((await fallback("clang", ["-c", "badif.c"])).fallback ?? "", /^error: .*operand/);
+  });
+  test("scanInputs() falls back on options it does not model", async () => {
+    assert.match((await fallback("gcc", ["-traditional-cpp", "-c", "cond.c"])).fallback ?? "", /^unsupported: -traditional-cpp/);
+    assert.match((await fallback("gcc", ["-iprefix", "x", "-c", "cond.c"])).fallback ?? "", /^unsupported: -iprefix/);
+  });
+  test("scanInputs() gives clang's endless #include_next from the includer's dir to -M, gcc's list is exact", async () => {
+    fs.mkdirSync(path.join(proj, "rel"), { recursive: true });
+    fs.writeFileSync(path.join(proj, "rel/r.h"), "#include_next \"r.h\"\n");
+    fs.writeFileSync(path.join(proj, "d3/r.h"), "");
+    fs.writeFileSync(path.join(proj, "rel.c"), "#include \"rel/r.h\"\n");
+    assert.match((await fallback("clang", ["-Id3", "-c", "rel.c"])).fallback ?? "", /nested depth 200/);
+    const r = await both("gcc", ["-Id3", "-c", "rel.c"]);
+    assert.deepEqual([r.missing, r.extra], [[], []]);
+  });
+});
+
+describe("scanDetailed() caches", () => {
+  test("scanDetailed() notices a header created in an earlier search dir and a changed header", async () => {
+    const dir = fs.mkdtempSync(path.join(proj, "cache-"));
+    for (const d of ["a", "b"]) fs.mkdirSync(path.join(dir, d));
+    fs.writeFileSync(path.join(dir, "b/h.h"), "");
+    fs.writeFileSync(path.join(dir, "m.c"), "#include <h.h>\n");
+    const old = new Date("2020-01-01T00:00:00Z");
+    for (const p of ["a", "b", "b/h.h", "m.c", "."]) fs.utimesSync(path.join(dir, p), old, old);
+    const flags = parseFlags(["gcc", "-Ia", "-Ib", "-c", "m.c"], dir);
+    const info = await getCompilerInfo(flags, dir, ENV, cacheDir);
+    const scan = async () => [...(await scanDetailed(flags, info, dir, ENV)).keys()].filter((f) => f.startsWith(dir));
+    assert.deepEqual(await scan(), [path.join(dir, "m.c"), path.join(dir, "b/h.h")]);
+    fs.writeFileSync(path.join(dir, "a/h.h"), '#include "extra.h"\n');
+    fs.writeFileSync(path.join(dir, "a/extra.h"), "");
+    assert.deepEqual(await scan(), [path.join(dir, "m.c"), path.join(dir, "a/h.h"), path.join(dir, "a/extra.h")]);
+    fs.writeFileSync(path.join(dir, "a/h.h"), "");
+    assert.deepEqual(await scan(), [path.join(dir, "m.c"), path.join(dir, "a/h.h")]);
+  });
+  test("scanDetailed() with lines: the explain origins name includer and line", async () => {
+    const flags = parseFlags(["gcc", "-Id1", "-Id2", "-Id3", "-c", "next.c"], proj);
+    const info = await getCompilerInfo(flags, proj, ENV, cacheDir);
+    const files = await scanDetailed(flags, info, proj, ENV, { lines: true });
+    assert.deepEqual(files.get(path.join(proj, "d2/n.h")), { how: "include_next", from: path.join(proj, "d1/n.h"), line: 1 });
+    assert.deepEqual(files.get(path.join(proj, "next.c")), { how: "source" });
+    await assert.rejects(scanDetailed(parseFlags(["gcc", "-c", "missing.c"], proj), info, proj, ENV), ScanFallback);
+  });
+});
