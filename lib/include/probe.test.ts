@@ -1,0 +1,82 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { getCompilerInfo, parseFlags } from "../compiler/index.ts";
+import { ppOptions } from "./pp-options.ts";
+import { answerQueries, getProbe } from "./probe.ts";
+import { includeStats } from "./index.ts";
+
+const ENV = { ...process.env } as Record<string, string>;
+let cacheDir = "";
+before(() => {
+  cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), "goma-probe-info-"));
+});
+after(() => fs.rmSync(cacheDir, { recursive: true, force: true }));
+
+async function probeFor(argv: string[]) {
+  const flags = parseFlags(argv, os.tmpdir());
+  const info = await getCompilerInfo(flags, os.tmpdir(), ENV, cacheDir);
+  return getProbe(info, flags.lang, ppOptions(flags.args).probeArgs, flags.infoFlags, os.tmpdir(), ENV);
+}
+
+describe("ppOptions()", () => {
+  test("ppOptions() keeps code-generation flags for the probe and takes the preprocessor's own apart", () => {
+    const o = ppOptions(["gcc", "-c", "a.c", "-o", "a.o", "-O2", "-g", "-Wall", "-fPIC", "-march=native", "-Iinc", "-I", "x",
+      "-iquote", "q", "-isystem", "s", "-idirafter", "a", "-DA=1", "-UB", "-Wp,-DC,-MD,d.d", "-include", "f.h", "-imacros", "m.h",
+      "-MD", "-MF", "a.d", "-std=c11", "-x", "c"]);
+    assert.deepEqual(o.probeArgs, ["-O2", "-fPIC", "-march=native", "-std=c11"]);
+    assert.deepEqual(o.defines, [{ kind: "D", value: "A=1" }, { kind: "U", value: "B" }, { kind: "D", value: "C" }]);
+    assert.deepEqual(o.dirs, { quote: ["q"], angle: ["inc", "x"], system: ["s"], after: ["a"] });
+    assert.deepEqual([o.includes, o.imacros], [["f.h"], ["m.h"]]);
+    assert.equal(o.unsupported, undefined);
+  });
+  for (const bad of [["-I-"], ["-Xclang", "-foo"], ["-Wp,-I,x"], ["-traditional-cpp"], ["-iprefix", "p"], ["-fdirectives-only"]]) {
+    test(`ppOptions() does not model ${bad.join(" ")}`, () => {
+      assert.notEqual(ppOptions(["gcc", ...bad, "-c", "a.c"]).unsupported, undefined);
+    });
+  }
+});
+
+describe("getProbe()", () => {
+  test("getProbe() sees the macros of the code-generation flags (-O2 → __OPTIMIZE__)", async () => {
+    assert.equal((await probeFor(["gcc", "-c", "a.c"])).macros.has("__OPTIMIZE__"), false);
+    assert.equal((await probeFor(["gcc", "-O2", "-c", "a.c"])).macros.has("__OPTIMIZE__"), true);
+    assert.equal((await probeFor(["clang", "-fopenmp", "-c", "a.c"])).macros.has("_OPENMP"), true);
+  });
+  test("getProbe() finds gcc's implicit stdc-predef.h, the standard dirs and the builtin operators", async () => {
+    const gcc = await probeFor(["gcc", "-c", "a.c"]);
+    assert.ok(gcc.preincludes.some((p) => p.endsWith("/stdc-predef.h")), gcc.preincludes.join());
+    assert.ok(gcc.std.system.includes("/usr/include"));
+    assert.equal(gcc.builtins.get("__has_include"), "has_include");
+    assert.equal(gcc.builtins.get("__has_builtin"), "query");
+    assert.equal(gcc.builtins.has("__has_feature"), false);
+    const clang = await probeFor(["clang", "-c", "a.c"]);
+    assert.deepEqual(clang.preincludes, []);
+    assert.equal(clang.builtins.get("__has_feature"), "query");
+    assert.equal(clang.builtins.get("__FILE_NAME__"), "__FILE_NAME__");
+  });
+  test("getProbe() derives the lexical mode from the language standard", async () => {
+    assert.deepEqual((await probeFor(["g++", "-std=c++17", "-c", "a.cc"])).mode, { rawStrings: true, digitSeparators: true });
+    assert.deepEqual((await probeFor(["gcc", "-std=gnu11", "-c", "a.c"])).mode, { rawStrings: true, digitSeparators: false });
+    assert.deepEqual((await probeFor(["gcc", "-std=c11", "-c", "a.c"])).mode, { rawStrings: false, digitSeparators: false });
+    assert.deepEqual((await probeFor(["clang", "-std=gnu11", "-c", "a.c"])).mode, { rawStrings: false, digitSeparators: false });
+    assert.deepEqual((await probeFor(["g++", "-std=c++11", "-c", "a.cc"])).mode, { rawStrings: true, digitSeparators: false });
+  });
+  test("getProbe() shares one probe per compiler and code-generation flags", async () => {
+    const a = await probeFor(["gcc", "-O2", "-Ia", "-DX", "-c", "a.c"]);
+    const b = await probeFor(["gcc", "-O2", "-Ib", "-c", "b.c", "-o", "b.o"]);
+    assert.equal(a, b);
+  });
+  test("answerQueries() reads values, not just truth, and marks operands the compiler rejects", async () => {
+    const p = await probeFor(["g++", "-std=c++17", "-c", "a.cc"]);
+    const before = includeStats().probes!;
+    await answerQueries(p, ["__has_cpp_attribute(nodiscard)", "__has_builtin(__builtin_not_a_builtin_xyz)", "__has_cpp_attribute(1)"]);
+    assert.equal(includeStats().probes, before + 1);
+    assert.equal(p.answers.get("__has_cpp_attribute(nodiscard)"), 201907);
+    assert.equal(p.answers.get("__has_builtin(__builtin_not_a_builtin_xyz)"), 0);
+    assert.ok(Number.isNaN(p.answers.get("__has_cpp_attribute(1)")));
+    assert.equal(p.answers.get("__has_builtin(__builtin_expect)"), 1, "answered up front from the seed list");
+  });
+});
