@@ -284,8 +284,13 @@ build_lua5.4() {
     printf '#ifndef _LUA_DEB_MULTIARCH_\n#define _LUA_DEB_MULTIARCH_\n#define DEB_HOST_MULTIARCH "%s"\n#endif\n' \
       "$multiarch" >src/lua5.4-deb-multiarch.h
     mark_make_start
-    echo "+ make -j$JOBS linux-readline MYLIBS= LIBTOOL=$tree/debian/libtool/libtool CC='$cc -std=gnu99' CXX='$cxx'"
-    make -j"$JOBS" linux-readline MYLIBS= LIBTOOL="$tree/debian/libtool/libtool" CC="$cc -std=gnu99" CXX="$cxx"
+    # Objects in parallel (ALL=o: src/Makefile's target for every object), then the links serially:
+    # `$(LUA_A): $(BASE_O)` names two libraries with one recipe, so under -j make may run it twice at
+    # once and the two libtool links race on .libs/ (seen as "ar: unable to copy file").
+    echo "+ make -j$JOBS linux-readline ALL=o MYLIBS= LIBTOOL=$tree/debian/libtool/libtool CC='$cc -std=gnu99' CXX='$cxx'"
+    make -j"$JOBS" linux-readline ALL=o MYLIBS= LIBTOOL="$tree/debian/libtool/libtool" CC="$cc -std=gnu99" CXX="$cxx"
+    echo "+ make linux-readline MYLIBS= LIBTOOL=$tree/debian/libtool/libtool CC='$cc -std=gnu99' CXX='$cxx'"
+    make linux-readline MYLIBS= LIBTOOL="$tree/debian/libtool/libtool" CC="$cc -std=gnu99" CXX="$cxx"
   ) >"$log" 2>&1
 }
 

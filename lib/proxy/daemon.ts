@@ -19,6 +19,7 @@ import { FileHashCache } from "./file-hash-cache.ts";
 import { TaskLog } from "./tasks.ts";
 import { runTask, type TaskContext } from "./task.ts";
 import { createDashboard } from "./dashboard.ts";
+import { includeStats } from "../include/index.ts";
 
 /** A control request on the socket (goma proxy stop/status). */
 export interface ControlRequest {
@@ -80,6 +81,7 @@ export async function startProxy(env: Record<string, string | undefined>): Promi
     cacheDir,
     serverHas: new Set(),
     compilerProxyId: `${userName(env)}@${hostname()}:${process.pid}/${startedAt}`,
+    includeProcessor: !/^(0|f|false|n|no|off)$/i.test(env.GOMA_USE_INCLUDE_PROCESSOR ?? ""),
   };
   let health = "running: ping no response";
   const ping = () =>
@@ -142,7 +144,14 @@ export async function startProxy(env: Record<string, string | undefined>): Promi
     version: VERSION,
     server: http.baseUrl,
     health: () => health,
-    extra: () => ({ socket: socketPath, cacheDir, "cached files": ctx.files.size, "server has": ctx.serverHas.size, ...http.stats }),
+    extra: () => ({
+      socket: socketPath,
+      cacheDir,
+      "cached files": ctx.files.size,
+      "server has": ctx.serverHas.size,
+      ...http.stats,
+      ...Object.fromEntries(Object.entries(includeStats()).map(([k, v]) => [`include.${k}`, v])),
+    }),
   });
   for (let p = basePort; p < basePort + 10 && !dash; p++) {
     try {

@@ -31,7 +31,7 @@ function row(t: TaskRecord): string {
     `<td>${new Date(t.startedAt).toISOString().slice(11, 23)}</td>` +
     `<td>${esc(status + exit)}</td><td>${t.durationMs ?? ""}</td>` +
     `<td><code>${esc(t.argv.join(" ").slice(0, 300))}</code><br><small>${esc(t.cwd)}</small></td>` +
-    `<td>${esc(t.reason ?? "")}</td>` +
+    `<td>${esc(t.reason ?? "")}${t.includeFallback ? `<br><small>include processor fell back to -M: ${esc(t.includeFallback)}</small>` : ""}</td>` +
     `<td><small>${esc(Object.entries(t.stages).map(([k, v]) => `${k} ${v}`).join(", "))}</small></td></tr>`;
 }
 

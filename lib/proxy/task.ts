@@ -13,6 +13,7 @@ import { Code, GomaError } from "../util/status.ts";
 import type { FileHashCache } from "./file-hash-cache.ts";
 import type { TaskLog, TaskRecord } from "./tasks.ts";
 import { writeOutputs } from "./outputs.ts";
+import { scanInputs } from "../include/index.ts";
 
 /** The proxy-wide state a task uses. */
 export interface TaskContext {
@@ -24,6 +25,8 @@ export interface TaskContext {
   /** Hash keys the server is known to hold (sent hash-only). */
   serverHas: Set<string>;
   compilerProxyId: string;
+  /** false: always list inputs with the compiler's -M (GOMA_USE_INCLUDE_PROCESSOR=false). */
+  includeProcessor?: boolean;
 }
 
 /** The answer for `goma cc`: header plus stdout/stderr payload. */
@@ -63,12 +66,19 @@ export async function runTask(req: CcRequest, ctx: TaskContext): Promise<TaskAns
       getCompilerInfo(flags, req.cwd, req.env, ctx.cacheDir).catch((e) => {
         throw new GomaError(GomaError.from(e).code, `compiler info: ${GomaError.from(e).rawMessage}`);
       }));
-    const inputs = await stage("inputs", () =>
-      discoverInputs(flags, info, req.cwd, req.env).catch((e) => {
+    const inputs = await stage("inputs", async () => {
+      // Our include processor first; where it gives up, the compiler's own -M (never a guessed list).
+      if (ctx.includeProcessor !== false) {
+        const scan = await scanInputs(flags, info, req.cwd, req.env);
+        if (!scan.fallback) return scan.files;
+        t.includeFallback = scan.fallback;
+      }
+      return discoverInputs(flags, info, req.cwd, req.env).catch((e) => {
         const err = GomaError.from(e);
         if (err.code === Code.FailedPrecondition) throw new LocalOnly(`preprocessing fails; the local compiler reports it: ${firstLine(err.rawMessage)}`);
         throw err;
-      }));
+      });
+    });
     const execReq = await stage("request", () => buildExecReq(req, flags, info, ctx));
     const resp = await stage("exec", () => execWithMissingInputs(execReq, inputs, info, req.cwd, ctx, t));
     const result = resp.result!;

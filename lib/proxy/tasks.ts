@@ -29,6 +29,8 @@ export interface TaskRecord {
   stages: Record<string, number>;
   /** Missing-input round trips and retries. */
   retries: number;
+  /** Why the include processor gave up on this compile (its inputs then came from the compiler's -M). */
+  includeFallback?: string;
 }
 
 /** Counters of `/api/stats`. `remoteErrors` counts remote compiles whose compiler exit code was non-zero. */
