@@ -22,8 +22,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { depsArgs, getCompilerInfo, parseFlags } from "../lib/compiler/index.ts";
 import type { CompilerFlags, CompilerInfo } from "../lib/compiler/types.ts";
-import { clearFsCache } from "../lib/include/fs-cache.ts";
-import { includeStats, resetIncludeCaches, scanInputs } from "../lib/include/index.ts";
+import { clearFileCaches, includeStats, resetIncludeCaches, scanInputs } from "../lib/include/index.ts";
 import { prepareCorpus, type CorpusProject } from "../test/include/corpus-projects.ts";
 
 const argv = process.argv.slice(2);
@@ -98,7 +97,7 @@ async function benchProject(p: CorpusProject): Promise<void> {
       acc.depsM.push(timeDeps(cc, flags, p.cwd));
       acc.otherM.push(timeDeps(other, flags, p.cwd));
       acc.first.push(await timeScan(flags, info, p.cwd, resetIncludeCaches));
-      acc.cold.push(await timeScan(flags, info, p.cwd, clearFsCache));
+      acc.cold.push(await timeScan(flags, info, p.cwd, clearFileCaches));
       await scanInputs(flags, info, p.cwd, env);
       acc.warm.push(await timeScan(flags, info, p.cwd, () => undefined));
     }

@@ -144,11 +144,14 @@ describe("Expander.expand() in #if", () => {
     assert.equal(run("", "__LINE__", true), "42");
     assert.throws(() => run("", "__is_target_arch(x86_64)", true), (e: unknown) => e instanceof ScanFallback && e.kind === "unsupported");
   });
-  test("record() lists the macro entries consulted, and nothing when a builtin was used", () => {
+  test("record() lists the macro entries consulted (queries included), and nothing when another builtin was used", () => {
     const e = expander("#define A B\n#define B 1\n");
     e.record();
     e.expand(toks("A + defined C"), true);
     assert.deepEqual(e.consulted()?.names, ["A", "B", "C"]);
+    e.record();
+    e.expand(toks("__has_attribute(A)"), true);
+    assert.deepEqual(e.consulted()?.names, ["__has_attribute", "A", "B"]);
     e.record();
     e.expand(toks("__LINE__"), true);
     assert.equal(e.consulted(), null);

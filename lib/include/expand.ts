@@ -32,7 +32,8 @@ const ZERO: Token = { k: Tk.Number, t: "0", ws: false };
 
 /**
  * The macro-table entries one expansion consulted (name → the entry then, undefined if none): its
- * result is the same whenever those entries are the same. Null when a builtin was used (its value
+ * result is the same whenever those entries are the same (and the `__has_*` answers, fixed per
+ * compiler probe). Null when another builtin was used (`__has_include`, `__LINE__`…: its value
  * depends on more than the table).
  */
 export type Consulted = { names: string[]; macros: (Macro | undefined)[] } | null;
@@ -134,7 +135,7 @@ export class Expander {
   /** A builtin macro or operator; null when it stays as it is (an operator outside a condition). */
   private builtin(m: Macro, t: Token, stack: Token[], inIf: boolean): Token | null {
     const kind = m.builtin!;
-    this.pure = false;
+    if (kind !== "query") this.pure = false; // a query's answer is fixed per probe, part of the memo's context
     if (kind !== "has_include" && kind !== "query" && kind !== "unknown") return this.hooks.dynamic(kind, m.name);
     if (!inIf) return t;
     if (kind === "unknown") throw new ScanFallback("unsupported", `operator ${m.name} is not modelled`);

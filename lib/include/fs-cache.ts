@@ -33,7 +33,9 @@ export interface StatInfo {
   mtimeMs: number;
 }
 
-interface Listing {
+/** A directory's entries as read at one time (replaced by a new object when re-read). */
+export interface Listing {
+  dir: string;
   stat: StatInfo | undefined;
   /** name → 1 file, 2 directory, 3 must be stat'ed (symlink or unknown type); undefined if not a directory. */
   entries: Map<string, number> | undefined;
@@ -96,7 +98,7 @@ function listing(dir: string): Listing {
       entries = undefined;
     }
   }
-  l = { stat: st, entries, racy: st !== undefined && Date.now() - st.mtimeMs < RACY_MS, epoch };
+  l = { dir, stat: st, entries, racy: st !== undefined && Date.now() - st.mtimeMs < RACY_MS, epoch };
   listings.set(dir, l);
   return l;
 }
@@ -107,8 +109,10 @@ function listing(dir: string): Listing {
  * would resolve them.
  *
  * @param dir an absolute directory path, not necessarily normalized (`/a/b/../c` is resolved physically).
+ * @param deps when given, receives the listings consulted; `ok` is cleared when the answer also
+ *   depended on a `stat` (a symlink, `..`), which a listing's validity does not cover.
  */
-export function isFileIn(dir: string, name: string): boolean {
+export function isFileIn(dir: string, name: string, deps?: LookupDeps): boolean {
   let cur = dir;
   const parts = name.split("/");
   for (let i = 0; i < parts.length; i++) {
@@ -116,13 +120,17 @@ export function isFileIn(dir: string, name: string): boolean {
     const last = i === parts.length - 1;
     if (part === "" && !last) continue;
     if (part === "" || part === "." || part === "..") {
+      if (deps) deps.ok = false;
       const st = statPath(`${dir}/${name}`);
       return st !== undefined && !st.dir;
     }
-    const kind = listing(cur).entries?.get(part);
+    const l = listing(cur);
+    if (deps) deps.list.push(l);
+    const kind = l.entries?.get(part);
     const next = `${cur}/${part}`;
     if (kind === undefined) return false;
     if (kind === 3) {
+      if (deps) deps.ok = false;
       const st = statPath(next);
       if (st === undefined || st.dir === last) return false;
     } else if (last ? kind !== 1 : kind !== 2) {
@@ -131,6 +139,17 @@ export function isFileIn(dir: string, name: string): boolean {
     cur = next;
   }
   return true;
+}
+
+/** What a lookup's answer depends on (see {@link isFileIn}). */
+export interface LookupDeps {
+  list: Listing[];
+  ok: boolean;
+}
+
+/** Is this listing still the directory's current one (revalidated once per epoch)? */
+export function listingCurrent(l: Listing): boolean {
+  return listing(l.dir) === l;
 }
 
 /**

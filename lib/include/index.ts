@@ -14,6 +14,7 @@ import type { CompilerFlags, CompilerInfo } from "../compiler/types.ts";
 import { cacheSizes, clearFsCache, newEpoch } from "./fs-cache.ts";
 import { ppOptions } from "./pp-options.ts";
 import { answerQueries, clearProbes, getProbe } from "./probe.ts";
+import { clearLookups } from "./resolve.ts";
 import { ScanFallback } from "./scan-fallback.ts";
 import { Scanner, type Origin } from "./scanner.ts";
 import { buildSearchPath } from "./search-path.ts";
@@ -114,7 +115,7 @@ export async function scanDetailed(
  * The scanner's counters and cache sizes since the process started, for the proxy's dashboard:
  * `scans`, `scansOk`, `fallbacks`, `fallback.<kind>` (error, unsupported, probe, io, internal),
  * `probes`, `queryRounds`, `fileHits`/`fileReads`, `bytesRead`, `listingHits`/`listingReads`,
- * `lookups`, `guardSkips`, `onceSkips`, `scanMs`, and `cache.files`/`cache.dirs`/`cache.stats` (entries).
+ * `lookups`/`lookupHits`, `condHits`, `stats`, `guardSkips`, `onceSkips`, `scanMs`, and `cache.files`/`cache.dirs`/`cache.stats` (entries).
  */
 export function includeStats(): Record<string, number> {
   const out: Record<string, number> = { ...counters, ...cacheSizes() };
@@ -123,8 +124,15 @@ export function includeStats(): Record<string, number> {
   return out;
 }
 
+/** Forgets every file, directory, lookup and `#if` cache, keeping the compiler probes (cold-scan measurements). @internal */
+export function clearFileCaches(): void {
+  clearFsCache();
+  clearLookups();
+}
+
 /** Forgets every cache and probe (tests and cold-start measurements). @internal */
 export function resetIncludeCaches(): void {
   clearFsCache();
+  clearLookups();
   clearProbes();
 }

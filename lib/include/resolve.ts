@@ -17,7 +17,7 @@
  * clang lib/Lex/PPDirectives.cpp (`HandleIncludeNextDirective`), lib/Lex/HeaderSearch.cpp (`LookupFile`).
  */
 import type { CompilerFamily } from "../compiler/types.ts";
-import { isFileIn, statPath } from "./fs-cache.ts";
+import { isFileIn, listingCurrent, statPath, type Listing, type LookupDeps } from "./fs-cache.ts";
 import type { SearchPath } from "./search-path.ts";
 import { counters } from "./stats.ts";
 
@@ -73,10 +73,10 @@ export function resolveInclude(
     } else {
       const dirRaw = from === null ? "./" : rawDirOf(from.raw);
       const dirFs = from === null ? cwd : from.fs.slice(0, from.fs.lastIndexOf("/"));
-      const key = `${dirRaw}\0${dirFs}\0${name}`;
+      const key = `\0${dirRaw}\0${dirFs}\0${name}`;
       let rel = memo.get(key);
       if (rel === undefined) {
-        rel = isFileIn(dirFs, name) ? { raw: joinRaw(dirRaw, name), fs: `${dirFs}/${name}`, dirIdx: REL } : null;
+        rel = cached(key, (deps) => (isFileIn(dirFs, name, deps) ? { raw: joinRaw(dirRaw, name), fs: `${dirFs}/${name}`, dirIdx: REL } : null));
         memo.set(key, rel);
       }
       if (rel !== null) return rel;
@@ -86,18 +86,51 @@ export function resolveInclude(
   const key = `${start}\0${name}`;
   let found = memo.get(key);
   if (found === undefined) {
-    found = null;
-    const dirs = search.dirs;
-    for (let i = start; i < dirs.length; i++) {
-      const d = dirs[i]!;
-      if (isFileIn(d.fs, name)) {
-        found = { raw: joinRaw(d.raw, name), fs: `${d.fs}/${name}`, dirIdx: i };
-        break;
+    found = cached(`${search.key}\0${key}`, (deps) => {
+      const dirs = search.dirs;
+      for (let i = start; i < dirs.length; i++) {
+        const d = dirs[i]!;
+        if (isFileIn(d.fs, name, deps)) return { raw: joinRaw(d.raw, name), fs: `${d.fs}/${name}`, dirIdx: i };
       }
-    }
+      return null;
+    });
     memo.set(key, found);
   }
   return found ?? undefined;
+}
+
+/** Lookups of earlier scans, valid while every directory listing they consulted is unchanged. */
+const lookups = new Map<string, { found: Found | null; deps: Listing[] }>();
+
+function cached(key: string, compute: (deps: LookupDeps) => Found | null): Found | null {
+  const hit = lookups.get(key);
+  if (hit !== undefined) {
+    let ok = true;
+    for (const l of hit.deps) {
+      if (!listingCurrent(l)) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) {
+      counters.lookupHits++;
+      return hit.found;
+    }
+  }
+  const deps: LookupDeps = { list: [], ok: true };
+  const found = compute(deps);
+  if (deps.ok) {
+    if (lookups.size >= 500_000) lookups.clear();
+    lookups.set(key, { found, deps: deps.list });
+  } else {
+    lookups.delete(key);
+  }
+  return found;
+}
+
+/** Forgets the lookups of earlier scans. @internal */
+export function clearLookups(): void {
+  lookups.clear();
 }
 
 /**

@@ -58,8 +58,13 @@ interface Frame extends Includer {
 }
 
 const MAX_DEPTH = 200;
-/** Values remembered per `#if` (one per macro context it is commonly evaluated in: C/C++, compilers). */
-const MEMO_ENTRIES = 4;
+/**
+ * Values remembered per `#if`: one per macro context it is commonly evaluated in (C and C++, several
+ * compilers, and headers like <stddef.h> that are entered again and again with other `__need_*` macros).
+ */
+const MEMO_ENTRIES = 16;
+const probeIds = new WeakMap<Probe, number>();
+let nextProbeId = 1;
 /** `-D` macros and builtins by text, so that the same definition is the same object in every scan. */
 const sharedMacros = new Map<string, Macro>();
 const normalizedPaths = new Map<string, string>();
@@ -104,16 +109,22 @@ export class Scanner {
   private readonly pushed = new Map<string, (Macro | undefined)[]>();
   private readonly stack: Frame[] = [];
   private readonly memo: LookupMemo = new Map();
-  /** What besides macros decides a condition's value: C++ or C, char signedness, intmax width. */
+  /**
+   * What besides macros decides a condition's value: the probe (C or C++, char signedness, intmax
+   * width, the `__has_*` answers).
+   */
   private readonly exprKey: string;
+  /** A `__has_*` query without an answer yet was met (its provisional 0 must not be remembered). */
+  private unanswered = false;
   /** The directive being run, and its file (for `__LINE__` and messages). */
   private curFile: ParsedFile | null = null;
   private curDir: Directive | null = null;
 
   constructor(private readonly s: ScanSetup) {
     this.macros = new Map(s.probe.macros);
-    const x = s.probe.expr;
-    this.exprKey = `${x.cxx ? "c++" : "c"}:${x.charUnsigned ? "u" : "s"}:${x.intmaxBits}`;
+    let id = probeIds.get(s.probe);
+    if (id === undefined) probeIds.set(s.probe, (id = nextProbeId++));
+    this.exprKey = String(id);
     for (const [name, kind] of s.probe.builtins) this.macros.set(name, shared(`${kind}\0${name}`, () => builtinMacro(name, kind)));
     this.expander = new Expander(this.macros, {
       dynamic: (kind) => this.dynamic(kind),
@@ -281,9 +292,10 @@ export class Scanner {
       }
     }
     this.expander.record();
+    this.unanswered = false;
     const value = evalCondition(this.expander.expand(directiveTokens(file, d), true), this.s.probe.expr);
     const used = this.expander.consulted();
-    if (used !== null) {
+    if (used !== null && !this.unanswered) {
       const list = (d.memo ??= []);
       if (list.length >= MEMO_ENTRIES) list.shift();
       list.push({ ctx: this.exprKey, names: used.names, macros: used.macros, value });
@@ -324,6 +336,7 @@ export class Scanner {
     const v = this.s.probe.answers.get(key);
     if (v === undefined) {
       this.unknownQueries.add(key);
+      this.unanswered = true;
       return 0;
     }
     if (Number.isNaN(v)) throw new ScanFallback("error", `${key}: the compiler reports an error`);

@@ -38,6 +38,8 @@ export interface SearchPath {
   dirs: SearchDir[];
   /** Index in `dirs` where `#include <…>` starts (the number of quote-only dirs). */
   angleStart: number;
+  /** Identifies this path (dirs and their spelling) for the lookup cache. */
+  key: string;
 }
 
 interface Candidate extends SearchDir {
@@ -78,14 +80,18 @@ export function buildSearchPath(
   const after = list(dirs.after, false);
   if (family === "gcc") {
     const out = gccChains(quote, angle, [...system, ...after]);
-    return { dirs: out.dirs.map(({ raw, fs }) => ({ raw, fs })), angleStart: out.angleStart };
+    return withKey(out.dirs.map(({ raw, fs }) => ({ raw, fs })), out.angleStart);
   }
   // clang's FileManager knows a directory by the name it was first looked up with (cc1 handles -I,
   // then -idirafter, -iquote, -isystem, the env dirs, the standard dirs): a kept duplicate has that name.
   const firstName = new Map<string, Candidate>();
   for (const c of [...angle, ...after, ...quote, ...system]) if (!firstName.has(c.id)) firstName.set(c.id, c);
   const out = clangChains(quote, angle, [...system, ...after]);
-  return { dirs: out.dirs.map(({ id }) => ({ raw: firstName.get(id)!.raw, fs: firstName.get(id)!.fs })), angleStart: out.angleStart };
+  return withKey(out.dirs.map(({ id }) => ({ raw: firstName.get(id)!.raw, fs: firstName.get(id)!.fs })), out.angleStart);
+}
+
+function withKey(dirs: SearchDir[], angleStart: number): SearchPath {
+  return { dirs, angleStart, key: `${angleStart}\x01${dirs.map((d) => `${d.raw}\x02${d.fs}`).join("\x01")}` };
 }
 
 function keepFirst(list: readonly Candidate[], exclude: ReadonlySet<string> = new Set()): Candidate[] {

@@ -25,8 +25,9 @@ export const counters = {
   /** Directory listings reused / read. */
   listingHits: 0,
   listingReads: 0,
-  /** `#include` and `__has_include` lookups. */
+  /** `#include` and `__has_include` lookups, and those answered by an earlier scan's lookup. */
   lookups: 0,
+  lookupHits: 0,
   /** `#if`/`#elif` values reused from an earlier scan (same macro definitions consulted). */
   condHits: 0,
   /** Includes skipped because of an include guard / `#pragma once` or `#import`. */
