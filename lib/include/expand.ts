@@ -11,10 +11,10 @@
  *
  * Spec: C17 §6.10.3.1–§6.10.3.4, §6.10.1; C++20 [cpp.subst] (`__VA_OPT__`); gcc manual "Variadic Macros".
  */
-import { NOPARAM, PASTE, type BuiltinKind, type Macro } from "./macros.ts";
+import type { BuiltinKind, Macro } from "./macros.ts";
 import { ScanFallback } from "./scan-fallback.ts";
-import { pasteTokens, stringize } from "./paste.ts";
-import { Tk, type HideSet, type Token } from "./tokens.ts";
+import { addName, collectArgs, intersect, substitute } from "./substitute.ts";
+import { Tk, type Token } from "./tokens.ts";
 
 /** What the expander asks the scanner for while it expands. */
 export interface ExpandHooks {
@@ -26,7 +26,6 @@ export interface ExpandHooks {
   query(op: string, arg: string): number;
 }
 
-const PLACEMARKER: Token = { k: Tk.Placemarker, t: "", ws: false };
 const ONE: Token = { k: Tk.Number, t: "1", ws: false };
 const ZERO: Token = { k: Tk.Number, t: "0", ws: false };
 
@@ -109,7 +108,7 @@ export class Expander {
         continue;
       }
       if (m.params === null) {
-        pushAll(stack, this.substitute(m, null, addName(t.hs, m.name), t.ws));
+        pushAll(stack, substitute(m, null, addName(t.hs, m.name), t.ws, (a) => this.run(a, inIf, false)));
         continue;
       }
       if (stack.length === 0 || stack[stack.length - 1]!.t !== "(") {
@@ -117,7 +116,7 @@ export class Expander {
         continue;
       }
       const { args, close } = collectArgs(stack, m);
-      pushAll(stack, this.substitute(m, args, addName(intersect(t.hs, close.hs), m.name), t.ws, inIf));
+      pushAll(stack, substitute(m, args, addName(intersect(t.hs, close.hs), m.name), t.ws, (a) => this.run(a, inIf, false)));
     }
     return out;
   }
@@ -160,123 +159,6 @@ export class Expander {
     if (!name) throw new ScanFallback("error", `${m.name} requires a header name`);
     return this.hooks.hasInclude(next, name.angle, name.name) ? ONE : ZERO;
   }
-
-  /** Substitutes the arguments into a macro's body and pastes (C17 §6.10.3.1–3); hs added to every token. */
-  private substitute(m: Macro, args: Token[][] | null, hs: HideSet, ws: boolean, inIf = false): Token[] {
-    const body = m.body;
-    const pidx = m.pidx;
-    const out: Token[] = [];
-    let pastes = false;
-    let skipAt = -1;
-    const expanded: (Token[] | undefined)[] = [];
-    for (let i = 0; i < body.length; i++) {
-      if (i === skipAt) continue;
-      const b = body[i]!;
-      const p = pidx[i]!;
-      if (p === PASTE) {
-        pastes = true;
-        const va = args && m.variadic && pidx[i + 1] === args.length - 1 ? args[args.length - 1]! : undefined;
-        if (va !== undefined && pidx[i - 1] === NOPARAM && body[i - 1]!.t === "," && out[out.length - 1] === body[i - 1]) {
-          // GNU `, ## __VA_ARGS__`: the comma goes when the variable arguments are empty.
-          if (va.length === 0) out.pop();
-          else pushCopies(out, va, body[i + 1]!.ws);
-          i++;
-          continue;
-        }
-        out.push(b);
-        continue;
-      }
-      if (args !== null && b.k === Tk.Punct && b.t === "#" && i + 1 < body.length && pidx[i + 1]! >= 0) {
-        out.push({ k: Tk.String, t: stringize(args[pidx[i + 1]!]!), ws: b.ws });
-        i++;
-        continue;
-      }
-      if (args !== null && m.variadic && b.k === Tk.Ident && b.t === "__VA_OPT__" && body[i + 1]?.t === "(") {
-        const close = matchingParen(body, i + 1);
-        if (args[args.length - 1]!.length === 0) {
-          out.push(PLACEMARKER);
-          i = close;
-        } else {
-          skipAt = close;
-          i++;
-        }
-        continue;
-      }
-      if (p >= 0 && args !== null) {
-        const arg = args[p]!;
-        if (pidx[i - 1] === PASTE || pidx[i + 1] === PASTE) {
-          if (arg.length === 0) out.push(PLACEMARKER);
-          else pushCopies(out, arg, b.ws);
-        } else {
-          const e = (expanded[p] ??= this.run(arg, inIf, false));
-          pushCopies(out, e, b.ws);
-        }
-        continue;
-      }
-      out.push(b);
-    }
-    const pasted = pastes ? pasteAll(out, body) : out;
-    const res: Token[] = [];
-    for (const t of pasted) {
-      if (t.k === Tk.Placemarker) continue;
-      res.push({ k: t.k, t: t.t, ws: res.length === 0 ? ws : t.ws, hs: union(t.hs, hs) });
-    }
-    return res;
-  }
-}
-
-/** Runs the `##` operators (the body's own `##` tokens, by identity) left to right. */
-function pasteAll(list: Token[], body: readonly Token[]): Token[] {
-  const ops = new Set(body.filter((t) => t.k === Tk.Punct && t.t === "##"));
-  const out: Token[] = [];
-  for (let i = 0; i < list.length; i++) {
-    const t = list[i]!;
-    if (ops.has(t) && out.length > 0 && i + 1 < list.length) {
-      out.push(pasteTokens(out.pop()!, list[++i]!));
-    } else {
-      out.push(t);
-    }
-  }
-  return out;
-}
-
-/** Reads the arguments of a function-like invocation; the stack's top is the `(`. */
-function collectArgs(stack: Token[], m: Macro): { args: Token[][]; close: Token } {
-  stack.pop();
-  const nparams = m.params!.length;
-  const args: Token[][] = [[]];
-  let depth = 0;
-  for (;;) {
-    const t = stack.pop();
-    if (!t) throw new ScanFallback("error", `unterminated argument list invoking macro "${m.name}"`);
-    if (t.t === ")" && t.k === Tk.Punct && depth === 0) {
-      if (nparams === 0 && args.length === 1 && args[0]!.length === 0) args.length = 0;
-      if (args.length === nparams - 1 && m.variadic) args.push([]);
-      if (args.length !== nparams) {
-        throw new ScanFallback("error", `macro "${m.name}" takes ${nparams} arguments, ${args.length} given`);
-      }
-      return { args, close: t };
-    }
-    if (t.k === Tk.Punct) {
-      if (t.t === "(") depth++;
-      else if (t.t === ")") depth--;
-      else if (t.t === "," && depth === 0 && !(m.variadic && args.length === nparams)) {
-        args.push([]);
-        continue;
-      }
-    }
-    args[args.length - 1]!.push(t);
-  }
-}
-
-/** The index of the `)` matching the `(` at `open` in a macro body. */
-function matchingParen(body: readonly Token[], open: number): number {
-  let depth = 0;
-  for (let i = open; i < body.length; i++) {
-    if (body[i]!.t === "(") depth++;
-    else if (body[i]!.t === ")" && --depth === 0) return i;
-  }
-  throw new ScanFallback("error", "unterminated __VA_OPT__");
 }
 
 /** An `#include`-style operand: a string literal, or `<` … `>` glued with single spaces (gcc `glue_header_name`). */
@@ -309,37 +191,4 @@ function spellOperand(toks: readonly Token[]): string {
 
 function pushAll(stack: Token[], toks: readonly Token[]): void {
   for (let i = toks.length - 1; i >= 0; i--) stack.push(toks[i]!);
-}
-
-function pushCopies(out: Token[], toks: readonly Token[], ws: boolean): void {
-  for (let i = 0; i < toks.length; i++) {
-    const t = toks[i]!;
-    out.push(i === 0 && t.ws !== ws ? { ...t, ws } : t);
-  }
-}
-
-function addName(hs: HideSet | undefined, name: string): HideSet {
-  if (hs === undefined) return new Set([name]);
-  if (hs.has(name)) return hs;
-  const s = new Set(hs);
-  s.add(name);
-  return s;
-}
-
-function intersect(a: HideSet | undefined, b: HideSet | undefined): HideSet | undefined {
-  if (a === undefined || b === undefined) return undefined;
-  const s = new Set<string>();
-  for (const x of a) if (b.has(x)) s.add(x);
-  return s.size === 0 ? undefined : s;
-}
-
-function union(a: HideSet | undefined, b: HideSet): HideSet {
-  if (a === undefined || a === b) return b;
-  let s: Set<string> | undefined;
-  for (const x of a) {
-    if (b.has(x)) continue;
-    s ??= new Set(b);
-    s.add(x);
-  }
-  return s ?? b;
 }

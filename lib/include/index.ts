@@ -16,11 +16,13 @@ import { ppOptions } from "./pp-options.ts";
 import { answerQueries, clearProbes, getProbe } from "./probe.ts";
 import { clearLookups } from "./resolve.ts";
 import { ScanFallback } from "./scan-fallback.ts";
-import { Scanner, type Origin } from "./scanner.ts";
+import type { Origin } from "./translation-unit.ts";
+import { Scanner } from "./scanner.ts";
+import { scanTranslationUnit } from "./translation-unit.ts";
 import { buildSearchPath } from "./search-path.ts";
 import { countFallback, counters, fallbackByKind } from "./stats.ts";
 
-export type { Origin } from "./scanner.ts";
+export type { Origin } from "./translation-unit.ts";
 export { ScanFallback, type FallbackKind } from "./scan-fallback.ts";
 
 /** The answer of {@link scanInputs}. */
@@ -83,14 +85,15 @@ export async function scanDetailed(
       newEpoch();
       const search = buildSearchPath(info.family, flags.lang, cwd, env, probe.std, pp.dirs,
         flags.sysroot === undefined ? undefined : path.resolve(cwd, flags.sysroot));
-      const scanner = new Scanner({
+      const setup = {
         family: info.family, cwd, input: flags.input, probe, search, pp, trigraphs: pp.trigraphs || probe.strict,
         lines: opts.lines,
-      });
+      };
+      const scanner = new Scanner(setup);
       let files: Map<string, Origin> | undefined;
       let error: unknown;
       try {
-        files = scanner.run();
+        files = scanTranslationUnit(scanner, setup);
       } catch (e) {
         error = e;
       }

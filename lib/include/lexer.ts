@@ -20,6 +20,9 @@
  * The scan is driven by one regular expression that jumps from one construct to the next, so the
  * per-character work happens in the engine's compiled code even before the JIT has warmed up.
  *
+ * Longer than 250 lines because it is the one place that knows C's lexical rules for skipping text;
+ * its helpers (literal, comment, raw-string and pp-number skipping, line numbers) share them.
+ *
  * Spec: Goma `client/cxx/include_processor/directive_filter.cc`; reference/goma-protocol.md §5.
  */
 import { isHSpace, isIdentChar, isIdentStart } from "./tokens.ts";

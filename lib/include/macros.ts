@@ -6,6 +6,7 @@
  * gcc `-D name=definition` ("the contents of definition are tokenized as if they appeared in a #define").
  */
 import { lexFile, type LexMode } from "./lexer.ts";
+import type { Probe } from "./probe.ts";
 import { ScanFallback } from "./scan-fallback.ts";
 import { tokenizeLine } from "./tokenize.ts";
 import { Tk, type Token } from "./tokens.ts";
@@ -141,4 +142,63 @@ export function parseDefines(text: string, mode: LexMode, where: string): Map<st
 /** Makes a builtin entry for the macro table: defined (for `defined`/`#ifdef`), evaluated by the scanner. */
 export function builtinMacro(name: string, builtin: BuiltinKind): Macro {
   return { name, params: null, variadic: false, body: [], pidx: new Int16Array(0), builtin };
+}
+
+const shared = new Map<string, Macro>();
+
+/**
+ * One Macro object per key for the whole process (`-D` definitions by text, builtins by name): the
+ * `#if` memo (cond-memo.ts) recognizes an unchanged definition by object identity.
+ */
+export function sharedMacro(key: string, make: () => Macro): Macro {
+  let m = shared.get(key);
+  if (m === undefined) {
+    m = make();
+    if (shared.size > 100_000) shared.clear();
+    shared.set(key, m);
+  }
+  return m;
+}
+
+/**
+ * The macro table of one scan: the probe's predefined macros and builtins, then whatever the command
+ * line and the directives define, plus the `#pragma push_macro`/`pop_macro` stacks (gcc and clang:
+ * push saves the current definition, or its absence; pop restores it; pop of an empty stack is ignored).
+ */
+export class MacroTable {
+  /** Name → definition (read and written directly by the scanner and the expander). */
+  readonly map: Map<string, Macro>;
+  private readonly pushed = new Map<string, (Macro | undefined)[]>();
+
+  constructor(probe: Probe) {
+    this.map = new Map(probe.macros);
+    for (const [name, kind] of probe.builtins) this.map.set(name, sharedMacro(`${kind}\0${name}`, () => builtinMacro(name, kind)));
+  }
+
+  /** `-D NAME[=VALUE]` (kind "D") or `-U NAME`. @throws {ScanFallback} "error" for a malformed -D. */
+  commandLine(kind: "D" | "U", value: string, probe: Probe): void {
+    if (kind === "U") {
+      this.map.delete(value);
+      return;
+    }
+    const text = defineText(value);
+    const m = sharedMacro(`${probe.modeKey}\0${text}`, () => parseDefine(tokenizeLine(text, 0, text.length, probe.mode, false), "<command-line>"));
+    this.map.set(m.name, m);
+  }
+
+  /** `#pragma push_macro("name")`. */
+  push(name: string): void {
+    let st = this.pushed.get(name);
+    if (!st) this.pushed.set(name, (st = []));
+    st.push(this.map.get(name));
+  }
+
+  /** `#pragma pop_macro("name")`. */
+  pop(name: string): void {
+    const st = this.pushed.get(name);
+    if (st === undefined || st.length === 0) return;
+    const m = st.pop();
+    if (m) this.map.set(name, m);
+    else this.map.delete(name);
+  }
 }

@@ -16,6 +16,7 @@
  * Spec: gcc libcpp/files.cc (`search_path_head`, `dir_name_of_file`, `append_file_to_dir`);
  * clang lib/Lex/PPDirectives.cpp (`HandleIncludeNextDirective`), lib/Lex/HeaderSearch.cpp (`LookupFile`).
  */
+import * as path from "node:path";
 import type { CompilerFamily } from "../compiler/types.ts";
 import { isFileIn, listingCurrent, statPath, type Listing, type LookupDeps } from "./fs-cache.ts";
 import type { SearchPath } from "./search-path.ts";
@@ -148,4 +149,21 @@ export function rawDirOf(raw: string): string {
 export function joinRaw(dir: string, name: string): string {
   if (dir === "") return name;
   return dir.endsWith("/") ? dir + name : `${dir}/${name}`;
+}
+
+const normalizedPaths = new Map<string, string>();
+
+/**
+ * `path.resolve` of an absolute file path (what the proxy compares with `-M`'s list), memoized: the
+ * same headers are found scan after scan.
+ * @example normalizedPath("/usr/include/c++/12/bits/../vector") // "/usr/include/c++/12/vector"
+ */
+export function normalizedPath(fs: string): string {
+  let n = normalizedPaths.get(fs);
+  if (n === undefined) {
+    n = path.resolve(fs);
+    if (normalizedPaths.size > 1_000_000) normalizedPaths.clear();
+    normalizedPaths.set(fs, n);
+  }
+  return n;
 }

@@ -11,45 +11,18 @@
  * Spec: C17 §6.10; gcc libcpp/directives.cc, files.cc (`_cpp_stack_file`); Goma
  * `client/cxx/include_processor/cpp_parser.cc`.
  */
-import * as path from "node:path";
-import type { CompilerFamily } from "../compiler/types.ts";
 import { Dk, directiveTokens, lineOf, type Directive, type ParsedFile } from "./directives.ts";
 import { Expander, includeOperand } from "./expand.ts";
 import { evalCondition } from "./expr.ts";
 import { parsedFile } from "./fs-cache.ts";
-import { builtinMacro, defineText, parseDefine, type BuiltinKind, type Macro } from "./macros.ts";
-import type { PpOptions } from "./pp-options.ts";
-import type { Probe } from "./probe.ts";
-import { ABS, resolveInclude, type Found, type Includer, type LookupMemo } from "./resolve.ts";
+import { builtinValue } from "./builtin-values.ts";
+import { probeKey, recall, remember } from "./cond-memo.ts";
+import { MacroTable, parseDefine, type BuiltinKind, type Macro } from "./macros.ts";
+import { normalizedPath, resolveInclude, type Found, type Includer, type LookupMemo } from "./resolve.ts";
 import { ScanFallback } from "./scan-fallback.ts";
-import type { SearchPath } from "./search-path.ts";
+import type { Origin, ScanSetup } from "./translation-unit.ts";
 import { counters } from "./stats.ts";
-import { tokenizeLine } from "./tokenize.ts";
 import { Tk, type Token } from "./tokens.ts";
-
-/** How a file came into the input list (for `goma doctor inputs --explain`). */
-export interface Origin {
-  how: "source" | "imacros" | "preinclude" | "include-option" | "include" | "include_next" | "import" | "has_include";
-  /** The including file (normalized absolute) and the directive's line; absent for the source and options. */
-  from?: string;
-  line?: number;
-}
-
-/** Everything one scan needs. */
-export interface ScanSetup {
-  family: CompilerFamily;
-  /** The compile's working directory (absolute). */
-  cwd: string;
-  /** The source file as given on the command line. */
-  input: string;
-  probe: Probe;
-  search: SearchPath;
-  pp: PpOptions;
-  /** Trigraphs are replaced (`-trigraphs` or an ISO mode): a file containing one makes the scan give up. */
-  trigraphs: boolean;
-  /** Record the line of each include in its Origin (costs a newline index per file). */
-  lines?: boolean;
-}
 
 interface Frame extends Includer {
   out: string;
@@ -58,41 +31,9 @@ interface Frame extends Includer {
 }
 
 const MAX_DEPTH = 200;
-/**
- * Values remembered per `#if`: one per macro context it is commonly evaluated in (C and C++, several
- * compilers, and headers like <stddef.h> that are entered again and again with other `__need_*` macros).
- */
-const MEMO_ENTRIES = 16;
-const probeIds = new WeakMap<Probe, number>();
-let nextProbeId = 1;
-/** `-D` macros and builtins by text, so that the same definition is the same object in every scan. */
-const sharedMacros = new Map<string, Macro>();
-const normalizedPaths = new Map<string, string>();
-
 /** `file:line` of a directive, for messages. */
 function where(f: Frame, file: ParsedFile, d: Directive): string {
   return `${f.out}:${lineOf(file, d)}`;
-}
-
-function shared(key: string, make: () => Macro): Macro {
-  let m = sharedMacros.get(key);
-  if (m === undefined) {
-    m = make();
-    if (sharedMacros.size > 100_000) sharedMacros.clear();
-    sharedMacros.set(key, m);
-  }
-  return m;
-}
-
-/** path.resolve of an absolute path, memoized (the same headers are found scan after scan). */
-function normalized(fs: string): string {
-  let n = normalizedPaths.get(fs);
-  if (n === undefined) {
-    n = path.resolve(fs);
-    if (normalizedPaths.size > 1_000_000) normalizedPaths.clear();
-    normalizedPaths.set(fs, n);
-  }
-  return n;
 }
 const KIND_NAME = { [Dk.Include]: "include", [Dk.IncludeNext]: "include_next", [Dk.Import]: "import" } as const;
 
@@ -102,11 +43,12 @@ export class Scanner {
   readonly files = new Map<string, Origin>();
   /** `__has_*` operands the probe had no answer for (answered 0 in this scan). */
   readonly unknownQueries = new Set<string>();
+  /** The macro table (translation-unit.ts applies `-D`/`-U` to it). @internal */
+  readonly table: MacroTable;
   private readonly macros: Map<string, Macro>;
   private readonly expander: Expander;
   private readonly once = new Set<string>();
   private readonly entered = new Set<string>();
-  private readonly pushed = new Map<string, (Macro | undefined)[]>();
   private readonly stack: Frame[] = [];
   private readonly memo: LookupMemo = new Map();
   /**
@@ -121,11 +63,9 @@ export class Scanner {
   private curDir: Directive | null = null;
 
   constructor(private readonly s: ScanSetup) {
-    this.macros = new Map(s.probe.macros);
-    let id = probeIds.get(s.probe);
-    if (id === undefined) probeIds.set(s.probe, (id = nextProbeId++));
-    this.exprKey = String(id);
-    for (const [name, kind] of s.probe.builtins) this.macros.set(name, shared(`${kind}\0${name}`, () => builtinMacro(name, kind)));
+    this.table = new MacroTable(s.probe);
+    this.macros = this.table.map;
+    this.exprKey = probeKey(s.probe);
     this.expander = new Expander(this.macros, {
       dynamic: (kind) => this.dynamic(kind),
       hasInclude: (next, angle, name) => this.hasInclude(next, angle, name),
@@ -134,44 +74,16 @@ export class Scanner {
   }
 
   /**
-   * Scans the translation unit.
-   * @throws {ScanFallback} when the compile would fail or uses something not modelled.
+   * Looks up a file named on the command line (`-include`, `-imacros`: the cwd first, then the quote
+   * chain) or, with `angle`, along the `<…>` chain from its start (the implicit pre-include). @internal
    */
-  run(): Map<string, Origin> {
-    const { cwd, input, pp, probe } = this.s;
-    const mainFs = input.startsWith("/") ? input : `${cwd}/${input}`;
-    const main: Found = { raw: input, fs: mainFs, dirIdx: ABS };
-    this.files.set(path.resolve(mainFs), { how: "source" });
-    const cmdline = "<command-line>";
-    for (const d of pp.defines) {
-      if (d.kind === "U") this.macros.delete(d.value);
-      else {
-        const text = defineText(d.value);
-        const m = shared(`${probe.modeKey}\0${text}`, () => parseDefine(tokenizeLine(text, 0, text.length, probe.mode, false), cmdline));
-        this.macros.set(m.name, m);
-      }
-    }
-    for (const name of pp.imacros) this.enter(this.mustResolve(name, "imacros"), { how: "imacros" }, false);
-    for (const abs of probe.preincludes) {
-      const dir = probe.std.system.find((d) => abs.startsWith(`${d}/`));
-      const found = dir === undefined ? resolveInclude(this.s.family, this.s.search, cwd, abs, true, false, null, this.memo)
-        : resolveInclude(this.s.family, this.s.search, cwd, abs.slice(dir.length + 1), true, false, null, this.memo);
-      if (found) this.enter(found, { how: "preinclude" }, false);
-    }
-    for (const name of pp.includes) this.enter(this.mustResolve(name, "include"), { how: "include-option" }, false);
-    this.enter(main, { how: "source" }, false, true);
-    return this.files;
+  lookup(name: string, angle: boolean): Found | undefined {
+    return resolveInclude(this.s.family, this.s.search, this.s.cwd, name, angle, false, null, this.memo);
   }
 
-  private mustResolve(name: string, option: string): Found {
-    const f = resolveInclude(this.s.family, this.s.search, this.s.cwd, name, false, false, null, this.memo);
-    if (!f) throw new ScanFallback("error", `-${option} ${name}: No such file or directory`);
-    return f;
-  }
-
-  /** Opens a found file: records it, then runs it unless once-only or guarded. */
-  private enter(found: Found, origin: Origin, isImport: boolean, isMain = false): void {
-    const out = normalized(found.fs);
+  /** Opens a found file: records it, then runs it unless once-only or guarded. @internal */
+  enter(found: Found, origin: Origin, isImport: boolean, isMain = false): void {
+    const out = normalizedPath(found.fs);
     const prev = this.files.get(out);
     if (prev === undefined || prev.how === "has_include") this.files.set(out, origin);
     const p = parsedFile(found.fs, this.s.probe.mode, this.s.probe.modeKey);
@@ -230,10 +142,10 @@ export class Scanner {
           this.once.add(id);
           break;
         case Dk.PushMacro:
-          this.pushMacro(d.name!, true);
+          this.table.push(d.name!);
           break;
         case Dk.PopMacro:
-          this.pushMacro(d.name!, false);
+          this.table.pop(d.name!);
           break;
         case Dk.Line:
           this.lineDirective(f, file, d);
@@ -269,37 +181,15 @@ export class Scanner {
     }
   }
 
-  /**
-   * A `#if`/`#elif` condition, reused from an earlier scan when every macro-table entry it consulted
-   * then is the same object now (macros are immutable and shared, so same entries ⇒ same value).
-   */
+  /** A `#if`/`#elif` condition, reused from an earlier scan when possible (cond-memo.ts). */
   private evalIf(file: ParsedFile, d: Directive): boolean {
-    const memo = d.memo;
-    if (memo !== undefined) {
-      for (let k = memo.length - 1; k >= 0; k--) {
-        const e = memo[k]!;
-        let same = e.ctx === this.exprKey;
-        for (let j = 0; j < e.names.length; j++) {
-          if (this.macros.get(e.names[j]!) !== e.macros[j]) {
-            same = false;
-            break;
-          }
-        }
-        if (same) {
-          counters.condHits++;
-          return e.value;
-        }
-      }
-    }
+    const known = recall(d, this.macros, this.exprKey);
+    if (known !== undefined) return known;
     this.expander.record();
     this.unanswered = false;
     const value = evalCondition(this.expander.expand(directiveTokens(file, d), true), this.s.probe.expr);
     const used = this.expander.consulted();
-    if (used !== null && !this.unanswered) {
-      const list = (d.memo ??= []);
-      if (list.length >= MEMO_ENTRIES) list.shift();
-      list.push({ ctx: this.exprKey, names: used.names, macros: used.macros, value });
-    }
+    if (!this.unanswered) remember(d, this.exprKey, used, value);
     return value;
   }
 
@@ -326,7 +216,7 @@ export class Scanner {
     const f = this.stack[this.stack.length - 1] ?? null;
     const found = resolveInclude(this.s.family, this.s.search, this.s.cwd, name, angle, next, f, this.memo);
     if (!found) return false;
-    const out = normalized(found.fs);
+    const out = normalizedPath(found.fs);
     if (!this.files.has(out)) this.files.set(out, { how: "has_include", from: f?.out, line: this.s.lines ? this.curLine() : undefined });
     return true;
   }
@@ -345,34 +235,14 @@ export class Scanner {
 
   private dynamic(kind: BuiltinKind): Token {
     const f = this.stack[this.stack.length - 1];
-    const str = (s: string): Token => ({ k: Tk.String, t: `"${s.replace(/[\\"]/g, "\\$&")}"`, ws: false });
-    const num = (n: number): Token => ({ k: Tk.Number, t: String(n), ws: false });
-    switch (kind) {
-      case "__LINE__": return num(this.curLine() + (f?.lineDelta ?? 0));
-      case "__FILE__": return str(f?.presumed ?? this.s.input);
-      case "__FILE_NAME__": return str(path.basename(f?.presumed ?? this.s.input));
-      case "__BASE_FILE__": return str(this.s.input);
-      case "__INCLUDE_LEVEL__": return num(Math.max(0, this.stack.length - 1));
-      case "__DATE__": return str(new Date().toDateString().slice(4));
-      case "__TIME__": case "__TIMESTAMP__": return str(new Date().toTimeString().slice(0, 8));
-      default: throw new ScanFallback("unsupported", `${kind} in a directive is not modelled`);
-    }
+    return builtinValue(kind, {
+      line: kind === "__LINE__" ? this.curLine() + (f?.lineDelta ?? 0) : 0,
+      file: f?.presumed ?? this.s.input, base: this.s.input, depth: Math.max(0, this.stack.length - 1),
+    });
   }
 
   private curLine(): number {
     return this.curFile !== null && this.curDir !== null ? lineOf(this.curFile, this.curDir) : 0;
-  }
-
-  private pushMacro(name: string, push: boolean): void {
-    let st = this.pushed.get(name);
-    if (push) {
-      if (!st) this.pushed.set(name, (st = []));
-      st.push(this.macros.get(name));
-    } else if (st !== undefined && st.length > 0) {
-      const m = st.pop();
-      if (m) this.macros.set(name, m);
-      else this.macros.delete(name);
-    }
   }
 
   private lineDirective(f: Frame, file: ParsedFile, d: Directive): void {

@@ -1,0 +1,68 @@
+/**
+ * One translation unit from the preprocessor's start: the source is listed first, then the command
+ * line runs in gcc's and clang's order — `-D`/`-U` in the order given, every `-imacros` file, the
+ * compiler's implicit pre-include (gcc's stdc-predef.h, looked up along the `<…>` chain and skipped
+ * when absent, as `cpp_push_default_include` does), every `-include` file — and the source last.
+ *
+ * Spec: gcc c-family/c-opts.cc (`c_finish_options`, `push_command_line_include`); clang
+ * lib/Frontend/InitPreprocessor.cpp (`-imacros` before `-include`).
+ */
+import type { CompilerFamily } from "../compiler/types.ts";
+import type { PpOptions } from "./pp-options.ts";
+import type { Probe } from "./probe.ts";
+import { ABS, normalizedPath, type Found } from "./resolve.ts";
+import { ScanFallback } from "./scan-fallback.ts";
+import type { Scanner } from "./scanner.ts";
+import type { SearchPath } from "./search-path.ts";
+
+/** How a file came into the input list (for `goma doctor inputs --explain`). */
+export interface Origin {
+  how: "source" | "imacros" | "preinclude" | "include-option" | "include" | "include_next" | "import" | "has_include";
+  /** The including file (normalized absolute) and the directive's line; absent for the source and options. */
+  from?: string;
+  line?: number;
+}
+
+/** Everything one scan needs. */
+export interface ScanSetup {
+  family: CompilerFamily;
+  /** The compile's working directory (absolute). */
+  cwd: string;
+  /** The source file as given on the command line. */
+  input: string;
+  probe: Probe;
+  search: SearchPath;
+  pp: PpOptions;
+  /** Trigraphs are replaced (`-trigraphs` or an ISO mode): a file containing one makes the scan give up. */
+  trigraphs: boolean;
+  /** Record the line of each include in its Origin (costs a newline index per file). */
+  lines?: boolean;
+}
+
+/**
+ * Scans a translation unit with `scanner` (made from `s`).
+ * @returns normalized absolute path → how it was reached, the source first.
+ * @throws {ScanFallback} when the compile would fail or uses something not modelled; the scanner's
+ *   `unknownQueries` are still filled in.
+ */
+export function scanTranslationUnit(scanner: Scanner, s: ScanSetup): Map<string, Origin> {
+  const mainFs = s.input.startsWith("/") ? s.input : `${s.cwd}/${s.input}`;
+  const main: Found = { raw: s.input, fs: mainFs, dirIdx: ABS };
+  scanner.files.set(normalizedPath(mainFs), { how: "source" });
+  for (const d of s.pp.defines) scanner.table.commandLine(d.kind, d.value, s.probe);
+  for (const name of s.pp.imacros) scanner.enter(mustFind(scanner, name, "imacros"), { how: "imacros" }, false);
+  for (const abs of s.probe.preincludes) {
+    const dir = s.probe.std.system.find((d) => abs.startsWith(`${d}/`));
+    const found = scanner.lookup(dir === undefined ? abs : abs.slice(dir.length + 1), true);
+    if (found) scanner.enter(found, { how: "preinclude" }, false);
+  }
+  for (const name of s.pp.includes) scanner.enter(mustFind(scanner, name, "include"), { how: "include-option" }, false);
+  scanner.enter(main, { how: "source" }, false, true);
+  return scanner.files;
+}
+
+function mustFind(scanner: Scanner, name: string, option: string): Found {
+  const f = scanner.lookup(name, false);
+  if (!f) throw new ScanFallback("error", `-${option} ${name}: No such file or directory`);
+  return f;
+}
