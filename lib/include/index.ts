@@ -12,13 +12,12 @@
 import * as path from "node:path";
 import type { CompilerFlags, CompilerInfo } from "../compiler/types.ts";
 import { cacheSizes, clearFsCache, newEpoch } from "./fs-cache.ts";
-import { ppOptions } from "./pp-options.ts";
-import { answerQueries, clearProbes, getProbe } from "./probe.ts";
+import { ppOptions, type PpOptions } from "./pp-options.ts";
+import { answerQueries, clearProbes, getProbe, type Probe } from "./probe.ts";
 import { clearLookups } from "./resolve.ts";
 import { ScanFallback } from "./scan-fallback.ts";
-import type { Origin } from "./translation-unit.ts";
 import { Scanner } from "./scanner.ts";
-import { scanTranslationUnit } from "./translation-unit.ts";
+import { scanTranslationUnit, type Origin, type ScanSetup } from "./translation-unit.ts";
 import { buildSearchPath } from "./search-path.ts";
 import { countFallback, counters, fallbackByKind } from "./stats.ts";
 
@@ -82,13 +81,7 @@ export async function scanDetailed(
     if (pp.unsupported !== undefined) throw new ScanFallback("unsupported", pp.unsupported);
     const probe = await getProbe(info, flags.lang, pp.probeArgs, flags.infoFlags, cwd, env);
     for (let round = 0; ; round++) {
-      newEpoch();
-      const search = buildSearchPath(info.family, flags.lang, cwd, env, probe.std, pp.dirs,
-        flags.sysroot === undefined ? undefined : path.resolve(cwd, flags.sysroot));
-      const setup = {
-        family: info.family, cwd, input: flags.input, probe, search, pp, trigraphs: pp.trigraphs || probe.strict,
-        lines: opts.lines,
-      };
+      const setup = prepare(flags, info, cwd, env, pp, probe, opts.lines);
       const scanner = new Scanner(setup);
       let files: Map<string, Origin> | undefined;
       let error: unknown;
@@ -112,6 +105,17 @@ export async function scanDetailed(
   } finally {
     counters.scanMs += performance.now() - t0;
   }
+}
+
+/** Starts a scan epoch and puts together what one scan needs. */
+function prepare(
+  flags: CompilerFlags, info: CompilerInfo, cwd: string, env: Record<string, string>, pp: PpOptions, probe: Probe,
+  lines?: boolean,
+): ScanSetup {
+  newEpoch();
+  const search = buildSearchPath(info.family, flags.lang, cwd, env, probe.std, pp.dirs,
+    flags.sysroot === undefined ? undefined : path.resolve(cwd, flags.sysroot));
+  return { family: info.family, cwd, input: flags.input, probe, search, pp, trigraphs: pp.trigraphs || probe.strict, lines };
 }
 
 /**

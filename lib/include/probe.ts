@@ -1,6 +1,6 @@
 /**
  * Asks the compiler what the scanner cannot know by itself, once per (compiler, language, probe
- * arguments): one `-x <lang> -E -dM -v -MD -` run over a generated input gives
+ * arguments): one `-x <lang> -E -dM -v -MD` run over a generated input gives
  *
  * - the predefined macros for *these* code-generation flags (`-O2` → `__OPTIMIZE__`, which decides
  *   whether glibc's `<stdio.h>` includes `<bits/stdio.h>`; `-fopenmp`, `-march`, `-fPIC`…) — CompilerInfo's
@@ -16,9 +16,6 @@
  * Spec: Goma `client/cxx/clang_compiler_info_builder_helper.cc` (`__has_*` tables captured per
  * compiler), reference/goma-protocol.md §5 (CompilerInfo).
  */
-import { spawn } from "node:child_process";
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { depsOf, parseMakeDeps } from "../compiler/make-deps.ts";
 import { parseSearchList } from "../compiler/probe-compiler.ts";
@@ -27,8 +24,8 @@ import type { ExprOptions } from "./expr.ts";
 import type { LexMode } from "./lexer.ts";
 import { parseDefines, type BuiltinKind, type Macro } from "./macros.ts";
 import { QUERY_SEED } from "./query-seed.ts";
+import { runProbe, type ProbeRun } from "./probe-run.ts";
 import { ScanFallback } from "./scan-fallback.ts";
-import { counters } from "./stats.ts";
 
 /** What one probe found (answers grow with later rounds). */
 export interface Probe {
@@ -68,7 +65,7 @@ interface Entry {
   probe: Promise<Probe>;
   /** Serializes query rounds of this probe. */
   rounds: Promise<void>;
-  run: (source: string) => Promise<{ stdout: string; stderr: string; deps: string }>;
+  run: (source: string) => Promise<ProbeRun>;
 }
 const probes = new Map<string, Entry>();
 
@@ -134,6 +131,19 @@ async function firstRound(run: Entry["run"], info: CompilerInfo, cwd: string, on
   });
   const macros = new Map<string, Macro>();
   for (const [k, m] of all) if (!k.startsWith("__goma_")) macros.set(k, m);
+  const preincludes = depsOf(parseMakeDeps(r.deps)).map((d) => path.resolve(cwd, d)).filter((d) => d !== r.source);
+  const answers = new Map<string, number>();
+  readAnswers(r.stdout, r.stderr, keys, queries.lines, answers);
+  const probe = makeProbe(info, macros, builtins, lists, preincludes, answers);
+  onProbe(probe);
+  return probe;
+}
+
+/** A Probe from its parts; the lexical mode and expression options follow from the macros. */
+function makeProbe(
+  info: CompilerInfo, macros: Map<string, Macro>, builtins: Map<string, BuiltinKind>, std: Probe["std"],
+  preincludes: string[], answers: Map<string, number>,
+): Probe {
   const num = (name: string) => {
     const t = macros.get(name)?.body[0]?.t;
     return t === undefined ? 0 : parseInt(t, 10) || 0;
@@ -146,17 +156,12 @@ async function firstRound(run: Entry["run"], info: CompilerInfo, cwd: string, on
     rawStrings: cxx ? cpp >= 201103 : info.family === "gcc" && !strict && stdc >= 199901,
     digitSeparators: cxx ? cpp >= 201402 : stdc > 201710,
   };
-  const preincludes = depsOf(parseMakeDeps(r.deps)).filter((d) => d !== "-" && d !== "<stdin>").map((d) => path.resolve(cwd, d));
-  const answers = new Map<string, number>();
-  readAnswers(r.stdout, r.stderr, keys, queries.lines, answers);
-  const probe: Probe = {
-    macros, builtins, std: lists, preincludes, answers, mode,
+  return {
+    macros, builtins, std, preincludes, answers, mode,
     modeKey: `${mode.rawStrings ? "r" : ""}${mode.digitSeparators ? "d" : ""}`,
     expr: { cxx, charUnsigned: macros.has("__CHAR_UNSIGNED__"), intmaxBits: num("__INTMAX_WIDTH__") || 64 },
     strict,
   };
-  onProbe(probe);
-  return probe;
 }
 
 /** The probe input for query keys starting at line `line`, and the line range of each (to attribute compiler errors). */
@@ -180,7 +185,7 @@ function readAnswers(stdout: string, stderr: string, keys: readonly string[], li
   const defined = new Set<string>();
   for (const m of stdout.matchAll(/^#define (__goma_q_\w+) /gm)) defined.add(m[1]!);
   const bad = new Set<number>();
-  for (const m of stderr.matchAll(/^<stdin>:(\d+):(?:\d+:)? (?:fatal )?error/gm)) bad.add(Number(m[1]));
+  for (const m of stderr.matchAll(/^[^\n:]*probe\.c:(\d+):(?:\d+:)? (?:fatal )?error/gm)) bad.add(Number(m[1]));
   keys.forEach((key, i) => {
     const [from, to] = lines[i]!;
     for (const l of bad) {
@@ -193,46 +198,6 @@ function readAnswers(stdout: string, stderr: string, keys: readonly string[], li
     if (defined.has(`__goma_q_${i}_nz`)) for (let b = 0; b < VALUE_BITS; b++) if (defined.has(`__goma_q_${i}_b${b}`)) v |= 1 << b;
     into.set(key, v);
   });
-}
-
-/** Runs the compiler on `source` (stdin) with `-MD` into a temp file; exit status is not checked here. */
-async function runProbe(argv: readonly string[], source: string, cwd: string, env: Record<string, string>): Promise<{ stdout: string; stderr: string; deps: string }> {
-  counters.probes++;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "goma-probe-"));
-  try {
-    const depFile = path.join(dir, "probe.d");
-    const [cmd, ...args] = argv;
-    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(cmd!, [...args, "-MD", "-MF", depFile, "-"], { cwd, env, stdio: ["pipe", "pipe", "pipe"] });
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-      child.stdout.on("data", (d: Buffer) => out.push(d));
-      child.stderr.on("data", (d: Buffer) => err.push(d));
-      child.on("error", (e) => {
-        clearTimeout(timer);
-        reject(new ScanFallback("probe", `Failed to run ${cmd}: ${e.message}`));
-      });
-      child.on("close", (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout: Buffer.concat(out).toString("latin1"), stderr: Buffer.concat(err).toString("utf8") });
-      });
-      child.stdin.on("error", () => undefined);
-      child.stdin.end(source);
-    });
-    let deps = "";
-    try {
-      deps = fs.readFileSync(depFile, "utf8");
-    } catch {
-      // no dep file: the compiler failed; the caller looks at its output
-    }
-    if (r.code !== 0 && !/^#define /m.test(r.stdout)) {
-      throw new ScanFallback("probe", `${argv.join(" ")} - failed (exit ${r.code}): ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`);
-    }
-    return { stdout: r.stdout, stderr: r.stderr, deps };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 /** Forgets every probe (tests). @internal */
