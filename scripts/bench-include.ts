@@ -11,10 +11,12 @@
  * - cold: `scanInputs` after dropping every file, directory and lookup cache (the compiler probe,
  *   which is per compiler and code-generation flags and shared by all TUs of a project, kept);
  * - first: everything dropped, the probe included (one `-E -dM -v` run, plus one per round of new
- *   `__has_*` operands) — what the very first compile of a project with new flags pays.
+ *   `__has_*` operands) — what the very first compile of a project with new flags pays;
+ * - first, probe on disk: the same with the probe read from the disk cache (setProbeCacheDir) — what
+ *   the first compile after a proxy restart pays.
  * Then it prints, per project and compiler, the median over TUs of those medians and the ratios to
  * `-M`, and the process's RSS after scanning the whole corpus with warm caches. `--fresh N` also runs
- * N TUs per project in a new process each (JIT cold) and reports the first scan's time there.
+ * N TUs per project in a new process each (JIT cold, probe on disk) and reports the first scan's time.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -22,7 +24,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { depsArgs, getCompilerInfo, parseFlags } from "../lib/compiler/index.ts";
 import type { CompilerFlags, CompilerInfo } from "../lib/compiler/types.ts";
-import { clearFileCaches, includeStats, resetIncludeCaches, scanInputs } from "../lib/include/index.ts";
+import { clearFileCaches, includeStats, resetIncludeCaches, scanInputs, setProbeCacheDir } from "../lib/include/index.ts";
 import { prepareCorpus, type CorpusProject } from "../test/include/corpus-projects.ts";
 
 const argv = process.argv.slice(2);
@@ -37,8 +39,9 @@ const RUNS = opt("--runs", 7);
 const FRESH = opt("--fresh", 0);
 
 if (argv[0] === "--child") {
-  // one fresh-process measurement: --child cwd compiler args…
-  const [, cwd, ...cmd] = argv;
+  // one fresh-process measurement: --child probeDir cwd compiler args…
+  const [, probeDir, cwd, ...cmd] = argv;
+  setProbeCacheDir(probeDir);
   const env = { ...process.env } as Record<string, string>;
   const flags = parseFlags(cmd, cwd!);
   const info = await getCompilerInfo(flags, cwd!, env, path.join(os.tmpdir(), "goma-bench-include-info"));
@@ -51,6 +54,7 @@ if (argv[0] === "--child") {
 const only = new Set(argv);
 const env = { ...process.env } as Record<string, string>;
 const infoDir = fs.mkdtempSync(path.join(os.tmpdir(), "goma-bench-include-info-"));
+const probeDir = path.join(infoDir, "include_probe");
 const { projects, dir } = prepareCorpus();
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -58,7 +62,7 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-interface Row { project: string; compiler: string; tus: number; depsM: number; otherM: number; warm: number; cold: number; first: number; fresh?: number }
+interface Row { project: string; compiler: string; tus: number; depsM: number; otherM: number; warm: number; cold: number; first: number; firstDisk: number; fresh?: number }
 const rows: Row[] = [];
 
 async function timeScan(flags: CompilerFlags, info: CompilerInfo, cwd: string, before: () => void): Promise<number> {
@@ -86,7 +90,7 @@ function timeDeps(cc: string, flags: CompilerFlags, cwd: string): number {
 }
 
 async function benchProject(p: CorpusProject): Promise<void> {
-  const per = p.compilers.map(() => ({ depsM: [] as number[], otherM: [] as number[], warm: [] as number[], cold: [] as number[], first: [] as number[] }));
+  const per = p.compilers.map(() => ({ depsM: [] as number[], otherM: [] as number[], warm: [] as number[], cold: [] as number[], first: [] as number[], firstDisk: [] as number[] }));
   for (const file of p.files) {
     for (let c = 0; c < 2; c++) {
       const cc = p.compilers[c]!;
@@ -97,6 +101,9 @@ async function benchProject(p: CorpusProject): Promise<void> {
       acc.depsM.push(timeDeps(cc, flags, p.cwd));
       acc.otherM.push(timeDeps(other, flags, p.cwd));
       acc.first.push(await timeScan(flags, info, p.cwd, resetIncludeCaches));
+      setProbeCacheDir(probeDir);
+      acc.firstDisk.push(await timeScan(flags, info, p.cwd, resetIncludeCaches));
+      setProbeCacheDir(undefined);
       acc.cold.push(await timeScan(flags, info, p.cwd, clearFileCaches));
       await scanInputs(flags, info, p.cwd, env);
       acc.warm.push(await timeScan(flags, info, p.cwd, () => undefined));
@@ -106,12 +113,12 @@ async function benchProject(p: CorpusProject): Promise<void> {
     const a = per[c]!;
     const row: Row = {
       project: p.name, compiler: cc, tus: p.files.length, depsM: median(a.depsM), otherM: median(a.otherM),
-      warm: median(a.warm), cold: median(a.cold), first: median(a.first),
+      warm: median(a.warm), cold: median(a.cold), first: median(a.first), firstDisk: median(a.firstDisk),
     };
     if (FRESH > 0) {
       const fresh: number[] = [];
       for (const file of p.files.slice(0, FRESH)) {
-        const r = spawnSync(process.execPath, [import.meta.filename, "--child", p.cwd, cc, ...p.flags, "-c", file, "-o", "/tmp/goma-bench.o"], { env, encoding: "utf8" });
+        const r = spawnSync(process.execPath, [import.meta.filename, "--child", probeDir, p.cwd, cc, ...p.flags, "-c", file, "-o", "/tmp/goma-bench.o"], { env, encoding: "utf8" });
         fresh.push(JSON.parse(r.stdout).ms);
       }
       row.fresh = median(fresh);
@@ -136,10 +143,10 @@ try {
   const mem = process.memoryUsage();
   const f = (x: number) => x.toFixed(2);
   console.log(`runs per measurement: ${RUNS}; times are medians over TUs of per-TU medians, in ms\n`);
-  console.log(`| project | compiler | TUs | own -M | other -M | warm | cold | first | warm / own -M | cold / own -M |${FRESH ? " fresh process |" : ""}`);
-  console.log(`|---|---|---:|---:|---:|---:|---:|---:|---:|---:|${FRESH ? "---:|" : ""}`);
+  console.log(`| project | compiler | TUs | own -M | other -M | warm | cold | first | first, probe on disk | warm / own -M | cold / own -M |${FRESH ? " fresh process |" : ""}`);
+  console.log(`|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|${FRESH ? "---:|" : ""}`);
   for (const r of rows) {
-    console.log(`| ${r.project} | ${r.compiler} | ${r.tus} | ${f(r.depsM)} | ${f(r.otherM)} | ${f(r.warm)} | ${f(r.cold)} | ${f(r.first)} | ${f(r.warm / r.depsM)} | ${f(r.cold / r.depsM)} |${FRESH ? ` ${f(r.fresh!)} |` : ""}`);
+    console.log(`| ${r.project} | ${r.compiler} | ${r.tus} | ${f(r.depsM)} | ${f(r.otherM)} | ${f(r.warm)} | ${f(r.cold)} | ${f(r.first)} | ${f(r.firstDisk)} | ${f(r.warm / r.depsM)} | ${f(r.cold / r.depsM)} |${FRESH ? ` ${f(r.fresh!)} |` : ""}`);
   }
   console.log(`\nRSS after scanning the corpus: ${(mem.rss / 2 ** 20).toFixed(0)} MiB (heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MiB)`);
   console.log(`scanner counters: ${JSON.stringify(includeStats())}`);

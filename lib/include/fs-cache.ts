@@ -49,6 +49,8 @@ interface Parsed {
 }
 
 const STAT_OPTS = { throwIfNoEntry: false } as const;
+/** At most this many parsed file versions are kept. */
+const MAX_FILES = 200_000;
 let epoch = 0;
 const stats = new Map<string, { epoch: number; info: StatInfo | undefined }>();
 const listings = new Map<string, Listing>();
@@ -180,6 +182,10 @@ export function parsedFile(path: string, mode: LexMode, modeKey: string): { file
   const file = parseDirectives(lexFile(text, mode), mode);
   const old = versionOfPath.get(pathKey);
   if (old !== undefined) parsedByVersion.delete(old.slice(old.indexOf("\0") + 1));
+  if (parsedByVersion.size >= MAX_FILES) {
+    parsedByVersion.clear(); // a crude bound: Goma keeps ~140k files for all of Chromium
+    versionOfPath.clear();
+  }
   parsedByVersion.set(version, { file, racy: Date.now() - st.mtimeMs < RACY_MS });
   versionOfPath.set(pathKey, `${epoch}\0${version}`);
   return { file, id };

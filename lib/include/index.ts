@@ -23,6 +23,7 @@ import { countFallback, counters, fallbackByKind } from "./stats.ts";
 
 export type { Origin } from "./translation-unit.ts";
 export { ScanFallback, type FallbackKind } from "./scan-fallback.ts";
+export { setProbeCacheDir } from "./probe-cache.ts";
 
 /** The answer of {@link scanInputs}. */
 export interface ScanResult {
@@ -121,7 +122,7 @@ function prepare(
 /**
  * The scanner's counters and cache sizes since the process started, for the proxy's dashboard:
  * `scans`, `scansOk`, `fallbacks`, `fallback.<kind>` (error, unsupported, probe, io, internal),
- * `probes`, `queryRounds`, `fileHits`/`fileReads`, `bytesRead`, `listingHits`/`listingReads`,
+ * `probes`, `probeCacheHits`, `queryRounds`, `fileHits`/`fileReads`, `bytesRead`, `listingHits`/`listingReads`,
  * `lookups`/`lookupHits`, `condHits`, `stats`, `guardSkips`, `onceSkips`, `scanMs`, and `cache.files`/`cache.dirs`/`cache.stats` (entries).
  */
 export function includeStats(): Record<string, number> {

@@ -5,8 +5,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { getCompilerInfo, parseFlags } from "../compiler/index.ts";
 import { ppOptions } from "./pp-options.ts";
-import { answerQueries, getProbe } from "./probe.ts";
-import { includeStats } from "./index.ts";
+import { answerQueries, clearProbes, getProbe } from "./probe.ts";
+import { includeStats, setProbeCacheDir } from "./index.ts";
 
 const ENV = { ...process.env } as Record<string, string>;
 let cacheDir = "";
@@ -78,5 +78,36 @@ describe("getProbe()", () => {
     assert.equal(p.answers.get("__has_builtin(__builtin_not_a_builtin_xyz)"), 0);
     assert.ok(Number.isNaN(p.answers.get("__has_cpp_attribute(1)")));
     assert.equal(p.answers.get("__has_builtin(__builtin_expect)"), 1, "answered up front from the seed list");
+  });
+});
+
+describe("setProbeCacheDir()", () => {
+  test("setProbeCacheDir(): a new process reuses the stored probe until something it depends on changes", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "goma-probe-disk-"));
+    setProbeCacheDir(dir);
+    try {
+      clearProbes();
+      const argv = ["gcc", "-O1", "-fno-common", "-c", "a.c"];
+      const first = await probeFor(argv);
+      const stats = () => [includeStats().probes, includeStats().probeCacheHits];
+      const [runs, hits] = stats();
+      clearProbes(); // as in a new process
+      const again = await probeFor(argv);
+      assert.deepEqual(stats(), [runs, hits! + 1]);
+      assert.deepEqual([...again.macros.keys()], [...first.macros.keys()]);
+      assert.deepEqual([again.std, again.preincludes, [...again.answers], again.mode], [first.std, first.preincludes, [...first.answers], first.mode]);
+      const [file] = fs.readdirSync(dir);
+      const stored = JSON.parse(fs.readFileSync(path.join(dir, file!), "utf8"));
+      assert.ok(stored.stamps.some((s: { path: string; exists: boolean }) => s.path === "/usr/include"));
+      assert.ok(stored.stamps.some((s: { exists: boolean }) => !s.exists), "the ignored nonexistent dirs are stamped too");
+      stored.stamps[0].mtimeMs += 1; // say the compiler was reinstalled
+      fs.writeFileSync(path.join(dir, file!), JSON.stringify(stored));
+      clearProbes();
+      await probeFor(argv);
+      assert.deepEqual(stats(), [runs! + 1, hits! + 1]);
+    } finally {
+      setProbeCacheDir(undefined);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -24,7 +24,9 @@ import type { ExprOptions } from "./expr.ts";
 import type { LexMode } from "./lexer.ts";
 import { parseDefines, type BuiltinKind, type Macro } from "./macros.ts";
 import { QUERY_SEED } from "./query-seed.ts";
+import { loadProbeRun, storeProbeRun } from "./probe-cache.ts";
 import { runProbe, type ProbeRun } from "./probe-run.ts";
+import { counters } from "./stats.ts";
 import { ScanFallback } from "./scan-fallback.ts";
 
 /** What one probe found (answers grow with later rounds). */
@@ -88,7 +90,7 @@ export function getProbe(
     const argv = [info.localPath, ...probeArgs, "-x", lang, "-E", "-dM", "-v"];
     const run = (source: string) => runProbe(argv, source, cwd, runEnv);
     const entry: Entry = { probe: undefined as unknown as Promise<Probe>, rounds: Promise.resolve(), run };
-    entry.probe = firstRound(run, info, cwd, (p) => entryOf.set(p, entry));
+    entry.probe = firstRound(run, info, cwd, key, (p) => entryOf.set(p, entry));
     e = entry;
     probes.set(key, entry);
     entry.probe.catch(() => probes.delete(key));
@@ -116,12 +118,19 @@ const entryOf = new WeakMap<Probe, Entry>();
 /** Every query key asked in this process: a new probe answers them all in its first round. */
 const knownKeys = new Set<string>();
 
-async function firstRound(run: Entry["run"], info: CompilerInfo, cwd: string, onProbe: (p: Probe) => void): Promise<Probe> {
+async function firstRound(run: Entry["run"], info: CompilerInfo, cwd: string, key: string, onProbe: (p: Probe) => void): Promise<Probe> {
   const names = Object.keys(CANDIDATES);
-  const ops = names.map((n, i) => `#ifdef ${n}\n#define __goma_op_${i} 1\n#endif\n`).join("");
-  const keys = [...new Set([...QUERY_SEED, ...knownKeys])];
+  const stored = loadProbeRun(key);
+  const keys = stored?.keys ?? [...new Set([...QUERY_SEED, ...knownKeys])];
   const queries = querySource(keys, 3 * names.length + 1);
-  const r = await run(ops + queries.source);
+  let r: ProbeRun;
+  if (stored !== undefined) {
+    counters.probeCacheHits++;
+    r = stored.run;
+  } else {
+    const ops = names.map((n, i) => `#ifdef ${n}\n#define __goma_op_${i} 1\n#endif\n`).join("");
+    r = await run(ops + queries.source);
+  }
   const lists = parseSearchList(r.stderr, cwd);
   if (!lists) throw new ScanFallback("probe", `${info.name} -E -v printed no include search list: ${r.stderr.slice(0, 500)}`);
   const all = parseDefines(r.stdout, PLAIN_MODE, "<predefined>");
@@ -135,6 +144,7 @@ async function firstRound(run: Entry["run"], info: CompilerInfo, cwd: string, on
   const answers = new Map<string, number>();
   readAnswers(r.stdout, r.stderr, keys, queries.lines, answers);
   const probe = makeProbe(info, macros, builtins, lists, preincludes, answers);
+  if (stored === undefined) storeProbeRun(key, info, r, keys, [...lists.quote, ...lists.system], preincludes);
   onProbe(probe);
   return probe;
 }

@@ -13,8 +13,9 @@ export const counters = {
   fallbacks: 0,
   /** Extra scan rounds after asking the compiler about `__has_*` operands it had not been asked about. */
   queryRounds: 0,
-  /** Compiler probes run (predefined macros, search list, `__has_*` answers). */
+  /** Compiler probes run (predefined macros, search list, `__has_*` answers), and first probes read from disk instead. */
   probes: 0,
+  probeCacheHits: 0,
   /** Files whose directives came from the cache / were read and parsed. */
   fileHits: 0,
   fileReads: 0,
