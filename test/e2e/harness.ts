@@ -29,12 +29,27 @@ export interface GomaStack {
   tmp: string;
   /** The proxy's counters: {total, remote, cacheHit, localFallback, local, failed}. */
   stats(): Promise<Record<string, number>>;
+  /** The proxy's recent tasks (its dashboard's /api/tasks): outcome, reason, argv … of each. */
+  tasks(): Promise<TaskInfo[]>;
+  /** The proxy's dashboard page (HTML), as a person sees it. */
+  dashboard(): Promise<string>;
   stopProxy(): Promise<void>;
   stopServer(): Promise<void>;
   /** Stops the proxy and the server and removes the temp dir. Safe to call twice. */
   stop(): Promise<void>;
   /** Everything the server printed so far (stdout and stderr, interleaved as they came). */
   serverLog(): string;
+}
+
+/** One task as the proxy's /api/tasks reports it (the fields tests read). */
+export interface TaskInfo {
+  id: number;
+  argv: string[];
+  cwd: string;
+  state: string;
+  outcome?: string;
+  reason?: string;
+  exitCode?: number;
 }
 
 export interface StartOptions {
@@ -347,12 +362,22 @@ export async function startStack(opts: StartOptions = {}): Promise<GomaStack> {
       throw new Error(`cannot read the proxy's stats (${why}; goma proxy status --json exited ${r.code}: ${r.stdout}${r.stderr})`);
     };
 
+    const dashboardGet = async (path: string): Promise<Response> => {
+      const res = await fetch(`http://127.0.0.1:${dashboardPort}${path}`);
+      if (!res.ok) throw new Error(`the proxy's dashboard answered ${res.status} on ${path}`);
+      return res;
+    };
+    const tasks = async (): Promise<TaskInfo[]> => (await (await dashboardGet("/api/tasks")).json()) as TaskInfo[];
+    const dashboard = async (): Promise<string> => (await dashboardGet("/")).text();
+
     return {
       serverPort,
       dashboardPort,
       env,
       tmp,
       stats,
+      tasks,
+      dashboard,
       stopProxy,
       stopServer,
       stop,
