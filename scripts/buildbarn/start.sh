@@ -26,6 +26,7 @@ set -euo pipefail
 
 PLATFORM=${BB_WORKER_PLATFORM:-}
 PREFIX=${BB_INSTANCE_PREFIX-}
+PREFIX_SET=${BB_INSTANCE_PREFIX+1}
 OFFSET=${BB_PORT_OFFSET:-}
 NO_WORKERS_TIMEOUT=${BB_NO_WORKERS_TIMEOUT:-}
 STORAGE_ONLY=0
@@ -33,8 +34,8 @@ FRESH=0
 WANT=()
 while [ $# -gt 0 ]; do
   case $1 in
-    --instance-prefix) [ $# -ge 2 ] || bb_die "$1 needs a value"; PREFIX=$2; shift 2 ;;
-    --instance-prefix=*) PREFIX=${1#*=}; shift ;;
+    --instance-prefix) [ $# -ge 2 ] || bb_die "$1 needs a value"; PREFIX=$2; PREFIX_SET=1; shift 2 ;;
+    --instance-prefix=*) PREFIX=${1#*=}; PREFIX_SET=1; shift ;;
     --platform) [ $# -ge 2 ] || bb_die "$1 needs a value"; PLATFORM=${PLATFORM:+$PLATFORM,}$2; shift 2 ;;
     --platform=*) PLATFORM=${PLATFORM:+$PLATFORM,}${1#*=}; shift ;;
     --port-offset) [ $# -ge 2 ] || bb_die "$1 needs a value"; OFFSET=$2; shift 2 ;;
@@ -61,12 +62,11 @@ if [ ${#WANT[@]} -gt 0 ] && [ -f "$BB_ROOT/settings" ]; then
   prev_offset=$(bash -c '. "$1"; printf %s "$BB_PORT_OFFSET"' _ "$BB_ROOT/settings")
   prev_timeout=$(bash -c '. "$1"; printf %s "$BB_NO_WORKERS_TIMEOUT"' _ "$BB_ROOT/settings")
   if [ "$(bash -c '. "$1"; printf %s "$BB_WITH_SCHEDULER"' _ "$BB_ROOT/settings")" = 0 ]; then STORAGE_ONLY=1; fi
-  [ -n "${PREFIX+x}" ] || PREFIX=$prev_prefix
+  [ -n "$PREFIX_SET" ] || PREFIX=$prev_prefix
   [ -n "$PLATFORM" ] || PLATFORM=$prev_platform
   [ -n "$OFFSET" ] || OFFSET=$prev_offset
   [ -n "$NO_WORKERS_TIMEOUT" ] || NO_WORKERS_TIMEOUT=$prev_timeout
 fi
-PREFIX=${PREFIX-}
 PLATFORM=${PLATFORM:-OSFamily=linux}
 OFFSET=${OFFSET:-0}
 NO_WORKERS_TIMEOUT=${NO_WORKERS_TIMEOUT:-15s}
