@@ -127,6 +127,8 @@ async function benchProject(p: CorpusProject): Promise<void> {
   });
 }
 
+Bun.gc(true);
+const rssBefore = process.memoryUsage().rss;
 try {
   for (const p of projects) if (only.size === 0 || only.has(p.name)) await benchProject(p);
   // RSS after the whole corpus, caches warm: one more warm pass over everything.
@@ -148,7 +150,8 @@ try {
   for (const r of rows) {
     console.log(`| ${r.project} | ${r.compiler} | ${r.tus} | ${f(r.depsM)} | ${f(r.otherM)} | ${f(r.warm)} | ${f(r.cold)} | ${f(r.first)} | ${f(r.firstDisk)} | ${f(r.warm / r.depsM)} | ${f(r.cold / r.depsM)} |${FRESH ? ` ${f(r.fresh!)} |` : ""}`);
   }
-  console.log(`\nRSS after scanning the corpus: ${(mem.rss / 2 ** 20).toFixed(0)} MiB (heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MiB)`);
+  const mib = (x: number) => `${(x / 2 ** 20).toFixed(0)} MiB`;
+  console.log(`\nRSS after scanning the corpus: ${mib(mem.rss)} (before the first scan: ${mib(rssBefore)}; JS heap in use after: ${mib(mem.heapUsed)})`);
   console.log(`scanner counters: ${JSON.stringify(includeStats())}`);
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
