@@ -111,6 +111,14 @@ const FILES: Record<string, string> = {
   "force.h": "", "line.h": "", "popped.h": "",
   // CPATH
   "cpath.c": "#include <fromcpath.h>\n", "cp/fromcpath.h": "",
+  // --sysroot moves the standard dirs; gcc's -I=dir is sysroot-relative
+  "sysroot.c": "#include <sr.h>\n#ifdef EQ\n#include <fromeq.h>\n#endif\n",
+  "sr/usr/include/sr.h": "", "sr/inc/fromeq.h": "",
+  // #import, __has_include_next
+  "import.c": '#import "imp.h"\n#import "imp.h"\n#include "imp.h"\n#include <hn.h>\n',
+  "imp.h": "int imp;\n", "d1/hn.h": "#if __has_include_next(<hn.h>)\n#include_next <hn.h>\n#endif\n", "d2/hn.h": "",
+  // constructs not modelled
+  "pragma-op.c": '_Pragma("once")\n', "trigraph.c": "??=define X\n", "counter.c": "#if __COUNTER__ == 0\n#endif\n",
   // failures
   "missing.c": '#include "nothere.h"\n', "error.c": "#error stop here\n", "badif.c": "#if 1 +\n#endif\n",
 };
@@ -157,6 +165,17 @@ for (const cc of ["gcc", "clang", "g++", "clang++"]) {
         assert.equal([...r.got.keys()][0], path.join(proj, args[args.length - 1]!));
       });
     }
+    test(`scanDetailed() ${cc}: --sysroot moves the standard dirs${cc.startsWith("g") ? ", -I=dir is under it" : ""}`, async () => {
+      const eq = cc.startsWith("g") ? ["-I=/inc", "-DEQ"] : [];
+      const r = await both(cc, ["--sysroot", "sr", ...eq, "-c", "sysroot.c"]);
+      assert.deepEqual([r.missing, r.extra], [[], []]);
+      assert.ok(r.got.has(path.join(proj, "sr/usr/include/sr.h")));
+    });
+    test(`scanDetailed() ${cc}: #import and __has_include_next`, async () => {
+      const r = await both(cc, ["-Id1", "-Id2", "-c", "import.c"]);
+      assert.deepEqual([r.missing, r.extra], [[], []]);
+      assert.ok(r.got.has(path.join(proj, "d2/hn.h")));
+    });
     test(`scanDetailed() ${cc}: CPATH adds a dir after -I`, async () => {
       const r = await both(cc, ["-c", "cpath.c"], { ...ENV, CPATH: path.join(proj, "cp") });
       assert.deepEqual([r.missing, r.extra], [[], []]);
@@ -178,6 +197,13 @@ describe("scanInputs() fallbacks", () => {
   test("scanInputs() falls back on an active #error and a malformed #if", async () => {
     assert.match((await fallback("gcc", ["-c", "error.c"])).fallback ?? "", /^error: .*error\.c:1: #error stop here/);
     assert.match((await fallback("clang", ["-c", "badif.c"])).fallback ?? "", /^error: .*operand/);
+  });
+  test("scanInputs() falls back on _Pragma(\"once\"), trigraphs in ISO modes and __COUNTER__ in #if", async () => {
+    assert.match((await fallback("gcc", ["-c", "pragma-op.c"])).fallback ?? "", /^unsupported: .*_Pragma/);
+    assert.match((await fallback("gcc", ["-std=c11", "-c", "trigraph.c"])).fallback ?? "", /^unsupported: .*trigraphs/);
+    assert.equal((await fallback("gcc", ["-std=gnu11", "-c", "trigraph.c"])).fallback, undefined);
+    assert.match((await fallback("clang", ["-c", "counter.c"])).fallback ?? "", /^unsupported: __COUNTER__/);
+    assert.match((await fallback("clang", ["--sysroot", "sr", "-I=/inc", "-c", "sysroot.c"])).fallback ?? "", /^unsupported: include dir =\/inc/);
   });
   test("scanInputs() falls back on options it does not model", async () => {
     assert.match((await fallback("gcc", ["-traditional-cpp", "-c", "cond.c"])).fallback ?? "", /^unsupported: -traditional-cpp/);
@@ -211,6 +237,21 @@ describe("scanDetailed() caches", () => {
     assert.deepEqual(await scan(), [path.join(dir, "m.c"), path.join(dir, "a/h.h"), path.join(dir, "a/extra.h")]);
     fs.writeFileSync(path.join(dir, "a/h.h"), "");
     assert.deepEqual(await scan(), [path.join(dir, "m.c"), path.join(dir, "a/h.h")]);
+  });
+  test("scanDetailed() re-reads a file changed within its mtime tick while it is recent (racy)", async () => {
+    const dir = fs.mkdtempSync(path.join(proj, "racy-"));
+    for (const f of ["a.h", "b.h"]) fs.writeFileSync(path.join(dir, f), "");
+    fs.writeFileSync(path.join(dir, "m.c"), '#include "h.h"\n');
+    fs.writeFileSync(path.join(dir, "h.h"), '#include "a.h"\n');
+    const t = new Date();
+    fs.utimesSync(path.join(dir, "h.h"), t, t);
+    const flags = parseFlags(["gcc", "-c", "m.c"], dir);
+    const info = await getCompilerInfo(flags, dir, ENV, cacheDir);
+    const scan = async () => [...(await scanDetailed(flags, info, dir, ENV)).keys()].filter((f) => f.startsWith(dir)).map((f) => path.basename(f));
+    assert.deepEqual(await scan(), ["m.c", "h.h", "a.h"]);
+    fs.writeFileSync(path.join(dir, "h.h"), '#include "b.h"\n'); // same size, same mtime
+    fs.utimesSync(path.join(dir, "h.h"), t, t);
+    assert.deepEqual(await scan(), ["m.c", "h.h", "b.h"]);
   });
   test("scanDetailed() with lines: the explain origins name includer and line", async () => {
     const flags = parseFlags(["gcc", "-Id1", "-Id2", "-Id3", "-c", "next.c"], proj);
