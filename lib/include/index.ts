@@ -60,8 +60,8 @@ export async function scanInputs(
     const files = await scanDetailed(flags, info, cwd, env);
     return { files: [...files.keys()] };
   } catch (e) {
-    const f = e instanceof ScanFallback ? e : new ScanFallback("error", `internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
-    return { files: [], fallback: `${f.kind}: ${f.message}` };
+    if (e instanceof ScanFallback) return { files: [], fallback: `${e.kind}: ${e.message}` };
+    return { files: [], fallback: `internal: ${e instanceof Error ? e.message : String(e)}` };
   }
 }
 

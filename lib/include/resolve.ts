@@ -11,7 +11,9 @@
  *   an ordinary lookup from the main file and for a file opened by absolute path.
  *
  * Paths are built like the compilers build them (`dir` + `/` + `name`, the includer's directory being
- * its path up to the last `/`), so `..` and symlinks resolve physically.
+ * its path up to the last `/`), so `..` and symlinks resolve physically. A lookup is remembered for
+ * the rest of the scan, and for later scans while every directory listing it consulted is unchanged
+ * (fs-cache.ts revalidates each listing once per scan by its directory's mtime).
  *
  * Spec: gcc libcpp/files.cc (`search_path_head`, `dir_name_of_file`, `append_file_to_dir`);
  * clang lib/Lex/PPDirectives.cpp (`HandleIncludeNextDirective`), lib/Lex/HeaderSearch.cpp (`LookupFile`).
