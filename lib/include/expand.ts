@@ -170,7 +170,7 @@ export function includeOperand(toks: readonly Token[]): { angle: boolean; name: 
   let name = "";
   for (let i = 1; i < toks.length; i++) {
     const t = toks[i]!;
-    if (t.t === ">" && t.k === Tk.Punct) return { angle: true, name };
+    if (t.t === ">" && t.k === Tk.Punct) return { angle: true, name: utf8(name) };
     if (t.ws && name !== "") name += " ";
     name += t.t;
   }
@@ -179,9 +179,14 @@ export function includeOperand(toks: readonly Token[]): { angle: boolean; name: 
 
 /** The name inside a header-name `<a.h>` or an (unprefixed) string literal `"a.h"`, taken literally. */
 function headerOf(t: Token): { angle: boolean; name: string } | undefined {
-  if (t.k === Tk.Header) return { angle: true, name: t.t.slice(1, -1) };
-  if (t.t.startsWith('"') && t.t.endsWith('"') && t.t.length >= 2) return { angle: false, name: t.t.slice(1, -1) };
+  if (t.k === Tk.Header) return { angle: true, name: utf8(t.t.slice(1, -1)) };
+  if (t.t.startsWith('"') && t.t.endsWith('"') && t.t.length >= 2) return { angle: false, name: utf8(t.t.slice(1, -1)) };
   return undefined;
+}
+
+/** Files are read as latin1 (one char per byte): a non-ASCII file name is UTF-8 to decode. */
+function utf8(name: string): string {
+  return /[\x80-\xff]/.test(name) ? Buffer.from(name, "latin1").toString("utf8") : name;
 }
 
 /** The spelled operand of a `__has_*` query, white space dropped: `gnu :: always_inline` → `gnu::always_inline`. */

@@ -118,6 +118,7 @@ const FILES: Record<string, string> = {
   "import.c": '#import "imp.h"\n#import "imp.h"\n#include "imp.h"\n#include <hn.h>\n',
   "imp.h": "int imp;\n", "d1/hn.h": "#if __has_include_next(<hn.h>)\n#include_next <hn.h>\n#endif\n", "d2/hn.h": "",
   // constructs not modelled
+  "utf8.c": '#include "h\u00e9.h"\n', "h\u00e9.h": "",
   "pragma-op.c": '_Pragma("once")\n', "trigraph.c": "??=define X\n", "counter.c": "#if __COUNTER__ == 0\n#endif\n",
   // failures
   "missing.c": '#include "nothere.h"\n', "error.c": "#error stop here\n", "badif.c": "#if 1 +\n#endif\n",
@@ -153,6 +154,7 @@ const CASES: [string, string[], (cc: string) => string[]][] = [
   ["__has_include, found files included or only probed", ["-c", "has.c"], (cc) => (cc.startsWith("clang") ? [] : ["probe-only.h"])],
   ["-imacros, -include, #line, push/pop_macro, #include __FILE__", ["-imacros", "imacros.h", "-include", "force.h", "-c", "forced.c"], () => []],
   ["#pragma once through two paths", ["-c", "once.c"], (cc) => (cc.startsWith("clang") ? [] : ["alias/once.h"])],
+  ["a UTF-8 header name", ["-c", "utf8.c"], () => []],
 ];
 
 for (const cc of ["gcc", "clang", "g++", "clang++"]) {
