@@ -44,7 +44,7 @@ if (argv[0] === "--child") {
   setProbeCacheDir(probeDir);
   const env = { ...process.env } as Record<string, string>;
   const flags = parseFlags(cmd, cwd!);
-  const info = await getCompilerInfo(flags, cwd!, env, path.join(os.tmpdir(), "goma-bench-include-info"));
+  const info = await getCompilerInfo(flags, cwd!, env, path.dirname(probeDir!)); // the parent's info cache
   const t = performance.now();
   const r = await scanInputs(flags, info, cwd!, env);
   process.stdout.write(JSON.stringify({ ms: performance.now() - t, fallback: r.fallback }));
