@@ -19,7 +19,7 @@ import { FileHashCache } from "./file-hash-cache.ts";
 import { TaskLog } from "./tasks.ts";
 import { runTask, type TaskContext } from "./task.ts";
 import { createDashboard } from "./dashboard.ts";
-import { includeStats } from "../include/index.ts";
+import { includeStats, setProbeCacheDir } from "../include/index.ts";
 
 /** A control request on the socket (goma proxy stop/status). */
 export interface ControlRequest {
@@ -71,6 +71,8 @@ export async function startProxy(env: Record<string, string | undefined>): Promi
   }
   const cacheDir = env.GOMA_CACHE_DIR || join(tmp, "goma_cache");
   mkdirSync(cacheDir, { recursive: true });
+  // The include processor's per-compiler probe survives restarts (about one `gcc -M` saved per compiler).
+  setProbeCacheDir(join(cacheDir, "include_probe"));
   const http = new GomaHttpClient(serverConfig);
   const tasks = new TaskLog();
   const startedAt = Date.now();
