@@ -32,7 +32,8 @@ const doneOp = (name: string, res: R.IExecuteResponse): Op => ({
 /** The scripted behaviour, reset before each test. */
 interface Script {
   calls: { method: string; metadata: grpc.Metadata; request: unknown }[];
-  findMissing: (n: number) => R.IFindMissingBlobsResponse | Error;
+  /** `null`: never answer (a hung backend). */
+  findMissing: (n: number) => R.IFindMissingBlobsResponse | Error | null;
   batchUpdate: (req: R.IBatchUpdateBlobsRequest, n: number) => R.IBatchUpdateBlobsResponse | Error;
   execute: (call: grpc.ServerWritableStream<R.IExecuteRequest, Op>, n: number) => void;
   wait: (call: grpc.ServerWritableStream<R.IWaitExecutionRequest, Op>, n: number) => void;
@@ -59,6 +60,7 @@ describe("ReapiClient wire protocol (scripted server)", () => {
     server.addService(casService, {
       FindMissingBlobs: (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
         const r = script.findMissing(record("FindMissingBlobs", call, call.request));
+        if (r === null) return;
         r instanceof Error ? cb(r) : cb(null, r);
       },
       BatchUpdateBlobs: (call: grpc.ServerUnaryCall<R.IBatchUpdateBlobsRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => {
@@ -127,6 +129,12 @@ describe("ReapiClient wire protocol (scripted server)", () => {
     script.findMissing = (n) => (n <= 2 ? fail(grpc.status.UNAVAILABLE, "try later") : { missingBlobDigests: [d] });
     await withClient({}, async (c) => assert.deepEqual(await c.findMissingBlobs([d]), [d]));
     assert.equal(count("FindMissingBlobs"), 3);
+  });
+
+  test("a backend that never answers fails the call with DEADLINE_EXCEEDED after unaryTimeoutMs", async () => {
+    script.findMissing = () => null;
+    await withClient({ unaryTimeoutMs: 300 }, (c) =>
+      assert.rejects(c.findMissingBlobs([digestOf(randomBytes(4))]), isCode(Code.DeadlineExceeded, /deadline/i)));
   });
 
   test("retries are bounded and other codes are not retried", async () => {

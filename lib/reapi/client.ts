@@ -39,6 +39,8 @@ export interface ReapiClientOptions {
   bearerToken?: () => string | undefined;
   /** Our own batch cap in bytes; default min(capabilities.max_batch_total_size_bytes || ∞, 2 MiB). */
   maxBatchBytes?: number;
+  /** Deadline of each unary call in ms (default 60 s): a hung backend fails fast instead of holding a compile. */
+  unaryTimeoutMs?: number;
   /** `RequestMetadata.tool_details`. */
   toolName?: string;
   toolVersion?: string;

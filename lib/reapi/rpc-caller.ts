@@ -37,7 +37,15 @@ export interface RpcCallerOptions {
   bearerToken?: () => string | undefined;
   /** Serialized `RequestMetadata`, sent on every call. */
   requestMetadata: Uint8Array;
+  /**
+   * Deadline of each unary call in ms (default {@link DEFAULT_UNARY_TIMEOUT_MS}): a backend that hangs
+   * fails the call with DEADLINE_EXCEEDED instead of holding the compile until the client gives up.
+   */
+  unaryTimeoutMs?: number;
 }
+
+/** Default deadline of a unary REAPI call (FindMissingBlobs, BatchUpdateBlobs, GetActionResult …): 60 s. */
+export const DEFAULT_UNARY_TIMEOUT_MS = 60_000;
 
 /**
  * True for targets that never leave the host: `unix:…`, `localhost`, `127.x.x.x`, `[::1]`.
@@ -139,8 +147,9 @@ export class RpcCaller {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(new GomaError(Code.Canceled, `${m.path} was cancelled`));
       const { client, release } = this.#acquire();
+      const deadline = Date.now() + (this.#opts.unaryTimeoutMs ?? DEFAULT_UNARY_TIMEOUT_MS);
       const call = client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize, req,
-        this.metadata(), {}, (err, res) => {
+        this.metadata(), { deadline }, (err, res) => {
           release();
           signal?.removeEventListener("abort", onAbort);
           if (err) reject(toGomaError(err));
