@@ -18,6 +18,7 @@ import { VERSION } from "../util/version.ts";
 import { FileHashCache } from "./file-hash-cache.ts";
 import { TaskLog } from "./tasks.ts";
 import { runTask, type TaskContext } from "./task.ts";
+import { Breaker } from "./breaker.ts";
 import { createDashboard } from "./dashboard.ts";
 import { includeStats, setProbeCacheDir } from "../include/index.ts";
 
@@ -84,6 +85,7 @@ export async function startProxy(env: Record<string, string | undefined>): Promi
     serverHas: new Set(),
     compilerProxyId: `${userName(env)}@${hostname()}:${process.pid}/${startedAt}`,
     includeProcessor: !/^(0|f|false|n|no|off)$/i.test(env.GOMA_USE_INCLUDE_PROCESSOR ?? ""),
+    breaker: new Breaker(),
   };
   let health = "running: ping no response";
   const ping = () =>
@@ -151,6 +153,7 @@ export async function startProxy(env: Record<string, string | undefined>): Promi
       cacheDir,
       "cached files": ctx.files.size,
       "server has": ctx.serverHas.size,
+      ...Object.fromEntries(Object.entries(ctx.breaker!.state()).map(([k, v]) => [`breaker.${k}`, v])),
       ...http.stats,
       ...Object.fromEntries(Object.entries(includeStats()).map(([k, v]) => [`include.${k}`, v])),
     }),

@@ -9,10 +9,11 @@ import { goma, type IExecReq } from "../goma/proto.ts";
 import type { GomaHttpClient } from "../goma/http-client.ts";
 import { parseFlags, getCompilerInfo, discoverInputs, type CompilerInfo, type CompilerFlags } from "../compiler/index.ts";
 import type { CcRequest, CcResponse } from "../ipc/protocol.ts";
-import { Code, GomaError } from "../util/status.ts";
+import { Code, GomaError, isInfrastructure } from "../util/status.ts";
 import type { FileHashCache } from "./file-hash-cache.ts";
 import type { TaskLog, TaskRecord } from "./tasks.ts";
 import { writeOutputs } from "./outputs.ts";
+import type { Breaker } from "./breaker.ts";
 import { scanInputs } from "../include/index.ts";
 
 /** The proxy-wide state a task uses. */
@@ -27,6 +28,8 @@ export interface TaskContext {
   compilerProxyId: string;
   /** false: always list inputs with the compiler's -M (GOMA_USE_INCLUDE_PROCESSOR=false). */
   includeProcessor?: boolean;
+  /** Pauses remote compiles while the server keeps failing. */
+  breaker?: Breaker;
 }
 
 /** The answer for `goma cc`: header plus stdout/stderr payload. */
@@ -60,6 +63,8 @@ export async function runTask(req: CcRequest, ctx: TaskContext): Promise<TaskAns
   try {
     const flags = await stage("flags", () => parseFlags(req.argv, req.cwd));
     if (flags.unsupported) return local(ctx, t, "local", flags.unsupported);
+    const paused = ctx.breaker?.blocked();
+    if (paused) return local(ctx, t, "localFallback", paused);
     const envDeps = ["DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES"].find((k) => req.env[k]);
     if (envDeps) return local(ctx, t, "local", `${envDeps} is set: the compiler would write a dep file goma cannot name`);
     const info = await stage("info", () =>
@@ -81,6 +86,7 @@ export async function runTask(req: CcRequest, ctx: TaskContext): Promise<TaskAns
     });
     const execReq = await stage("request", () => buildExecReq(req, flags, info, ctx));
     const resp = await stage("exec", () => execWithMissingInputs(execReq, inputs, info, req.cwd, ctx, t));
+    ctx.breaker?.success();
     const result = resp.result!;
     await stage("outputs", () => writeOutputs(result, req.cwd, req.umask, ctx.http));
     const cacheHit = resp.cacheHit === goma.ExecResp.CacheSource.STORAGE_CACHE || resp.cacheHit === goma.ExecResp.CacheSource.MEM_CACHE;
@@ -90,7 +96,10 @@ export async function runTask(req: CcRequest, ctx: TaskContext): Promise<TaskAns
     return { header: { kind: "done", exitCode: result.exitStatus, stdoutLength: stdout.byteLength, stderrLength: stderr.byteLength }, stdout, stderr };
   } catch (e) {
     if (e instanceof LocalOnly) return local(ctx, t, "local", e.message);
-    if (e instanceof GomaError) return local(ctx, t, "localFallback", e.rawMessage);
+    if (e instanceof GomaError) {
+      if (t.stages.exec !== undefined && isInfrastructure(e)) ctx.breaker?.failure(e.rawMessage);
+      return local(ctx, t, "localFallback", e.rawMessage);
+    }
     return local(ctx, t, "failed", `goma internal error: ${(e as Error)?.stack ?? String(e)}`);
   }
 }

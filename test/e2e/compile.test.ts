@@ -5,7 +5,7 @@
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync, existsSync, symlinkSync, renameSync } from "node:fs";
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync, existsSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startStack, gomaBin, run, type GomaStack } from "./harness.ts";
@@ -163,5 +163,15 @@ test("server down: the compile falls back to local, succeeds, and the reason is 
   const tasks = (await (await fetch(`http://127.0.0.1:${stack.dashboardPort}/api/tasks`)).json()) as { outcome?: string; reason?: string }[];
   const t = tasks.find((x) => x.outcome === "localFallback");
   assert.match(t?.reason ?? "", /cannot reach goma server/);
-  void renameSync;
+});
+
+test("server still down: after 3 consecutive failures compiles go local at once, saying remote is paused", async () => {
+  for (let i = 0; i < 3; i++) assert.equal((await cc(["gcc", "-Iinc", "-c", "src/a.c", "-o", `down${i}.o`])).code, 0);
+  const r = await cc(["gcc", "-Iinc", "-c", "src/a.c", "-o", "paused.o"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(existsSync(join(proj, "paused.o")));
+  const tasks = (await (await fetch(`http://127.0.0.1:${stack.dashboardPort}/api/tasks`)).json()) as { argv: string[]; reason?: string; stages: Record<string, number> }[];
+  const t = tasks.find((x) => x.argv.includes("paused.o"));
+  assert.match(t?.reason ?? "", /remote compiles paused for \d+ s after \d+ consecutive failures: cannot reach goma server/);
+  assert.equal(t?.stages.exec, undefined, "no request was sent");
 });
