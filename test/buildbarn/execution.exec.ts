@@ -71,11 +71,13 @@ test("Buildbarn stopped in the middle of a build: the build succeeds with local 
       const fallbacks = (await stack.tasks()).filter((x) => x.outcome === "localFallback");
       for (const f of fallbacks) assert.match(f.reason ?? "", new RegExp(`on REAPI ${bb.address.replace(/\./g, "\\.")}`), f.reason);
 
-      // Back: the same goma server and proxy compile remotely again. The client reconnects within its 5 s
-      // backoff cap; until then a compile may still fall back, so try a bounded number of compiles.
+      // Back: the same goma server and proxy compile remotely again. The REAPI client reconnects within its
+      // 5 s backoff cap and the proxy's breaker (lib/proxy/breaker.ts) tries remote again at the end of its
+      // cool-down (at most 60 s); until then compiles fall back, so keep compiling, bounded in count and time.
       await bb.start();
       let outcome = "";
-      for (let i = 0; i < 20 && outcome !== "remote"; i++) {
+      const giveUpAt = Date.now() + 90_000;
+      for (let i = 0; i < 5000 && outcome !== "remote" && Date.now() < giveUpAt; i++) {
         const src = `src/again${i}.c`;
         writeFileSync(join(proj, src), `#include "util.h"\nint again${i}(void) { return (int)twice(${i}); }\n`);
         const before = await stack.stats();
