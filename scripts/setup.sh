@@ -18,7 +18,9 @@ fi
 stamp=node_modules/.goma-lock-sha256
 want=$(sha256sum package-lock.json | cut -c1-64)
 if [ ! -x node_modules/.bin/bun ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  npm ci --no-audit --no-fund 2>&1 | grep -v 'Unknown user config' || true
+  # `npm install`, not `npm ci`: the registry these machines reach lacks deno's optional packages for
+  # other platforms (404), which `npm ci` refuses as a lock mismatch; versions stay pinned by the lock.
+  npm install --no-audit --no-fund 2>&1 | grep -v 'Unknown user config' || true
   [ -x node_modules/.bin/bun ] || { echo "setup: bun was not installed by npm" >&2; exit 1; }
   echo "$want" > "$stamp"
 fi
