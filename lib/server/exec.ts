@@ -19,6 +19,7 @@ import { chooseRoot, DEFAULT_ENV_PREFIXES, tokenizeRoot } from "./exec-root.ts";
 import { MANIFEST_PATH, ROOT_TOKEN, WRAPPER_PATH, WRAPPER_SCRIPT } from "./wrapper.ts";
 import { actionResultToExecResp } from "./result.ts";
 import type { Reapi } from "./reapi.ts";
+import { parseFlags } from "../compiler/index.ts";
 
 const T = goma.FileBlob.BlobType;
 const CachePolicy = goma.ExecReq.CachePolicy;
@@ -254,6 +255,8 @@ export class ExecAdapter {
     if (/(^|[-/])(g?cc|c\+\+|g\+\+|clang(\+\+)?)(-[0-9.]+)?$/.test(req.commandSpec?.name ?? path.basename(args[0]!))) {
       env.set("GOMA_CLIENT_ROOT", root);
       if (/clang/.test(req.commandSpec?.name ?? path.basename(args[0]!))) env.set("GOMA_PREFIX_MAP_LAST", "1");
+      const depFile = parseFlags(req.arg ?? [], cwd).depFile;
+      if (depFile) env.set("GOMA_DEP_FILE", tokenizeRoot(depFile, root, ROOT_TOKEN));
     }
     for (const kv of req.env ?? []) {
       const eq = kv.indexOf("=");

@@ -13,7 +13,9 @@
  *    wins), last for clang (`GOMA_PREFIX_MAP_LAST=1`: the first of equal prefixes wins);
  * 3. reports the exec root on stderr's first line (`GOMA_EXEC_ROOT=…`), which the server strips and
  *    uses to map paths in diagnostics back to the client's tree;
- * 4. runs the compiler in `$WORK_DIR` (the client's cwd relative to the root).
+ * 4. runs the compiler in `$WORK_DIR` (the client's cwd relative to the root), and afterwards maps the
+ *    exec root back to the client's root in the dep file (`GOMA_DEP_FILE`, from -MD/-MMD/-MF), so make and
+ *    ninja see the user's paths even when the command used absolute ones (as CMake's do).
  */
 
 /** Path of the wrapper inside the input root. */
@@ -58,5 +60,16 @@ if [ -n "\${GOMA_CLIENT_ROOT:-}" ]; then
   if [ "\${GOMA_PREFIX_MAP_LAST:-}" = 1 ]; then args+=("$m"); else args=("\${args[0]}" "$m" "\${args[@]:1}"); fi
 fi
 cd "\${WORK_DIR:-.}"
+if [ -n "\${GOMA_DEP_FILE:-}" ]; then
+  # The dep file names inputs as the compiler saw them: map the exec root back to the client's.
+  rc=0
+  "\${args[@]}" || rc=$?
+  d=\${GOMA_DEP_FILE//${ROOT_TOKEN}/$root}
+  if [ "$rc" = 0 ] && [ -f "$d" ] && [ -n "\${GOMA_CLIENT_ROOT:-}" ]; then
+    c=$(<"$d")
+    printf '%s\\n' "\${c//"$root"/$GOMA_CLIENT_ROOT}" > "$d"
+  fi
+  exit "$rc"
+fi
 exec "\${args[@]}"
 `;

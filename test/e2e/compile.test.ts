@@ -76,6 +76,20 @@ test("the user's own -ffile-prefix-map still wins remotely (gcc and clang), as D
   await remoteThenLocal("clang", "src/a.c", "map-clang-sub.o", [`-fdebug-prefix-map=${proj}/src=.`]);
 });
 
+test("absolute paths (as CMake writes them): object and dep file equal a local compile's", async () => {
+  const args = (obj: string) => ["gcc", "-g", "-O2", `-I${proj}/inc`, "-MD", "-MF", `${proj}/${obj}.d`, "-c", `${proj}/src/a.c`, "-o", `${proj}/${obj}`];
+  const r = await cc(args("abs.o"));
+  assert.equal(r.code, 0, r.stderr);
+  const remoteObj = readFileSync(join(proj, "abs.o"));
+  const remoteDep = readFileSync(join(proj, "abs.o.d"), "utf8");
+  assert.equal((await run(args("abs.o"), { cwd: proj })).code, 0);
+  // gcc wraps dep-file lines by width, and the worker's path was longer: compare what make/ninja read.
+  const words = (d: string) => d.replace(/\\\n/g, " ").split(/\s+/).filter(Boolean);
+  assert.deepEqual(words(remoteDep), words(readFileSync(join(proj, "abs.o.d"), "utf8")));
+  assert.ok(remoteObj.equals(readFileSync(join(proj, "abs.o"))), "abs.o differs from a local compile");
+  assert.match(remoteDep, new RegExp(`${proj}/inc/util.h`));
+});
+
 test("the second identical compile is served from the action cache", async () => {
   const args = ["gcc", "-O1", "-Iinc", "-c", "src/a.c", "-o", "cached.o"];
   assert.equal((await cc(args)).code, 0);
