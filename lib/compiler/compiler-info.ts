@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { Code, GomaError } from "../util/status.ts";
 import { commandNameOf } from "./families.ts";
 import { appendUnique, sha256File, toolchainChain } from "./file-hash.ts";
+import { sharedLibraries } from "./shared-libs.ts";
 import { findCompiler } from "./find-compiler.ts";
 import { lookupInfo, stampOf, storeInfo, type FileStamp } from "./info-cache.ts";
 import { probeCompiler } from "./probe-compiler.ts";
@@ -110,6 +111,10 @@ async function buildInfo(
     appendUnique(toolchain, chain);
     stampPaths.push(realSub.path);
   }
+  // The shared libraries of the compiler and its subprograms (libLLVM for clang, libisl/libmpfr for cc1).
+  const binaries = [self.path, ...subprograms.map((s) => s.path)];
+  const libs = (await Promise.all(binaries.map((b) => sharedLibraries(b, env)))).flat();
+  for (const lib of [...new Set(libs)]) appendUnique(toolchain, await toolchainChain(lib));
   const subStamps = await Promise.all(stampPaths.map(stampOf));
   const stamps = [real, ...subStamps.filter((s): s is FileStamp => s !== undefined)];
   const { hash, size } = self.path === realPath ? self : await sha256File(realPath);

@@ -16,7 +16,7 @@ import * as path from "node:path";
 import type { CompilerInfo } from "./types.ts";
 
 /** Bumped when the stored shape changes: older files are then ignored and rewritten. */
-const FORMAT_VERSION = 1;
+const FORMAT_VERSION = 2; // 2: the toolchain lists the shared libraries of the compiler and its subprograms
 
 /** Size and mtime of one file an entry depends on (Goma FileStat). */
 export interface FileStamp {

@@ -121,7 +121,9 @@ export interface CompilerInfo {
   subprograms: Subprogram[];
   /**
    * Every file needed to run this compiler: localPath first (a symlink entry if it is one), each further
-   * link of its chain, the real binary, then each subprogram with its own chain. No duplicates.
+   * link of its chain, the real binary, then each subprogram with its own chain, then the shared
+   * libraries these binaries load (`ldd`: libLLVM for clang, libisl/libmpfr for cc1), each with its
+   * chain. No duplicates.
    */
   toolchain: ToolchainFile[];
 }

@@ -1,0 +1,68 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, utimesSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ENV_MISMATCH_EXIT, ENV_MISMATCH_PREFIX, EXEC_ROOT_MARKER, MANIFEST_PATH, WRAPPER_PATH, WRAPPER_SCRIPT } from "./wrapper.ts";
+import { actionResultToExecResp } from "./result.ts";
+import { FileStore } from "./file-store.ts";
+import { goma } from "../goma/proto.ts";
+import type { Reapi } from "./reapi.ts";
+
+const sha = (p: string) => createHash("sha256").update(readFileSync(p)).digest("hex");
+
+/** An input root with the wrapper and a manifest listing `files` (path → hash written to the manifest). */
+function execRoot(manifest: [string, string][]): string {
+  const root = mkdtempSync(join(tmpdir(), "goma-wrapper-"));
+  mkdirSync(join(root, ".goma"));
+  writeFileSync(join(root, WRAPPER_PATH), WRAPPER_SCRIPT, { mode: 0o755 });
+  writeFileSync(join(root, MANIFEST_PATH), manifest.map(([p, h]) => `${h}  ${p}\n`).join(""));
+  return root;
+}
+const runWrapper = (root: string, env: Record<string, string> = {}) =>
+  spawnSync("bash", [WRAPPER_PATH, "/bin/sh", "-c", "echo ran in $PWD"], {
+    cwd: root, encoding: "utf8", env: { PATH: "/usr/bin:/bin", WORK_DIR: ".", ...env },
+  });
+
+test("wrapper runs the command when the worker's files match the env manifest, reporting its exec root first", () => {
+  const tool = join(mkdtempSync(join(tmpdir(), "goma-tool-")), "cc1");
+  writeFileSync(tool, "compiler v1");
+  const root = execRoot([[tool, sha(tool)]]);
+  const r = runWrapper(root);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^ran in /);
+  assert.ok(r.stderr.startsWith(`${EXEC_ROOT_MARKER}${root}\n`), r.stderr);
+});
+
+test("wrapper refuses to compile when a listed file differs on the worker, even after an earlier verified run", () => {
+  const tool = join(mkdtempSync(join(tmpdir(), "goma-tool-")), "cc1");
+  writeFileSync(tool, "compiler v1");
+  const root = execRoot([[tool, sha(tool)]]);
+  assert.equal(runWrapper(root).status, 0);
+  writeFileSync(tool, "compiler v2 (another build)");
+  utimesSync(tool, new Date(), new Date(Date.now() + 5000));
+  const r = runWrapper(root);
+  assert.equal(r.status, ENV_MISMATCH_EXIT);
+  assert.match(r.stderr, new RegExp(`${ENV_MISMATCH_PREFIX}\\n.*${tool}: FAILED`));
+  assert.doesNotMatch(r.stdout, /ran in/);
+});
+
+test("wrapper refuses when a listed file is missing on the worker", () => {
+  const root = execRoot([["/nonexistent/goma/cc1", "0".repeat(64)]]);
+  const r = runWrapper(root);
+  assert.equal(r.status, ENV_MISMATCH_EXIT);
+  assert.match(r.stderr, /nonexistent\/goma\/cc1/);
+});
+
+test("an env mismatch comes back as BAD_REQUEST with the wrapper's message (the proxy falls back locally)", async () => {
+  const stderr = Buffer.from(`${EXEC_ROOT_MARKER}/w/1\n${ENV_MISMATCH_PREFIX}\n/usr/lib/gcc/x86_64-linux-gnu/12/cc1: FAILED\n`);
+  const reapi = {} as Reapi;
+  const resp = await actionResultToExecResp({ exitCode: ENV_MISMATCH_EXIT, stderrRaw: stderr }, {
+    reapi, files: new FileStore(), cwd: "/p", root: "/p", outputsByRel: new Map(),
+    actionDigest: { hash: "a".repeat(64), sizeBytes: 1 }, cacheHit: 0,
+  });
+  assert.equal(resp.error, goma.ExecResp.ExecError.BAD_REQUEST);
+  assert.match(resp.errorMessage![0]!, /execution environment differs.*\n.*cc1: FAILED/s);
+});
