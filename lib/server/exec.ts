@@ -142,7 +142,7 @@ export class ExecAdapter {
     for (const d of tree.directories.values()) blobs.set(d.digest.hash, { digest: d.digest, bytes: d.bytes });
 
     // 4. Command and Action.
-    const command = this.buildCommand(req, cwd, root, specs, [...outputs.map(rel)], outputDirs.map(rel));
+    const command = this.buildCommand(req, cwd, root, outputs.map(rel), outputDirs.map(rel));
     const commandBytes = R.Command.encode(command).finish();
     const commandDigest = digestOf(commandBytes);
     blobs.set(commandDigest.hash, { digest: commandDigest, bytes: commandBytes });
@@ -244,12 +244,14 @@ export class ExecAdapter {
     return { filename, abs, digest, isExecutable: !!spec?.isExecutable, content };
   }
 
-  private buildCommand(req: IExecReq, cwd: string, root: string, specs: Map<string, goma.IToolchainSpec>,
-    outputFiles: string[], outputDirs: string[]): R.ICommand {
+  /**
+   * The Command: the wrapper, then argv with the compiler's path (toolchain_specs[0] in ATS mode) and the
+   * client root tokenized; the environment the wrapper and compiler need, sorted; outputs sorted.
+   */
+  private buildCommand(req: IExecReq, cwd: string, root: string, outputFiles: string[], outputDirs: string[]): R.ICommand {
     const args = [...(req.arg ?? [])];
     const first = req.toolchainSpecs?.[0]?.path || req.commandSpec?.localCompilerPath;
     if (first && (req.toolchainIncluded || !args[0]!.includes("/"))) args[0] = first;
-    void specs;
     const tokenized = args.map((a) => tokenizeRoot(a, root, ROOT_TOKEN));
     const env = new Map<string, string>([["PATH", DEFAULT_PATH], ["WORK_DIR", path.relative(root, cwd) || "."]]);
     if (/(^|[-/])(g?cc|c\+\+|g\+\+|clang(\+\+)?)(-[0-9.]+)?$/.test(req.commandSpec?.name ?? path.basename(args[0]!))) {
