@@ -7,7 +7,7 @@
  *
  * The sources are fetched by scripts/fetch-sources.sh (network to Debian's mirrors on first use).
  */
-import { after, before, describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -17,13 +17,11 @@ import { scanDetailed, type Origin } from "../../lib/include/index.ts";
 import { prepareCorpus, type CorpusProject } from "./corpus-projects.ts";
 
 const ENV = { ...process.env } as Record<string, string>;
-let corpus: { projects: CorpusProject[]; dir: string };
-let cacheDir = "";
+// Fetched while the module loads, not in a before() hook: on a fresh machine the first fetch (apt index
+// and three source packages) can outlast bun's hook timeout, which bunfig.toml does not raise.
+const corpus: { projects: CorpusProject[]; dir: string } = prepareCorpus();
+const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), "goma-corpus-info-"));
 
-before(() => {
-  corpus = prepareCorpus();
-  cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), "goma-corpus-info-"));
-});
 after(() => {
   fs.rmSync(corpus.dir, { recursive: true, force: true });
   fs.rmSync(cacheDir, { recursive: true, force: true });
