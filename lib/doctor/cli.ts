@@ -5,6 +5,7 @@
  */
 import { formatReport } from "./check.ts";
 import { runDoctor } from "./run.ts";
+import { platformProperties, selfCommand } from "../util/cli-args.ts";
 
 /** citty argument definitions of `goma doctor` (merged into cmd/doctor.ts). */
 export const doctorArgs = {
@@ -22,33 +23,15 @@ export const doctorArgs = {
   "remoteexec-tls-server-name": { type: "string", description: "Name the backend's certificate must carry" },
 } as const;
 
-/** How to run this binary again (for the real compile). */
-function selfCommand(): string[] {
-  const script = process.argv[1] ?? "";
-  return script.startsWith("/$bunfs") || !script ? [process.execPath] : [process.execPath, script];
-}
-
-/** Values of a repeatable flag. */
-function repeated(raw: string[], flag: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < raw.length; i++) {
-    if (raw[i] === flag && i + 1 < raw.length) out.push(raw[++i]!);
-    else if (raw[i]!.startsWith(flag + "=")) out.push(raw[i]!.slice(flag.length + 1));
-  }
-  return out;
-}
-
 /** Runs the checks and prints the report; sets the exit code. */
 export async function doctorMain(args: Record<string, unknown>, rawArgs: string[]): Promise<void> {
   const s = (k: string) => (args[k] === undefined || args[k] === "" ? undefined : String(args[k]));
-  const platform: Record<string, string> = {};
-  for (const kv of repeated(rawArgs, "--platform-property")) {
-    const eq = kv.indexOf("=");
-    if (eq <= 0) {
-      process.stderr.write(`goma doctor: --platform-property wants KEY=VALUE, got "${kv}"\n`);
-      process.exit(2);
-    }
-    platform[kv.slice(0, eq)] = kv.slice(eq + 1);
+  let platform: Record<string, string>;
+  try {
+    platform = platformProperties(rawArgs);
+  } catch (e) {
+    process.stderr.write(`goma doctor: ${(e as Error).message}\n`);
+    process.exit(2);
   }
   const r = await runDoctor(process.env, {
     self: selfCommand(),

@@ -9,14 +9,9 @@ import { openSync, readFileSync, writeSync, closeSync, mkdirSync } from "node:fs
 import { join } from "node:path";
 import { gomaTmpDir, proxySocketPath } from "../ipc/paths.ts";
 import { control, socketAlive, startProxy } from "./daemon.ts";
+import { selfCommand } from "../util/cli-args.ts";
 
 const READY_FD_ENV = "GOMA_PROXY_READY_FD";
-
-function selfCommand(): string[] {
-  const script = process.argv[1] ?? "";
-  // In the compiled binary argv[1] is the embedded entry (/$bunfs/…): run the executable itself.
-  return script.startsWith("/$bunfs") || !script ? [process.execPath] : [process.execPath, script];
-}
 
 export const runCommand = defineCommand({
   meta: { name: "run", description: "Run the proxy in the foreground" },

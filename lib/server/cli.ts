@@ -7,18 +7,8 @@ import { defineCommand } from "citty";
 import { join } from "node:path";
 import { homedir, availableParallelism } from "node:os";
 import { log } from "../util/log.ts";
+import { platformProperties, repeated } from "../util/cli-args.ts";
 import { GomaError } from "../util/status.ts";
-
-/** Values of a repeatable flag (`--flag V` or `--flag=V`), which citty does not collect. */
-export function repeated(raw: string[], flag: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < raw.length; i++) {
-    const a = raw[i]!;
-    if (a === flag && i + 1 < raw.length) out.push(raw[++i]!);
-    else if (a.startsWith(flag + "=")) out.push(a.slice(flag.length + 1));
-  }
-  return out;
-}
 
 const opt = (v: unknown): string | undefined => (v === undefined || v === "" ? undefined : String(v));
 
@@ -55,12 +45,7 @@ export const serverCommand = defineCommand({
   },
   async run({ args, rawArgs }) {
     const { startServer } = await import("./start.ts");
-    const platform: Record<string, string> = {};
-    for (const kv of repeated(rawArgs, "--platform-property")) {
-      const eq = kv.indexOf("=");
-      if (eq <= 0) throw new Error(`--platform-property wants KEY=VALUE, got "${kv}"`);
-      platform[kv.slice(0, eq)] = kv.slice(eq + 1);
-    }
+    const platform = platformProperties(rawArgs);
     if (!Object.keys(platform).length) platform.OSFamily = "linux";
     if (args["platform-container-image"]) platform["container-image"] = String(args["platform-container-image"]);
     const envPrefixes = repeated(rawArgs, "--env-prefix").map((p) => (p.endsWith("/") ? p : p + "/"));

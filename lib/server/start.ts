@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import { mkdirSync } from "node:fs";
+import { isLoopbackTarget } from "../reapi/rpc-caller.ts";
 import { ReapiClient, type ReapiClientOptions } from "../reapi/client.ts";
 import { FileStore } from "./file-store.ts";
 import { ExecAdapter } from "./exec.ts";
@@ -76,7 +77,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     embedded = started;
     target = started.address;
   }
-  const loopback = /^(unix:|127\.|localhost[:]|\[::1\])/.test(target);
+  const loopback = isLoopbackTarget(target);
   const reapiOptions: ReapiClientOptions = {
     target,
     instanceName: cfg.instanceName,
