@@ -7,19 +7,12 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { startStack, gomaBin, run, type GomaStack, type TaskInfo } from "../e2e/harness.ts";
-import {
-  installBuildbarn, startBuildbarn, startNoWorkerScheduler, freePortOffset, type Buildbarn, type BuildbarnInstall,
-} from "./buildbarn.ts";
+import { type GomaStack } from "../e2e/harness.ts";
+import { startNoWorkerScheduler } from "./buildbarn.ts";
 import { ReapiClient } from "../../lib/reapi/client.ts";
 import { digestOf } from "../../lib/digest/digest.ts";
 import { R } from "../../lib/reapi/proto.ts";
-
-import { REPO, MINUTE, inst, need, cleanups, withBuildbarn, withGoma, makeProject, compileBoth } from "./fixtures.ts";
+import { MINUTE, inst, need, withBuildbarn, withGoma, makeProject, compileBoth } from "./fixtures.ts";
 
 test("bb_storage: CAS batches up to our own cap, ByteStream beyond it, and the action cache, for the empty and a named instance", { timeout: 10 * MINUTE }, async (t) => {
   if (!need(t, "storage")) return;

@@ -7,19 +7,12 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync, existsSync } from "node:fs";
+import { mkdtempSync, writeFileSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { startStack, gomaBin, run, type GomaStack, type TaskInfo } from "../e2e/harness.ts";
-import {
-  installBuildbarn, startBuildbarn, startNoWorkerScheduler, freePortOffset, type Buildbarn, type BuildbarnInstall,
-} from "./buildbarn.ts";
-import { ReapiClient } from "../../lib/reapi/client.ts";
-import { digestOf } from "../../lib/digest/digest.ts";
-import { R } from "../../lib/reapi/proto.ts";
-
-import { REPO, MINUTE, inst, need, cleanups, withBuildbarn, withGoma, makeProject, compileBoth } from "./fixtures.ts";
+import { join } from "node:path";
+import { gomaBin, run } from "../e2e/harness.ts";
+import { freePortOffset } from "./buildbarn.ts";
+import { REPO, MINUTE, need, cleanups, withBuildbarn, withGoma, makeProject, compileBoth } from "./fixtures.ts";
 
 test("main job through Buildbarn: zlib and lua5.4 objects byte-identical to local builds; a second clean build comes from Buildbarn's action cache", { timeout: 45 * MINUTE }, async (t) => {
   if (!need(t, "full")) return;

@@ -6,17 +6,12 @@
 import { after } from "node:test";
 import { beforeAll } from "bun:test"; // node:test's before() timeout is not honoured by bun: the install takes minutes
 import assert from "node:assert/strict";
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync, existsSync } from "node:fs";
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startStack, gomaBin, run, type GomaStack, type TaskInfo } from "../e2e/harness.ts";
-import {
-  installBuildbarn, startBuildbarn, startNoWorkerScheduler, freePortOffset, type Buildbarn, type BuildbarnInstall,
-} from "./buildbarn.ts";
-import { ReapiClient } from "../../lib/reapi/client.ts";
-import { digestOf } from "../../lib/digest/digest.ts";
-import { R } from "../../lib/reapi/proto.ts";
+import { installBuildbarn, startBuildbarn, type Buildbarn, type BuildbarnInstall } from "./buildbarn.ts";
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const MINUTE = 60_000;
