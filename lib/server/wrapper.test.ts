@@ -56,6 +56,15 @@ test("wrapper refuses when a listed file is missing on the worker", () => {
   assert.match(r.stderr, /nonexistent\/goma\/cc1/);
 });
 
+test("wrapper refuses, as an environment mismatch, when the compiler is not on the worker", () => {
+  const root = execRoot([]);
+  const r = spawnSync("bash", [WRAPPER_PATH, "tools/gcc", "-c", "a.c"], {
+    cwd: root, encoding: "utf8", env: { PATH: "/usr/bin:/bin", WORK_DIR: "." },
+  });
+  assert.equal(r.status, ENV_MISMATCH_EXIT);
+  assert.match(r.stderr, new RegExp(`${ENV_MISMATCH_PREFIX}\\ntools/gcc: no such compiler on the worker`));
+});
+
 test("an env mismatch comes back as BAD_REQUEST with the wrapper's message (the proxy falls back locally)", async () => {
   const stderr = Buffer.from(`${EXEC_ROOT_MARKER}/w/1\n${ENV_MISMATCH_PREFIX}\n/usr/lib/gcc/x86_64-linux-gnu/12/cc1: FAILED\n`);
   const reapi = {} as Reapi;

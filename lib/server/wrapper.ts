@@ -13,7 +13,9 @@
  *    wins), last for clang (`GOMA_PREFIX_MAP_LAST=1`: the first of equal prefixes wins);
  * 3. reports the exec root on stderr's first line (`GOMA_EXEC_ROOT=…`), which the server strips and
  *    uses to map paths in diagnostics back to the client's tree;
- * 4. runs the compiler in `$WORK_DIR` (the client's cwd relative to the root), and afterwards maps the
+ * 4. refuses (exit 125, as for a manifest mismatch) when the compiler is not runnable on the worker:
+ *    a missing compiler is the worker's problem, never the compile's result;
+ * 5. runs the compiler in `$WORK_DIR` (the client's cwd relative to the root), and afterwards maps the
  *    exec root back to the client's root in the dep file (`GOMA_DEP_FILE`, from -MD/-MMD/-MF), so make and
  *    ninja see the user's paths even when the command used absolute ones (as CMake's do).
  */
@@ -60,6 +62,10 @@ if [ -n "\${GOMA_CLIENT_ROOT:-}" ]; then
   if [ "\${GOMA_PREFIX_MAP_LAST:-}" = 1 ]; then args+=("$m"); else args=("\${args[0]}" "$m" "\${args[@]:1}"); fi
 fi
 cd "\${WORK_DIR:-.}"
+if ! command -v -- "\${args[0]}" >/dev/null 2>&1; then
+  printf '%s\\n%s\\n' "${ENV_MISMATCH_PREFIX}" "\${args[0]}: no such compiler on the worker" >&2
+  exit ${ENV_MISMATCH_EXIT}
+fi
 if [ -n "\${GOMA_DEP_FILE:-}" ]; then
   # The dep file names inputs as the compiler saw them: map the exec root back to the client's.
   rc=0

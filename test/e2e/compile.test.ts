@@ -90,6 +90,18 @@ test("absolute paths (as CMake writes them): object and dep file equal a local c
   assert.match(remoteDep, new RegExp(`${proj}/inc/util.h`));
 });
 
+test("a compiler reached through a symlink inside the project compiles, and its object equals a local one", async () => {
+  mkdirSync(join(proj, "tools"), { recursive: true });
+  if (!existsSync(join(proj, "tools", "gcc"))) symlinkSync("/usr/bin/gcc", join(proj, "tools", "gcc"));
+  const args = ["tools/gcc", "-g", "-Iinc", "-c", "src/a.c", "-o", "viatools.o"];
+  const r = await cc(args);
+  assert.equal(r.code, 0, r.stderr);
+  const viaGoma = readFileSync(join(proj, "viatools.o"));
+  rmSync(join(proj, "viatools.o"));
+  assert.equal((await run(args, { cwd: proj })).code, 0);
+  assert.ok(viaGoma.equals(readFileSync(join(proj, "viatools.o"))));
+});
+
 test("the second identical compile is served from the action cache", async () => {
   const args = ["gcc", "-O1", "-Iinc", "-c", "src/a.c", "-o", "cached.o"];
   assert.equal((await cc(args)).code, 0);
