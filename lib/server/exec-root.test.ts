@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { chooseRoot, commonDir, DEFAULT_ENV_PREFIXES, tokenizeRoot } from "./exec-root.ts";
 import { buildInputTree } from "./input-tree.ts";
 import { digestOf } from "../digest/digest.ts";
+import { R } from "../reapi/proto.ts";
 
 test("commonDir() is the longest common directory", () => {
   assert.equal(commonDir("/a/b/c", "/a/b/d"), "/a/b");
@@ -46,4 +47,13 @@ test("buildInputTree() rejects paths that leave the root or clash", () => {
   const d = digestOf(Buffer.from("x"));
   assert.throws(() => buildInputTree([{ path: "../x", digest: d, isExecutable: false }]), /leaves the input root/);
   assert.throws(() => buildInputTree([{ path: "a", digest: d, isExecutable: false }, { path: "a/b", digest: d, isExecutable: false }]), /both a file and a directory/);
+});
+
+test("buildInputTree() carries symlinks as SymlinkNodes, sorted, beside files", () => {
+  const d = digestOf(Buffer.from("x"));
+  const tree = buildInputTree([{ path: "tools/real", digest: d, isExecutable: true }], [],
+    [{ path: "tools/gcc", target: "/usr/bin/gcc" }, { path: "tools/cc", target: "gcc" }]);
+  const tools = [...tree.directories.values()].map((e) => R.Directory.decode(e.bytes)).find((x) => x.symlinks.length)!;
+  assert.deepEqual(tools.symlinks.map((l) => [l.name, l.target]), [["cc", "gcc"], ["gcc", "/usr/bin/gcc"]]);
+  assert.deepEqual(tools.files.map((f) => f.name), ["real"]);
 });

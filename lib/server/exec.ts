@@ -15,7 +15,7 @@ import { Code, GomaError, wrap } from "../util/status.ts";
 import { serializeBlob } from "../goma/file-blob.ts";
 import type { FileStore } from "./file-store.ts";
 import { buildInputTree, type TreeFile } from "./input-tree.ts";
-import { chooseRoot, DEFAULT_ENV_PREFIXES, tokenizeRoot } from "./exec-root.ts";
+import { chooseRoot, DEFAULT_ENV_PREFIXES, isUnder, tokenizeRoot } from "./exec-root.ts";
 import { MANIFEST_PATH, ROOT_TOKEN, WRAPPER_PATH, WRAPPER_SCRIPT } from "./wrapper.ts";
 import { actionResultToExecResp } from "./result.ts";
 import type { Reapi } from "./reapi.ts";
@@ -138,7 +138,11 @@ export class ExecAdapter {
     manifest.sort((a, b) => (a.slice(66) < b.slice(66) ? -1 : 1));
     addBlob(MANIFEST_PATH, utf8.encode(manifest.length ? manifest.join("\n") + "\n" : ""), false);
     const emptyDirs = [...outputs.map((o) => rel(path.dirname(o))), ...outputDirs.map(rel), rel(cwd)].filter((d) => d !== ".");
-    const tree = buildInputTree(treeFiles, emptyDirs);
+    // Toolchain symlinks inside the root (a project's tools/gcc -> /usr/bin/gcc): argv0 runs through them.
+    const links = [...specs.entries()]
+      .filter(([abs, sp]) => sp.symlinkPath && isUnder(abs, root))
+      .map(([abs, sp]) => ({ path: rel(abs), target: sp.symlinkPath! }));
+    const tree = buildInputTree(treeFiles, emptyDirs, links);
     for (const d of tree.directories.values()) blobs.set(d.digest.hash, { digest: d.digest, bytes: d.bytes });
 
     // 4. Command and Action.

@@ -94,8 +94,11 @@ test("a compiler reached through a symlink inside the project compiles, and its 
   mkdirSync(join(proj, "tools"), { recursive: true });
   if (!existsSync(join(proj, "tools", "gcc"))) symlinkSync("/usr/bin/gcc", join(proj, "tools", "gcc"));
   const args = ["tools/gcc", "-g", "-Iinc", "-c", "src/a.c", "-o", "viatools.o"];
+  const before = await stack.stats();
   const r = await cc(args);
   assert.equal(r.code, 0, r.stderr);
+  const after = await stack.stats();
+  assert.equal(after.remote! + after.cacheHit! - before.remote! - before.cacheHit!, 1, "it ran on the backend, through the symlink");
   const viaGoma = readFileSync(join(proj, "viatools.o"));
   rmSync(join(proj, "viatools.o"));
   assert.equal((await run(args, { cwd: proj })).code, 0);
