@@ -170,6 +170,12 @@ async function execWithMissingInputs(req: IExecReq, inputs: string[], info: Comp
     for (const abs of all) {
       const name = isAbsolute(abs) && abs.startsWith(cwd + "/") ? relative(cwd, abs) : abs;
       byName.set(name, abs);
+      if (toolchain.has(abs) && !wantContent.has(abs)) {
+        // Its digest travels in toolchain_specs (CompilerInfo hashed it): no FileBlob hash to compute,
+        // no re-reading cc1 or libLLVM; the server asks for the content only if it needs it.
+        entries.push({ filename: name, hashKey: "" });
+        continue;
+      }
       const e = await ctx.files.get(abs).catch((err) => {
         throw new GomaError(Code.FailedPrecondition, `input ${abs} cannot be read: ${(err as Error).message}`);
       });
@@ -205,7 +211,7 @@ async function execWithMissingInputs(req: IExecReq, inputs: string[], info: Comp
       continue;
     }
     if (!resp.result) throw new GomaError(Code.Internal, "server answered without a result");
-    for (const e of entries) ctx.serverHas.add(e.hashKey!);
+    for (const e of entries) if (e.hashKey) ctx.serverHas.add(e.hashKey);
     return resp;
   }
   throw new GomaError(Code.Unavailable, `gave up after ${MAX_EXEC_CALLS} calls: ${lastError}`);
