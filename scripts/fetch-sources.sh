@@ -12,7 +12,8 @@
 # trusted keyrings still apply, so signatures are verified as usual.
 #
 # Idempotent: a package already unpacked (marker file <pkg>/.goma-fetched) is reused as is, without any
-# network access. Prints, for each package, the unpacked directory. Set GOMA_FETCH_REFRESH=1 to force
+# network access. Prints, for each package, the unpacked directory (stdout, `PKG: DIR`) and the version
+# taken (stderr). Set GOMA_FETCH_REFRESH=1 to force
 # `apt-get update` of the private lists even when they are recent.
 set -euo pipefail
 
@@ -157,28 +158,62 @@ if [ ${#todo[@]} -gt 0 ]; then
   fi
 
   # ---- fetch and unpack ----------------------------------------------------------------------------
+  # The lists can name a version whose files the archive does not serve (a security update answering 404
+  # while the release's version downloads fine). So every version the lists offer is tried, newest first
+  # (`apt-cache showsrc`, ordered by dpkg's version rules); the one taken is recorded and printed.
+  versions_of() {
+    apt-cache "${APT_OPTS[@]}" showsrc "$1" 2>/dev/null |
+      awk -v p="$1" '/^Package: / { ok = ($2 == p) } ok && /^Version: / && !seen[$2]++ { print $2 }' |
+      sort_versions
+  }
+  # Newest first by dpkg --compare-versions (insertion sort: the lists hold a handful of versions).
+  sort_versions() {
+    local -a vs=() out=()
+    local v i j
+    mapfile -t vs
+    for v in "${vs[@]}"; do
+      i=0
+      while [ $i -lt ${#out[@]} ] && dpkg --compare-versions "${out[$i]}" gt "$v"; do i=$((i + 1)); done
+      out=("${out[@]:0:$i}" "$v" "${out[@]:$i}")
+    done
+    for j in "${out[@]}"; do printf '%s\n' "$j"; done
+  }
   for pkg in "${todo[@]}"; do
-    say "apt-get source $pkg"
+    mapfile -t versions < <(versions_of "$pkg")
+    [ ${#versions[@]} -gt 0 ] ||
+      die "no source package named '$pkg' in the deb-src entries derived from this machine's apt sources"
     work=$SRC_DIR/.$pkg.partial
-    rm -rf "$work"
-    mkdir -p "$work"
     log=$work.log
-    if ! (cd "$work" && apt-get "${APT_OPTS[@]}" ${SOURCE_OPTS[@]+"${SOURCE_OPTS[@]}"} source "$pkg") >"$log" 2>&1; then
+    taken=
+    tried=()
+    for v in "${versions[@]}"; do
+      say "apt-get source $pkg=$v"
+      rm -rf "$work"
+      mkdir -p "$work"
+      if (cd "$work" && apt-get "${APT_OPTS[@]}" ${SOURCE_OPTS[@]+"${SOURCE_OPTS[@]}"} source "$pkg=$v") >"$log" 2>&1; then
+        taken=$v
+        break
+      fi
       out=$(cat "$log")
-      printf '%s\n' "$out" >&2
-      rm -rf "$work" "$log"
-      if grep -q 'Unable to find a source package' <<<"$out"; then
-        die "no source package named '$pkg' in the deb-src entries derived from this machine's apt sources"
-      fi
       if grep -qiE 'NO_PUBKEY|not signed|signature|verif' <<<"$out"; then
-        die "apt-get source $pkg failed to verify signatures with the system's keyrings (see above)"
+        printf '%s\n' "$out" >&2
+        rm -rf "$work" "$log"
+        die "apt-get source $pkg=$v failed to verify signatures with the system's keyrings (see above)"
       fi
-      die "apt-get source $pkg failed (see above)"
+      why=$(grep -E '^(E|Err):' <<<"$out" | head -n 2 | tr '\n' ' ')
+      say "  $pkg=$v cannot be had: ${why:-$(tail -n 1 <<<"$out")}"
+      tried+=("$v")
+    done
+    if [ -z "$taken" ]; then
+      cat "$log" >&2
+      rm -rf "$work" "$log"
+      die "apt-get source $pkg failed for every version the lists offer (${tried[*]}); the last attempt's output is above"
     fi
+    [ ${#tried[@]} -eq 0 ] || say "$pkg: took $taken (newer ${tried[*]} could not be downloaded)"
     # The unpacked tree is the one directory apt-get source made (next to the .dsc and tarballs).
     mapfile -t dirs < <(find "$work" -mindepth 1 -maxdepth 1 -type d -printf '%f\n')
     [ ${#dirs[@]} -eq 1 ] || die "apt-get source $pkg: expected one unpacked directory in $work, found ${#dirs[@]}"
-    echo "${dirs[0]}" >"$work/$MARKER"
+    printf '%s\n%s\n' "${dirs[0]}" "$taken" >"$work/$MARKER"
     rm -rf "$SRC_DIR/${pkg:?}"
     mv "$work" "$SRC_DIR/$pkg"
     rm -f "$log"
@@ -188,5 +223,7 @@ fi
 for pkg in "$@"; do
   d=$(fetched_dir "$pkg")
   [ -n "$d" ] || die "internal error: $pkg was not fetched"
+  v=$(sed -n 2p "$SRC_DIR/$pkg/$MARKER")
   echo "$pkg: ${d#"$REPO"/}"
+  say "$pkg ${v:-(version not recorded)}: ${d#"$REPO"/}"
 done
