@@ -64,7 +64,6 @@ export interface ParsedFile {
   /** Set when the conditionals do not balance (`#else` without `#if`, unterminated `#if`): gcc and clang fail. */
   error?: string;
   pragmaOperator: boolean;
-  trigraphs: boolean;
 }
 
 const SIMPLE: Record<string, DirKind> = {
@@ -88,7 +87,7 @@ export function parseDirectives(lexed: LexedFile, mode: LexMode): ParsedFile {
   let error: string | undefined;
   let firstRaw = -1;
   const line = (at: number) => lineAt(text, lexed.splices, at, file);
-  const file: ParsedFile = { text, splices: lexed.splices, mode, dirs, pragmaOperator: lexed.pragmaOperator, trigraphs: lexed.trigraphs };
+  const file: ParsedFile = { text, splices: lexed.splices, mode, dirs, pragmaOperator: lexed.pragmaOperator };
   for (let r = 0; r < lexed.directives.length; r++) {
     const raw = lexed.directives[r]!;
     let k = SIMPLE[raw.name];

@@ -116,7 +116,7 @@ function prepare(
   newEpoch();
   const search = buildSearchPath(info.family, flags.lang, cwd, env, probe.std, pp.dirs,
     flags.sysroot === undefined ? undefined : path.resolve(cwd, flags.sysroot));
-  return { family: info.family, cwd, input: flags.input, probe, search, pp, trigraphs: pp.trigraphs || probe.strict, lines };
+  return { family: info.family, cwd, input: flags.input, probe, search, pp, lines };
 }
 
 /**

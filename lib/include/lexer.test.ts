@@ -43,11 +43,17 @@ describe("lexFile()", () => {
     test(`lexFile() ${name}`, () => assert.deepEqual(dirs(src, mode), want));
   }
 
-  test("lexFile() flags _Pragma(\"once\") and trigraphs", () => {
+  test("lexFile() flags _Pragma(\"once\")", () => {
     assert.equal(lexFile('_Pragma("once")\n', C).pragmaOperator, true);
     assert.equal(lexFile('_Pragma("GCC diagnostic push")\n', C).pragmaOperator, false);
-    assert.equal(lexFile("x ??= y\n", C).trigraphs, true);
-    assert.equal(lexFile("x ? y : z\n", C).trigraphs, false);
+  });
+  test("lexFile() replaces trigraphs only in a trigraph mode, before line continuations", () => {
+    const T: LexMode = { ...C, trigraphs: true };
+    const src = "??=define A\n// a comment ??/\n#define HIDDEN\n#define B ??( ??) ??< ??> ??' ??! ??-\n";
+    assert.deepEqual(dirs(src, T), ["define:A", "define:B [ ] { } ^ | ~"]);
+    assert.deepEqual(dirs(src, C), ["define:HIDDEN", "define:B ??( ??) ??< ??> ??' ??! ??-"]);
+    const l = lexFile(src, T);
+    assert.equal(lineAt(l.text, l.splices, l.directives[1]!.at, {}), 4);
   });
 });
 

@@ -33,6 +33,11 @@ export interface LexMode {
   rawStrings: boolean;
   /** `'` digit separators inside pp-numbers: C++14 and later, C2x. */
   digitSeparators: boolean;
+  /**
+   * Trigraphs (`??=` → `#` …) are replaced in translation phase 1: ISO C modes and C++ before C++17, or
+   * `-trigraphs`; never in GNU modes or C++17 and later. The compiler probe asks the compiler itself.
+   */
+  trigraphs?: boolean;
 }
 
 /** One directive line found by {@link lexFile}, not yet tokenized. */
@@ -56,13 +61,13 @@ export interface LexedFile {
   splices: number[];
   /** The file uses `_Pragma("once")`, `_Pragma("push_macro…")` or `_Pragma("pop_macro…")` somewhere. */
   pragmaOperator: boolean;
-  /** The file contains a trigraph sequence (`??=`, `??/`, …), which means something only with -trigraphs. */
-  trigraphs: boolean;
 }
 
 const SPLICE = /\\[ \t\f\v\r]*\n/g;
 const PRAGMA_OP = /_Pragma\s*\(\s*"\s*(?:once|push_macro|pop_macro)/;
-const TRIGRAPH = /\?\?[=/'()!<>-]/;
+const TRIGRAPHS = /\?\?[=/'()!<>-]/g;
+/** C17 §5.2.1.1: the nine trigraph sequences and the character each stands for. */
+const TRIGRAPH_CHAR: Record<string, string> = { "=": "#", "(": "[", "/": "\\", ")": "]", "'": "^", "<": "{", "!": "|", ">": "}", "-": "~" };
 const COMMON = String.raw`\/\/[^\n]*|\/\*[^*]*(?:\*+[^*/][^*]*)*(?:\*+\/)?|"[^"\\\n]*(?:\\[\s\S][^"\\\n]*)*"?|'[^'\\\n]*(?:\\[\s\S][^'\\\n]*)*'?|\n[ \t\f\v\r]*(?:#|%:)`;
 /** The next construct: a comment, a literal, a newline before `#`, or (raw mode) a raw string's `R"`. */
 const NEXT = new RegExp(COMMON, "g");
@@ -79,6 +84,9 @@ const RAW_DELIM = /([^()\\\s"]{0,16})\(/y;
  */
 export function lexFile(src: string, mode: LexMode): LexedFile {
   const splices: number[] = [];
+  // Phase 1 before phase 2: `??/` then a newline is a line continuation. A trigraph is 3 characters for
+  // 1 and never spans a line, so line numbers stay those of the file.
+  if (mode.trigraphs && src.indexOf("??") >= 0) src = src.replace(TRIGRAPHS, (m) => TRIGRAPH_CHAR[m[2]!]!);
   let text = src;
   if (src.indexOf("\\") >= 0) {
     let removed = 0;
@@ -132,7 +140,6 @@ export function lexFile(src: string, mode: LexMode): LexedFile {
   return {
     text, directives: dirs, splices,
     pragmaOperator: src.indexOf("_Pragma") >= 0 && PRAGMA_OP.test(src),
-    trigraphs: src.indexOf("??") >= 0 && TRIGRAPH.test(src),
   };
 }
 

@@ -25,8 +25,6 @@ export interface PpOptions {
   includes: string[];
   /** Include directories as given, per chain, in order. */
   dirs: { quote: string[]; angle: string[]; system: string[]; after: string[] };
-  /** `-trigraphs` was given. */
-  trigraphs: boolean;
   /** Set when the command uses an option the scanner does not model: the reason. */
   unsupported?: string;
 }
@@ -47,7 +45,7 @@ const UNSUPPORTED_F = ["-fdirectives-only", "-fpreprocessed", "-fms-compatibilit
 export function ppOptions(args: readonly string[]): PpOptions {
   const out: PpOptions = {
     probeArgs: [], defines: [], imacros: [], includes: [],
-    dirs: { quote: [], angle: [], system: [], after: [] }, trigraphs: false,
+    dirs: { quote: [], angle: [], system: [], after: [] },
   };
   const unsupported = (why: string) => {
     out.unsupported ??= why;
@@ -98,7 +96,6 @@ export function ppOptions(args: readonly string[]): PpOptions {
       unsupported(`${first} is not modelled`);
       continue;
     }
-    if (first === "-trigraphs") out.trigraphs = true;
     if (DROP_EXACT.has(name) || (DROP_PREFIX.some((p) => name === p) && !first.startsWith("-Wp,"))) continue;
     out.probeArgs.push(...argText);
   }

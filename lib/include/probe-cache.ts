@@ -36,7 +36,7 @@ interface Stamp {
 }
 
 interface Stored {
-  version: 1;
+  version: 2;
   key: string;
   keys: string[];
   run: ProbeRun;
@@ -63,7 +63,7 @@ export function loadProbeRun(key: string): { run: ProbeRun; keys: string[] } | u
   } catch {
     return undefined;
   }
-  if (stored.version !== 1 || stored.key !== key) return undefined;
+  if (stored.version !== 2 || stored.key !== key) return undefined;
   for (const s of stored.stamps) {
     const now = stampOf(s.path);
     if (now.exists !== s.exists || now.size !== s.size || now.mtimeMs !== s.mtimeMs || now.ino !== s.ino) return undefined;
@@ -82,7 +82,7 @@ export function storeProbeRun(
   if (file === undefined) return;
   const ignored = [...run.stderr.matchAll(/^ignoring nonexistent directory "([^"]+)"$/gm)].map((m) => m[1]!);
   const paths = [info.realPath, ...info.subprograms.map((s) => s.path), ...dirs, ...ignored, ...preincludes];
-  const stored: Stored = { version: 1, key, keys: [...keys], run, stamps: [...new Set(paths)].map(stampOf) };
+  const stored: Stored = { version: 2, key, keys: [...keys], run, stamps: [...new Set(paths)].map(stampOf) };
   try {
     fs.mkdirSync(cacheDir!, { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;

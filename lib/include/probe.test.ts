@@ -58,11 +58,13 @@ describe("getProbe()", () => {
     assert.equal(clang.builtins.get("__FILE_NAME__"), "__FILE_NAME__");
   });
   test("getProbe() derives the lexical mode from the language standard", async () => {
-    assert.deepEqual((await probeFor(["g++", "-std=c++17", "-c", "a.cc"])).mode, { rawStrings: true, digitSeparators: true });
-    assert.deepEqual((await probeFor(["gcc", "-std=gnu11", "-c", "a.c"])).mode, { rawStrings: true, digitSeparators: false });
-    assert.deepEqual((await probeFor(["gcc", "-std=c11", "-c", "a.c"])).mode, { rawStrings: false, digitSeparators: false });
-    assert.deepEqual((await probeFor(["clang", "-std=gnu11", "-c", "a.c"])).mode, { rawStrings: false, digitSeparators: false });
-    assert.deepEqual((await probeFor(["g++", "-std=c++11", "-c", "a.cc"])).mode, { rawStrings: true, digitSeparators: false });
+    assert.deepEqual((await probeFor(["g++", "-std=c++17", "-c", "a.cc"])).mode, { rawStrings: true, digitSeparators: true, trigraphs: false });
+    assert.deepEqual((await probeFor(["gcc", "-std=gnu11", "-c", "a.c"])).mode, { rawStrings: true, digitSeparators: false, trigraphs: false });
+    assert.deepEqual((await probeFor(["gcc", "-std=c11", "-c", "a.c"])).mode, { rawStrings: false, digitSeparators: false, trigraphs: true });
+    assert.deepEqual((await probeFor(["clang", "-std=gnu11", "-c", "a.c"])).mode, { rawStrings: false, digitSeparators: false, trigraphs: false });
+    assert.deepEqual((await probeFor(["g++", "-std=c++11", "-c", "a.cc"])).mode, { rawStrings: true, digitSeparators: false, trigraphs: true });
+    assert.deepEqual((await probeFor(["clang++", "-std=c++20", "-c", "a.cc"])).mode, { rawStrings: true, digitSeparators: true, trigraphs: false });
+    assert.deepEqual((await probeFor(["g++", "-std=c++20", "-trigraphs", "-c", "a.cc"])).mode, { rawStrings: true, digitSeparators: true, trigraphs: true });
   });
   test("getProbe() shares one probe per compiler and code-generation flags", async () => {
     const a = await probeFor(["gcc", "-O2", "-Ia", "-DX", "-c", "a.c"]);

@@ -9,9 +9,13 @@
  *   so search-path.ts can apply gcc's and clang's own merging rules to the command's dirs;
  * - the files the compiler includes by itself (`-MD`: gcc's implicit `stdc-predef.h`);
  * - which builtin operators exist (`#ifdef __has_include`, `__has_feature`…);
+ * - whether trigraphs are replaced (`#define __goma_trigraph ??=` reads back as `#` or as `??=`): the
+ *   rule depends on the standard, GNU mode and `-trigraphs`, and the compiler knows it exactly;
  * - the values of `__has_builtin(x)`, `__has_attribute(x)`, `__has_cpp_attribute(x)`… for the operands
  *   met so far. Their values are read bit by bit (`#if ((op(x)) >> k) & 1` → `#define`), since `-dM`
  *   prints definitions, not values. New operands are answered by a later round ({@link answerQueries}).
+ *   `__building_module(M)` is such a query too: 0 outside a module build, as the probe (run with the
+ *   command's `-fmodule-name`) says.
  *
  * Spec: Goma `client/cxx/clang_compiler_info_builder_helper.cc` (`__has_*` tables captured per
  * compiler), reference/goma-protocol.md §5 (CompilerInfo).
@@ -43,8 +47,6 @@ export interface Probe {
   /** A short key of `mode` for the per-file cache. */
   modeKey: string;
   expr: ExprOptions;
-  /** `__STRICT_ANSI__`: an ISO mode, where gcc enables trigraphs. */
-  strict: boolean;
 }
 
 const CANDIDATES: Record<string, BuiltinKind> = {
@@ -54,12 +56,14 @@ const CANDIDATES: Record<string, BuiltinKind> = {
   __is_identifier: "query", __has_constexpr_builtin: "query",
   __is_target_arch: "unknown", __is_target_vendor: "unknown", __is_target_os: "unknown",
   __is_target_environment: "unknown", __is_target_variant_os: "unknown", __is_target_variant_environment: "unknown",
-  __building_module: "unknown", __has_embed: "unknown", __has_module: "unknown",
+  __building_module: "query", __has_embed: "unknown", __has_module: "unknown",
   __LINE__: "__LINE__", __FILE__: "__FILE__", __COUNTER__: "__COUNTER__", __INCLUDE_LEVEL__: "__INCLUDE_LEVEL__",
   __BASE_FILE__: "__BASE_FILE__", __FILE_NAME__: "__FILE_NAME__", __DATE__: "__DATE__", __TIME__: "__TIME__",
   __TIMESTAMP__: "__TIMESTAMP__",
 };
 const VALUE_BITS = 24;
+/** One line (so query line numbers stay as counted): its body reads `#` where trigraphs are replaced. */
+const TRIGRAPH_PROBE = "#define __goma_trigraph ??=\n";
 const PLAIN_MODE: LexMode = { rawStrings: false, digitSeparators: false };
 const DROP_ENV = ["CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH", "OBJC_INCLUDE_PATH", "DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES"];
 
@@ -122,14 +126,14 @@ async function firstRound(run: Entry["run"], info: CompilerInfo, cwd: string, ke
   const names = Object.keys(CANDIDATES);
   const stored = loadProbeRun(key);
   const keys = stored?.keys ?? [...new Set([...QUERY_SEED, ...knownKeys])];
-  const queries = querySource(keys, 3 * names.length + 1);
+  const queries = querySource(keys, 3 * names.length + 2);
   let r: ProbeRun;
   if (stored !== undefined) {
     counters.probeCacheHits++;
     r = stored.run;
   } else {
     const ops = names.map((n, i) => `#ifdef ${n}\n#define __goma_op_${i} 1\n#endif\n`).join("");
-    r = await run(ops + queries.source);
+    r = await run(ops + TRIGRAPH_PROBE + queries.source);
   }
   const lists = parseSearchList(r.stderr, cwd);
   if (!lists) throw new ScanFallback("probe", `${info.name} -E -v printed no include search list: ${r.stderr.slice(0, 500)}`);
@@ -143,7 +147,8 @@ async function firstRound(run: Entry["run"], info: CompilerInfo, cwd: string, ke
   const preincludes = depsOf(parseMakeDeps(r.deps)).map((d) => path.resolve(cwd, d)).filter((d) => d !== r.source);
   const answers = new Map<string, number>();
   readAnswers(r.stdout, r.stderr, keys, queries.lines, answers);
-  const probe = makeProbe(info, macros, builtins, lists, preincludes, answers);
+  const trigraphs = all.get("__goma_trigraph")?.body[0]?.t === "#";
+  const probe = makeProbe(info, macros, builtins, lists, preincludes, answers, trigraphs);
   if (stored === undefined) storeProbeRun(key, info, r, keys, [...lists.quote, ...lists.system], preincludes);
   onProbe(probe);
   return probe;
@@ -152,7 +157,7 @@ async function firstRound(run: Entry["run"], info: CompilerInfo, cwd: string, ke
 /** A Probe from its parts; the lexical mode and expression options follow from the macros. */
 function makeProbe(
   info: CompilerInfo, macros: Map<string, Macro>, builtins: Map<string, BuiltinKind>, std: Probe["std"],
-  preincludes: string[], answers: Map<string, number>,
+  preincludes: string[], answers: Map<string, number>, trigraphs: boolean,
 ): Probe {
   const num = (name: string) => {
     const t = macros.get(name)?.body[0]?.t;
@@ -165,12 +170,12 @@ function makeProbe(
   const mode: LexMode = {
     rawStrings: cxx ? cpp >= 201103 : info.family === "gcc" && !strict && stdc >= 199901,
     digitSeparators: cxx ? cpp >= 201402 : stdc > 201710,
+    trigraphs,
   };
   return {
     macros, builtins, std, preincludes, answers, mode,
-    modeKey: `${mode.rawStrings ? "r" : ""}${mode.digitSeparators ? "d" : ""}`,
+    modeKey: `${mode.rawStrings ? "r" : ""}${mode.digitSeparators ? "d" : ""}${trigraphs ? "t" : ""}`,
     expr: { cxx, charUnsigned: macros.has("__CHAR_UNSIGNED__"), intmaxBits: num("__INTMAX_WIDTH__") || 64 },
-    strict,
   };
 }
 

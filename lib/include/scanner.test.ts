@@ -119,7 +119,10 @@ const FILES: Record<string, string> = {
   "imp.h": "int imp;\n", "d1/hn.h": "#if __has_include_next(<hn.h>)\n#include_next <hn.h>\n#endif\n", "d2/hn.h": "",
   // constructs not modelled
   "utf8.c": '#include "h\u00e9.h"\n', "h\u00e9.h": "",
-  "pragma-op.c": '_Pragma("once")\n', "trigraph.c": "??=define X\n", "counter.c": "#if __COUNTER__ == 0\n#endif\n",
+  "pragma-op.c": '_Pragma("once")\n',
+  "trigraph.c": '??=include "tri-a.h"\n// in ISO modes this comment goes on ??/\n#include "tri-b.h"\n#include "tri-c.h"\n',
+  "tri-a.h": "", "tri-b.h": "", "tri-c.h": "",
+  "intrin.c": "#include <immintrin.h>\n", "random.cc": "#include <random>\n", "counter.c": "#if __COUNTER__ == 0\n#endif\n",
   // failures
   "missing.c": '#include "nothere.h"\n', "error.c": "#error stop here\n", "badif.c": "#if 1 +\n#endif\n",
 };
@@ -200,10 +203,28 @@ describe("scanInputs() fallbacks", () => {
     assert.match((await fallback("gcc", ["-c", "error.c"])).fallback ?? "", /^error: .*error\.c:1: #error stop here/);
     assert.match((await fallback("clang", ["-c", "badif.c"])).fallback ?? "", /^error: .*operand/);
   });
-  test("scanInputs() falls back on _Pragma(\"once\"), trigraphs in ISO modes and __COUNTER__ in #if", async () => {
+  test("scanInputs() replaces trigraphs exactly where the compiler does (ISO C, C++ before C++17, -trigraphs)", async () => {
+    const runs: [string, string[]][] = [];
+    for (const cc of ["gcc", "clang"]) for (const std of ["-std=c11", "-std=gnu11", "-std=c99"]) runs.push([cc, [std, "-x", "c"]]);
+    for (const cc of ["g++", "clang++"]) for (const std of ["-std=c++14", "-std=c++17", "-std=c++20", "-std=gnu++14"]) runs.push([cc, [std]]);
+    runs.push(["g++", ["-std=c++20", "-trigraphs"]], ["clang", ["-std=gnu11", "-trigraphs", "-x", "c"]]);
+    const seen = new Set<string>();
+    for (const [cc, args] of runs) {
+      const r = await both(cc, [...args, "-c", "trigraph.c"]);
+      assert.deepEqual([r.missing, r.extra], [[], []], `${cc} ${args.join(" ")}`);
+      seen.add(String(r.want.size));
+    }
+    assert.equal(seen.size, 2, "the runs cover both trigraph modes");
+  });
+  test("scanInputs() answers clang's __building_module() (x86 intrinsic headers) as the compiler does", async () => {
+    for (const [cc, args] of [["clang", ["-march=x86-64-v3", "-c", "intrin.c"]], ["clang++", ["-march=x86-64-v3", "-c", "random.cc"]],
+      ["clang", ["-mavx2", "-c", "intrin.c"]]] as const) {
+      const r = await both(cc, [...args]);
+      assert.deepEqual([r.missing, r.extra], [[], []], `${cc} ${args.join(" ")}`);
+    }
+  });
+  test("scanInputs() falls back on _Pragma(\"once\") and __COUNTER__ in #if", async () => {
     assert.match((await fallback("gcc", ["-c", "pragma-op.c"])).fallback ?? "", /^unsupported: .*_Pragma/);
-    assert.match((await fallback("gcc", ["-std=c11", "-c", "trigraph.c"])).fallback ?? "", /^unsupported: .*trigraphs/);
-    assert.equal((await fallback("gcc", ["-std=gnu11", "-c", "trigraph.c"])).fallback, undefined);
     assert.match((await fallback("clang", ["-c", "counter.c"])).fallback ?? "", /^unsupported: __COUNTER__/);
     assert.match((await fallback("clang", ["--sysroot", "sr", "-I=/inc", "-c", "sysroot.c"])).fallback ?? "", /^unsupported: include dir =\/inc/);
   });

@@ -108,7 +108,6 @@ export class Scanner {
   private runFile(f: Frame, file: ParsedFile, id: string): void {
     if (file.error !== undefined) throw new ScanFallback("error", `${f.out}: ${file.error}`);
     if (file.pragmaOperator) throw new ScanFallback("unsupported", `${f.out}: _Pragma("once"/"push_macro"/"pop_macro") is not modelled`);
-    if (file.trigraphs && this.s.trigraphs) throw new ScanFallback("unsupported", `${f.out}: trigraphs are not modelled`);
     const dirs = file.dirs;
     let i = 0;
     while (i < dirs.length) {

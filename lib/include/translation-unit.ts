@@ -33,8 +33,6 @@ export interface ScanSetup {
   probe: Probe;
   search: SearchPath;
   pp: PpOptions;
-  /** Trigraphs are replaced (`-trigraphs` or an ISO mode): a file containing one makes the scan give up. */
-  trigraphs: boolean;
   /** Record the line of each include in its Origin (costs a newline index per file). */
   lines?: boolean;
 }
