@@ -11,6 +11,7 @@ import { encodeBody, type Encoding } from "./compression.ts";
 import { codeFromHttpStatus } from "./http-status.ts";
 import { Code, GomaError } from "../util/status.ts";
 import { ClientAuthorizationProvider } from "../auth/client-auth.ts";
+import { gomaUserAgent } from "../util/build-info.ts";
 
 /** Where and how to reach the server (the GOMA_* variables of the real client). */
 export interface GomaServerConfig {
@@ -97,6 +98,9 @@ export function expandPath(p: string, env: Record<string, string | undefined>): 
 }
 
 /** A Goma HTTP client. One per proxy; safe for concurrent calls. */
+/** Goma's compiler_proxy User-Agent (the server parses it for statistics), computed once. */
+const USER_AGENT = gomaUserAgent();
+
 export class GomaHttpClient {
   private encoding: Encoding = "gzip";
   /** Number of RPCs sent and failed, for the dashboard. */
@@ -118,7 +122,7 @@ export class GomaHttpClient {
     this.stats.requests++;
     const enc = this.config.compressionLevel > 0 ? this.encoding : "identity";
     const payload = enc === "identity" ? body : encodeBody(body, enc, this.config.compressionLevel);
-    const headers: Record<string, string> = { "content-type": "binary/x-protocol-buffer" };
+    const headers: Record<string, string> = { "user-agent": USER_AGENT, "content-type": "binary/x-protocol-buffer" };
     if (this.config.compressionLevel > 0) headers["accept-encoding"] = "gzip";
     if (enc !== "identity") headers["content-encoding"] = enc;
     const auth = this.config.authorizationProvider?.() ?? { header: this.config.authorization };
