@@ -201,15 +201,28 @@ const issueCommand = defineCommand({
 });
 
 const newSecretCommand = defineCommand({
-  meta: { name: "new-secret", description: "Write a new random signing secret (for goma server --auth-secret)" },
+  meta: { name: "new-secret", description: "Write a new random signing secret to FILE (for goma server --auth-secret)" },
   args: {
-    out: { type: "string", description: "File to create (mode 0600); default: print it" },
+    file: { type: "positional", required: false, description: "File to create (mode 0600)" },
+    out: { type: "string", description: "The same as FILE" },
     force: { type: "boolean", default: false, description: "Overwrite an existing file (invalidates every token it signed)" },
   },
   run({ args }) {
     const s = newSecret();
-    if (!args.out) return out(s);
-    const path = String(args.out);
+    const file = args.file ? String(args.file) : args.out ? String(args.out) : undefined;
+    if (args.file && args.out && String(args.file) !== String(args.out)) {
+      err(`goma auth new-secret: give the file once (FILE "${args.file}" and --out "${args.out}" differ)`);
+      process.exit(2);
+    }
+    if (file === undefined) {
+      // A secret is printed only into a pipe or a file, never onto a terminal where it would stay in view.
+      if (process.stdout.isTTY) {
+        err("goma auth new-secret: name the FILE to write (mode 0600), or redirect stdout; a secret is not printed to a terminal");
+        process.exit(2);
+      }
+      return out(s);
+    }
+    const path = file;
     if (existsSync(path) && !args.force) {
       err(`goma auth new-secret: "${path}" exists; give --force to replace it (tokens signed with it stop working)`);
       process.exit(1);

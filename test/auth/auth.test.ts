@@ -124,3 +124,21 @@ test("goma server refuses a non-loopback --listen without auth, and says how to 
   assert.equal(r.code, 2);
   assert.match(r.stderr, /refusing to listen on "0.0.0.0" without authentication.*--auth-tokens FILE.*--allow-unauthenticated/s);
 });
+
+test("goma auth new-secret FILE writes the secret to FILE (0600), prints none of it, and never prints one onto a terminal", async () => {
+  const f = join(dir, "positional-secret");
+  const r = await run([gomaBin(), "auth", "new-secret", f]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(statSync(f).mode & 0o777, 0o600);
+  const secret = parseSecretFile(readFileSync(f, "utf8"))[0]!;
+  assert.ok(!r.stdout.includes(Buffer.from(secret).toString("base64url").slice(0, 16)), r.stdout);
+  assert.match(r.stdout, /wrote a new secret to .*positional-secret/);
+  // Piped, it prints the secret (for `> file` or a secret manager); on a terminal it refuses.
+  const piped = await run([gomaBin(), "auth", "new-secret"]);
+  assert.equal(piped.code, 0, piped.stderr);
+  assert.match(piped.stdout.trim(), /^[A-Za-z0-9_-]{43}$/);
+  const tty = await run(["script", "-qec", `${gomaBin()} auth new-secret`, "/dev/null"]);
+  assert.equal(tty.code, 2, tty.stdout);
+  assert.match(tty.stdout, /name the FILE to write/);
+  assert.doesNotMatch(tty.stdout, /[A-Za-z0-9_-]{43}/);
+});
