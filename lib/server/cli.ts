@@ -7,7 +7,7 @@ import { defineCommand } from "citty";
 import { join } from "node:path";
 import { homedir, availableParallelism } from "node:os";
 import { log } from "../util/log.ts";
-import { platformProperties, repeated } from "../util/cli-args.ts";
+import { intFlag, platformProperties, repeated } from "../util/cli-args.ts";
 import { GomaError } from "../util/status.ts";
 
 const opt = (v: unknown): string | undefined => (v === undefined || v === "" ? undefined : String(v));
@@ -50,7 +50,7 @@ export const serverCommand = defineCommand({
     if (args["platform-container-image"]) platform["container-image"] = String(args["platform-container-image"]);
     const envPrefixes = repeated(rawArgs, "--env-prefix").map((p) => (p.endsWith("/") ? p : p + "/"));
     const s = await startServer({
-      port: Number(args.port),
+      port: intFlag("--port", args.port, 0, 65535),
       listen: String(args.listen),
       remoteexecAddr: args["remoteexec-addr"] ? String(args["remoteexec-addr"]) : undefined,
       instanceName: String(args["remote-instance-name"] ?? ""),
@@ -58,8 +58,8 @@ export const serverCommand = defineCommand({
       platform,
       envPrefixes: envPrefixes.length ? envPrefixes : undefined,
       cacheDir: String(args["cache-dir"] || defaultCacheDir()),
-      concurrency: args["exec-concurrency"] ? Number(args["exec-concurrency"]) : availableParallelism(),
-      maxRequestBytes: Number(args["max-request-bytes"]),
+      concurrency: args["exec-concurrency"] ? intFlag("--exec-concurrency", args["exec-concurrency"], 1, 4096) : availableParallelism(),
+      maxRequestBytes: intFlag("--max-request-bytes", args["max-request-bytes"], 1024, 2 ** 32),
       auth: {
         tokensFile: args["auth-tokens"] ? String(args["auth-tokens"]) : undefined,
         secretFile: args["auth-secret"] ? String(args["auth-secret"]) : undefined,

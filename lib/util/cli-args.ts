@@ -4,6 +4,51 @@
  */
 
 /**
+ * A mistake on the command line (an unknown flag, a value of the wrong form). The CLI prints its message
+ * as one line, without a stack trace, and exits 2.
+ */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/**
+ * The candidate closest to `word` by edit distance, when it is close enough to be a likely typo (at most
+ * a third of the word's length, and at least 1); undefined otherwise.
+ * @example nearest("--prot", ["--port", "--listen"]) // "--port"
+ */
+export function nearest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Math.max(2, Math.ceil(word.length / 3)) + 1;
+  for (const c of candidates) {
+    const d = editDistance(word, c);
+    if (d < bestD) [best, bestD] = [c, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * A flag's value as a whole number in [min, max].
+ * @throws {UsageError} `--port wants a whole number from 0 to 65535, got "abc"`.
+ * @example intFlag("--port", "5050", 0, 65535) // 5050
+ */
+export function intFlag(flag: string, v: unknown, min: number, max: number): number {
+  const s = String(v ?? "").trim();
+  const n = /^[0-9]+$/.test(s) ? Number(s) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`${flag} wants a whole number from ${min} to ${max}, got "${s}"`);
+  return n;
+}
+
+/**
  * Values of a repeatable flag, given as `--flag V` or `--flag=V`, in order.
  * @example repeated(["--p", "a", "--p=b"], "--p") // ["a", "b"]
  */
@@ -19,13 +64,13 @@ export function repeated(raw: string[], flag: string): string[] {
 
 /**
  * The `--platform-property KEY=VALUE` flags as a map (a later KEY wins); empty when none is given.
- * @throws {TypeError} `--platform-property wants KEY=VALUE, got "…"` for a value without `=` or key.
+ * @throws {UsageError} `--platform-property wants KEY=VALUE, got "…"` for a value without `=` or key.
  */
 export function platformProperties(raw: string[]): Record<string, string> {
   const platform: Record<string, string> = {};
   for (const kv of repeated(raw, "--platform-property")) {
     const eq = kv.indexOf("=");
-    if (eq <= 0) throw new TypeError(`--platform-property wants KEY=VALUE, got "${kv}"`);
+    if (eq <= 0) throw new UsageError(`--platform-property wants KEY=VALUE, got "${kv}"`);
     platform[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
   return platform;

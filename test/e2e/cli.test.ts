@@ -1,0 +1,64 @@
+/**
+ * The command line as a user meets it, through the compiled binary: unknown flags and commands refused
+ * with one line naming the nearest known one (exit 2), user mistakes in flag values as one line without
+ * a stack trace (exit 2), help that names the whole command, and no ANSI colour unless on a terminal
+ * without NO_COLOR.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { gomaBin, run } from "./harness.ts";
+
+const goma = (args: string[], env: Record<string, string> = {}) => run([gomaBin(), ...args], { env });
+/** Runs in a pseudo-terminal (util-linux `script`), as a person at a terminal would. */
+const onTty = (args: string[], env: Record<string, string> = {}) =>
+  run(["script", "-qec", [gomaBin(), ...args].join(" "), "/dev/null"], { env });
+
+const ONE_LINE_USAGE: [string[], RegExp][] = [
+  [["server", "--bogus"], /^goma server: unknown flag --bogus; see goma server --help$/],
+  [["server", "--prot", "1"], /^goma server: unknown flag --prot \(did you mean --port\?\)/],
+  [["proxy", "start", "--bogus"], /^goma proxy start: unknown flag --bogus/],
+  [["doctor", "--jsn"], /^goma doctor: unknown flag --jsn \(did you mean --json\?\)/],
+  [["server", "--platform-property", "nonsense"], /^goma server: --platform-property wants KEY=VALUE, got "nonsense"$/],
+  [["server", "--port", "abc"], /^goma server: --port wants a whole number from 0 to 65535, got "abc"$/],
+  [["server", "--port", "70000"], /^goma server: --port wants a whole number from 0 to 65535, got "70000"$/],
+  [["server", "--exec-concurrency", "-1"], /^goma server: --exec-concurrency wants a whole number/],
+  [["server", "--port"], /^goma server: --port needs a value$/],
+  [["bogus"], /^goma: unknown command "bogus"; known: cc, proxy, server/],
+  [["proxy", "strat"], /^goma proxy: unknown command "strat" \(did you mean "start"\?\)/],
+  [["auth", "new-secret", "--force=yes"], /^goma auth new-secret: --force is a switch and takes no value/],
+];
+
+for (const [args, want] of ONE_LINE_USAGE) {
+  test(`goma ${args.join(" ")}: one line, exit 2, nothing started`, async () => {
+    const r = await goma(args);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.equal(r.stdout, "");
+    const lines = r.stderr.trimEnd().split("\n");
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, want);
+  });
+}
+
+test("flags after -- belong to the compile command of goma doctor inputs", async () => {
+  const r = await goma(["doctor", "inputs", "--", "gcc", "-c", "nothere.c", "--bogus-gcc-flag"]);
+  assert.notEqual(r.code, 2, r.stderr);
+  assert.doesNotMatch(r.stderr, /see goma doctor inputs --help/);
+  assert.match(r.stderr, /locally: unknown flag --bogus-gcc-flag/); // gcc's flag table speaks, not goma's CLI
+});
+
+test("help names the whole command and is plain text when stdout is not a terminal", async () => {
+  const r = await goma(["proxy", "start", "--help"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /USAGE goma proxy start/);
+  assert.doesNotMatch(r.stdout, /\x1b\[/);
+  const top = await goma(["--help"]);
+  assert.match(top.stdout, /USAGE goma cc\|proxy\|server\|auth\|doctor\|bench/);
+});
+
+test("colour only on a terminal, and never with NO_COLOR", async () => {
+  const tty = await onTty(["server", "--help"]);
+  assert.match(tty.stdout, /\x1b\[/);
+  const noColor = await onTty(["server", "--help"], { NO_COLOR: "1" });
+  assert.match(noColor.stdout, /USAGE goma server/);
+  assert.doesNotMatch(noColor.stdout, /\x1b\[/);
+});
