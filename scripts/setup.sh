@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
-for p in gcc g++ clang make binutils dpkg-dev autoconf automake libtool libreadline-dev hyperfine curl; do
+for p in gcc g++ clang make cmake binutils dpkg-dev autoconf automake libtool libreadline-dev hyperfine curl; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -13,6 +13,7 @@ import { writeSync } from "node:fs";
 import { runLocal } from "./local.ts";
 import { exchange } from "./connect.ts";
 import { proxySocketPath } from "../ipc/paths.ts";
+import { findRealCompiler, installLinks } from "./masquerade.ts";
 
 const TRUE = /^(1|t|true|y|yes|on)$/i;
 
@@ -44,15 +45,45 @@ function writeAll(fd: 1 | 2, data: Uint8Array): void {
 
 /**
  * Runs one compile. `argv` is the compiler and its arguments (`goma cc gcc -c a.c` → `["gcc","-c","a.c"]`).
+ * With `opts.masquerade` (goma invoked through a link named `gcc`…), the compiler is the next `gcc` on
+ * PATH that is not goma. `goma cc --install-links DIR [NAME…]` makes such links.
  * Sets `process.exitCode` to the compiler's exit code.
  */
-export async function runCc(argv: string[]): Promise<void> {
-  if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h") {
-    process.stdout.write("usage: goma cc <compiler> <args…>   (or: gomacc <compiler> <args…>)\n");
+export async function runCc(argv: string[], opts: { masquerade?: boolean } = {}): Promise<void> {
+  if (!opts.masquerade && (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h")) {
+    process.stdout.write("usage: goma cc <compiler> <args…>   (or: gomacc <compiler> <args…>)\n" +
+      "       goma cc --install-links DIR [NAME…]   links named gcc, g++, cc, c++, clang, clang++ (and the versioned\n" +
+      "       names on PATH) to goma: with DIR first on PATH, `gcc -c a.c` compiles through goma\n");
     process.exitCode = argv.length === 0 ? 2 : 0;
     return;
   }
   const env = process.env as Record<string, string>;
+  if (!opts.masquerade && argv[0] === "--install-links") {
+    if (!argv[1] || argv[1].startsWith("-")) {
+      process.stderr.write("goma cc --install-links: name the DIR to put the links in\n");
+      process.exitCode = 2;
+      return;
+    }
+    try {
+      const r = installLinks(argv[1], env.PATH ?? "", argv.slice(2));
+      process.stdout.write(`linked ${r.linked.join(" ")} in ${argv[1]}: put it first on PATH\n`);
+      for (const s of r.skipped) process.stderr.write(`goma cc --install-links: skipped ${s}\n`);
+      process.exitCode = r.skipped.length ? 1 : 0;
+    } catch (e) {
+      process.stderr.write(`goma cc --install-links: ${(e as Error).message}\n`);
+      process.exitCode = 1;
+    }
+    return;
+  }
+  if (opts.masquerade) {
+    const real = findRealCompiler(argv[0]!, env.PATH ?? "");
+    if (real === undefined) {
+      process.stderr.write(`goma: no ${argv[0]} on PATH other than goma's own links (PATH=${env.PATH ?? ""})\n`);
+      process.exitCode = 127;
+      return;
+    }
+    argv = [real, ...argv.slice(1)];
+  }
   if (argv[0] === "--ping") {
     // One IPC round trip to the proxy on the same lean path as a compile (gomacc's `port` command
     // plays this role in Goma); used by scripts/bench-cc.sh.
