@@ -49,6 +49,19 @@ const MAX_EXEC_CALLS = 5;
 /** A failure that means "compile locally, not a goma failure": the local compiler shows the real error. */
 class LocalOnly extends Error {}
 
+/** Goma's spellings of false for a boolean flag variable (`GOMA_FALLBACK=false`, `=0`, `=no`, `=off`). */
+const FALSE = /^(0|f|false|n|no|off)$/i;
+
+/**
+ * `GOMA_FALLBACK=false` (the compile's environment, else the proxy's; Goma's requester_env.fallback):
+ * a compile goma should have run remotely and could not fails with goma's reason instead of running
+ * locally — how a CI proves that everything ran remotely. Steps that are never remote (links, `-E`,
+ * flags goma does not handle) still run locally.
+ */
+function fallbackAllowed(env: Record<string, string>): boolean {
+  return !FALSE.test(env.GOMA_FALLBACK ?? process.env.GOMA_FALLBACK ?? "");
+}
+
 /** Runs one compile task and returns the answer for `goma cc`. Never throws. */
 export async function runTask(req: CcRequest, ctx: TaskContext): Promise<TaskAnswer> {
   const t = ctx.tasks.start(req.argv, req.cwd, req.pid);
@@ -64,7 +77,7 @@ export async function runTask(req: CcRequest, ctx: TaskContext): Promise<TaskAns
     const flags = await stage("flags", () => parseFlags(req.argv, req.cwd));
     if (flags.unsupported) return local(ctx, t, "local", flags.unsupported);
     const paused = ctx.breaker?.blocked();
-    if (paused) return local(ctx, t, "localFallback", paused);
+    if (paused) return local(ctx, t, "localFallback", paused, req.env);
     const envDeps = ["DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES"].find((k) => req.env[k]);
     if (envDeps) return local(ctx, t, "local", `${envDeps} is set: the compiler would write a dep file goma cannot name`);
     const info = await stage("info", () =>
@@ -98,13 +111,19 @@ export async function runTask(req: CcRequest, ctx: TaskContext): Promise<TaskAns
     if (e instanceof LocalOnly) return local(ctx, t, "local", e.message);
     if (e instanceof GomaError) {
       if (t.stages.exec !== undefined && isInfrastructure(e)) ctx.breaker?.failure(e.rawMessage);
-      return local(ctx, t, "localFallback", e.rawMessage);
+      return local(ctx, t, "localFallback", e.rawMessage, req.env);
     }
-    return local(ctx, t, "failed", `goma internal error: ${(e as Error)?.stack ?? String(e)}`);
+    return local(ctx, t, "failed", `goma internal error: ${(e as Error)?.stack ?? String(e)}`, req.env);
   }
 }
 
-function local(ctx: TaskContext, t: TaskRecord, outcome: "local" | "localFallback" | "failed", reason: string): TaskAnswer {
+function local(ctx: TaskContext, t: TaskRecord, outcome: "local" | "localFallback" | "failed", reason: string, env?: Record<string, string>): TaskAnswer {
+  if (outcome !== "local" && env !== undefined && !fallbackAllowed(env)) {
+    const why = `goma: the remote compile failed and GOMA_FALLBACK=false forbids a local one: ${reason}\n`;
+    ctx.tasks.finish(t, "failed", { reason: `GOMA_FALLBACK=false: ${reason}`, exitCode: 1 });
+    const stderr = new TextEncoder().encode(why);
+    return { header: { kind: "done", exitCode: 1, stdoutLength: 0, stderrLength: stderr.byteLength }, stdout: new Uint8Array(), stderr };
+  }
   ctx.tasks.finish(t, outcome, { reason });
   return { header: { kind: "local", reason } };
 }
