@@ -9,11 +9,11 @@ import { goma, type IExecReq } from "../goma/proto.ts";
 import type { GomaHttpClient } from "../goma/http-client.ts";
 import { parseFlags, getCompilerInfo, discoverInputs, type CompilerInfo, type CompilerFlags } from "../compiler/index.ts";
 import type { CcRequest, CcResponse } from "../ipc/protocol.ts";
-import { Code, GomaError, isInfrastructure } from "../util/status.ts";
+import { Code, GomaError } from "../util/status.ts";
 import type { FileHashCache } from "./file-hash-cache.ts";
 import type { TaskLog, TaskRecord } from "./tasks.ts";
 import { writeOutputs } from "./outputs.ts";
-import type { Breaker } from "./breaker.ts";
+import { isOutage, type Breaker } from "./breaker.ts";
 import { scanInputs } from "../include/index.ts";
 
 /** The proxy-wide state a task uses. */
@@ -85,7 +85,12 @@ export async function runTask(req: CcRequest, ctx: TaskContext): Promise<TaskAns
       });
     });
     const execReq = await stage("request", () => buildExecReq(req, flags, info, ctx));
-    const resp = await stage("exec", () => execWithMissingInputs(execReq, inputs, info, req.cwd, ctx, t));
+    // The breaker hears only about the exchange with the server, and each outage once (lib/proxy/breaker.ts).
+    const ticket = ctx.breaker?.begin();
+    const resp = await stage("exec", () => execWithMissingInputs(execReq, inputs, info, req.cwd, ctx, t)).catch((e) => {
+      if (isOutage(e)) ctx.breaker?.failure(GomaError.from(e).rawMessage, ticket);
+      throw e;
+    });
     ctx.breaker?.success();
     const result = resp.result!;
     await stage("outputs", () => writeOutputs(result, req.cwd, req.umask, ctx.http));
@@ -96,10 +101,7 @@ export async function runTask(req: CcRequest, ctx: TaskContext): Promise<TaskAns
     return { header: { kind: "done", exitCode: result.exitStatus, stdoutLength: stdout.byteLength, stderrLength: stderr.byteLength }, stdout, stderr };
   } catch (e) {
     if (e instanceof LocalOnly) return local(ctx, t, "local", e.message);
-    if (e instanceof GomaError) {
-      if (t.stages.exec !== undefined && isInfrastructure(e)) ctx.breaker?.failure(e.rawMessage);
-      return local(ctx, t, "localFallback", e.rawMessage);
-    }
+    if (e instanceof GomaError) return local(ctx, t, "localFallback", e.rawMessage);
     return local(ctx, t, "failed", `goma internal error: ${(e as Error)?.stack ?? String(e)}`);
   }
 }
@@ -214,5 +216,6 @@ async function execWithMissingInputs(req: IExecReq, inputs: string[], info: Comp
     for (const e of entries) if (e.hashKey) ctx.serverHas.add(e.hashKey);
     return resp;
   }
-  throw new GomaError(Code.Unavailable, `gave up after ${MAX_EXEC_CALLS} calls: ${lastError}`);
+  // The server answered every call: a problem of this request, not an outage (lib/proxy/breaker.ts).
+  throw new GomaError(Code.Aborted, `gave up after ${MAX_EXEC_CALLS} calls: ${lastError}`);
 }
