@@ -13,6 +13,7 @@ import { writeSync } from "node:fs";
 import { runLocal } from "./local.ts";
 import { exchange } from "./connect.ts";
 import { proxySocketPath } from "../ipc/paths.ts";
+import { exactArgv, exactCwd, exactEnv } from "./bytes.ts";
 
 const TRUE = /^(1|t|true|y|yes|on)$/i;
 
@@ -46,13 +47,15 @@ function writeAll(fd: 1 | 2, data: Uint8Array): void {
  * Runs one compile. `argv` is the compiler and its arguments (`goma cc gcc -c a.c` → `["gcc","-c","a.c"]`).
  * Sets `process.exitCode` to the compiler's exit code.
  */
-export async function runCc(argv: string[]): Promise<void> {
+export async function runCc(argvAsDecoded: string[]): Promise<void> {
+  // argv, cwd and env are bytes: recover any the runtime could not decode (lib/cc/bytes.ts).
+  const argv = exactArgv(argvAsDecoded);
   if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h") {
     process.stdout.write("usage: goma cc <compiler> <args…>   (or: gomacc <compiler> <args…>)\n");
     process.exitCode = argv.length === 0 ? 2 : 0;
     return;
   }
-  const env = process.env as Record<string, string>;
+  const env = exactEnv(process.env);
   if (argv[0] === "--ping") {
     // One IPC round trip to the proxy on the same lean path as a compile (gomacc's `port` command
     // plays this role in Goma); used by scripts/bench-cc.sh.
@@ -71,7 +74,7 @@ export async function runCc(argv: string[]): Promise<void> {
       const reply = await exchange(proxySocketPath(env), {
         v: 1,
         argv,
-        cwd: process.cwd(),
+        cwd: exactCwd(),
         env,
         umask,
         pid: process.pid,

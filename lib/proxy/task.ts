@@ -61,6 +61,8 @@ export async function runTask(req: CcRequest, ctx: TaskContext): Promise<TaskAns
     }
   };
   try {
+    const notText = notUtf8(req);
+    if (notText) return local(ctx, t, "local", notText);
     const flags = await stage("flags", () => parseFlags(req.argv, req.cwd));
     if (flags.unsupported) return local(ctx, t, "local", flags.unsupported);
     const paused = ctx.breaker?.blocked();
@@ -109,6 +111,24 @@ export async function runTask(req: CcRequest, ctx: TaskContext): Promise<TaskAns
 function local(ctx: TaskContext, t: TaskRecord, outcome: "local" | "localFallback" | "failed", reason: string): TaskAnswer {
   ctx.tasks.finish(t, outcome, { reason });
   return { header: { kind: "local", reason } };
+}
+
+/** A lone low surrogate U+DC80..U+DCFF: a byte that was not valid UTF-8, escaped by `goma cc` (lib/cc/bytes.ts). */
+const ESCAPED_BYTE = /(?<![\uD800-\uDBFF])[\uDC80-\uDCFF]/;
+
+/**
+ * Why a compile whose argv, cwd or forwarded environment is not valid UTF-8 runs locally, or "". REAPI
+ * names files and arguments with proto3 strings, which must be UTF-8 (Buildbarn rejects anything else),
+ * so such a compile cannot be described remotely; `goma cc` runs it with the exact bytes.
+ */
+export function notUtf8(req: Pick<CcRequest, "argv" | "cwd" | "env">): string {
+  const show = (s: string) => JSON.stringify(s).replace(/\\udc([89a-f][0-9a-f])/g, "\\x$1");
+  const i = req.argv.findIndex((a) => ESCAPED_BYTE.test(a));
+  if (i >= 0) return `argument ${i} ${show(req.argv[i]!)} is not valid UTF-8: REAPI names are UTF-8 strings, so it compiles locally with its exact bytes`;
+  if (ESCAPED_BYTE.test(req.cwd)) return `the working directory ${show(req.cwd)} is not valid UTF-8: REAPI names are UTF-8 strings, so it compiles locally`;
+  const bad = Object.entries(req.env).find(([k, v]) => CLIENT_ENV.test(k) && ESCAPED_BYTE.test(v));
+  if (bad) return `${bad[0]} is not valid UTF-8: REAPI strings are UTF-8, so it compiles locally`;
+  return "";
 }
 
 function firstLine(s: string): string {
