@@ -31,10 +31,13 @@ export interface CcRequest {
  * - `done`: the compile ran (remotely or from a cache); the proxy already wrote the output files;
  *   `stdoutLength` + `stderrLength` payload bytes follow the header.
  * - `local`: `goma cc` must run the compiler itself; `reason` says why (recorded by the proxy).
+ * - `error`: the request was malformed (not a complete frame, not JSON, wrong field types); `reason`
+ *   is one line. `goma cc` runs the compiler itself, as for `local`.
  */
 export type CcResponse =
   | { kind: "done"; exitCode: number; stdoutLength: number; stderrLength: number; messages?: string[] }
-  | { kind: "local"; reason: string };
+  | { kind: "local"; reason: string }
+  | { kind: "error"; reason: string };
 
 /** Encodes a header (and optional payload parts) into one frame. */
 export function encodeFrame(header: unknown, ...payload: Uint8Array[]): Uint8Array {
@@ -58,7 +61,8 @@ export const MAX_HEADER_BYTES = 16 * 1024 * 1024;
 /**
  * Incremental frame reader: feed it socket chunks; it returns the header and payload once complete.
  * `payloadLength(header)` says how many payload bytes follow a given header.
- * @throws {RangeError} when the declared header length exceeds {@link MAX_HEADER_BYTES}.
+ * @throws {RangeError} when the declared header length exceeds {@link MAX_HEADER_BYTES};
+ * {@link SyntaxError} when the header is not JSON.
  */
 export class FrameReader<H> {
   private chunks: Uint8Array[] = [];
@@ -75,7 +79,12 @@ export class FrameReader<H> {
     const hlen = new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint32(0, true);
     if (hlen > MAX_HEADER_BYTES) throw new RangeError(`IPC header too large: ${hlen} bytes`);
     if (buf.byteLength < 4 + hlen) return undefined;
-    const header = JSON.parse(new TextDecoder().decode(buf.subarray(4, 4 + hlen))) as H;
+    let header: H;
+    try {
+      header = JSON.parse(new TextDecoder().decode(buf.subarray(4, 4 + hlen))) as H;
+    } catch (e) {
+      throw new SyntaxError(`IPC header is not JSON: ${(e as Error).message}`);
+    }
     const plen = this.payloadLength(header);
     if (buf.byteLength < 4 + hlen + plen) return undefined;
     return { header, payload: buf.subarray(4 + hlen, 4 + hlen + plen) };

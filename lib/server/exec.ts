@@ -20,6 +20,8 @@ import { MANIFEST_PATH, ROOT_TOKEN, WRAPPER_PATH, WRAPPER_SCRIPT } from "./wrapp
 import { actionResultToExecResp } from "./result.ts";
 import type { Reapi } from "./reapi.ts";
 import { parseFlags } from "../compiler/index.ts";
+import { assembleFile, checkExecReq } from "./limits.ts";
+import { validateBlob } from "../goma/file-blob.ts";
 
 const T = goma.FileBlob.BlobType;
 const CachePolicy = goma.ExecReq.CachePolicy;
@@ -83,10 +85,13 @@ export class ExecAdapter {
   /**
    * Handles one ExecReq. A compile that ran (whatever its exit code) and a missing-input reply are
    * results; request problems come back as `error=BAD_REQUEST` with `error_message`.
-   * @throws {GomaError} for infrastructure failures (the HTTP layer maps them to 5xx; the client retries).
+   * @throws {GomaError} InvalidArgument (→ HTTP 400) for a request over a limit of lib/server/limits.ts
+   * (NUL bytes, E2BIG-sized arguments, over-long paths, blob sizes that contradict their content);
+   * other codes for infrastructure failures (the HTTP layer maps them to 5xx; the client retries).
    */
   async exec(req: IExecReq): Promise<IExecResp> {
     this.stats.requests++;
+    checkExecReq(req);
     const cwd = req.cwd ?? "";
     if (!cwd.startsWith("/")) return badRequest(`cwd must be an absolute path, got "${cwd}"`);
     if (!req.arg?.length) return badRequest("arg is empty: nothing to run");
@@ -231,12 +236,14 @@ export class ExecAdapter {
     const files = this.opts.files;
     let key = inp.hashKey ?? "";
     if (inp.content) {
+      const problem = validateBlob(inp.content);
+      if (problem) throw new GomaError(Code.InvalidArgument, `bad request: input ${JSON.stringify(filename.slice(0, 60))}: invalid FileBlob: ${problem}`);
       const bytes = serializeBlob(inp.content);
       key = sha256Hex(bytes);
       files.put(key, bytes);
     }
     const spec = specs.get(abs);
-    const content = () => contentOf(files, key, inp.content ?? undefined);
+    const content = () => contentOf(files, key, inp.content ?? undefined, filename);
     let digest = key ? files.getDigest(key) : undefined;
     if (!digest && spec?.hash) digest = { hash: spec.hash, sizeBytes: Number(spec.size ?? 0) };
     if (!digest) {
@@ -296,22 +303,17 @@ function badRequest(message: string): IExecResp {
   return { error: goma.ExecResp.ExecError.BAD_REQUEST, errorMessage: [message], result: { exitStatus: -1 } };
 }
 
-/** A file's content from an embedded blob or the file store (FILE, or FILE_META with all chunks). */
-function contentOf(files: FileStore, key: string, embedded: IFileBlob | undefined): Uint8Array | undefined {
+/**
+ * A file's content from an embedded blob or the file store (FILE, or FILE_META with all chunks), or
+ * undefined when the server lacks a piece (the client resends it).
+ * @throws {GomaError} InvalidArgument when a FILE_META contradicts its chunks (lib/server/limits.ts).
+ */
+function contentOf(files: FileStore, key: string, embedded: IFileBlob | undefined, name: string): Uint8Array | undefined {
   const top = embedded ?? (key ? files.get(key) : undefined);
   if (!top) return undefined;
   if (top.blobType === T.FILE) return top.content ?? new Uint8Array();
   if (top.blobType !== T.FILE_META) return undefined;
-  const size = Number(top.fileSize ?? 0);
-  const out = new Uint8Array(size);
-  for (const k of top.hashKey ?? []) {
-    const c = files.get(k);
-    if (!c || c.blobType !== T.FILE_CHUNK || !c.content) return undefined;
-    const off = Number(c.offset ?? 0);
-    if (off + c.content.byteLength > size) return undefined;
-    out.set(c.content, off);
-  }
-  return out;
+  return assembleFile(top, (k) => files.get(k), name);
 }
 
 /** Inputs named by a FAILED_PRECONDITION PreconditionFailure (MISSING `blobs/{hash}/{size}`). */

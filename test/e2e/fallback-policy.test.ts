@@ -36,7 +36,7 @@ test("GOMA_FALLBACK=false: the server unreachable fails the compile with goma's 
 });
 
 test("by default (and with GOMA_FALLBACK=true) the same compile runs locally", async () => {
-  for (const env of [{}, { GOMA_FALLBACK: "true" }]) {
+  for (const env of [{}, { GOMA_FALLBACK: "true" }] as Record<string, string>[]) {
     rmSync(join(proj, "a.o"), { force: true });
     const r = await cc(["gcc", "-c", "a.c", "-o", "a.o"], env);
     assert.equal(r.code, 0, r.stderr);

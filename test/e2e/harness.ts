@@ -59,6 +59,12 @@ export interface StartOptions {
   proxy?: boolean;
   /** Extra arguments for `goma server` (after --port and --cache-dir). */
   serverArgs?: string[];
+  /**
+   * Wraps the server's command line, e.g. to run it in its own mount namespace with the cache dir on a
+   * tiny tmpfs: `(cmd, cacheDir) => ["unshare", "-m", "sh", "-c", 'mount … "$0" && exec "$@"', cacheDir, ...cmd]`.
+   * The wrapper must exec the server (its pid is the one stopped).
+   */
+  serverWrap?: (cmd: string[], cacheDir: string) => string[];
 }
 
 export interface RunResult {
@@ -156,9 +162,11 @@ interface ServerHandle {
  * stdout. Rejects (with the server's output) when it exits first or is not ready within READY_TIMEOUT_MS;
  * `addrInUse` tells whether it failed because the port was taken meanwhile.
  */
-function startServer(port: number, cacheDir: string, extra: string[]): Promise<ServerHandle> {
+function startServer(port: number, cacheDir: string, extra: string[], wrap?: StartOptions["serverWrap"]): Promise<ServerHandle> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(gomaBin(), ["server", "--port", String(port), "--cache-dir", cacheDir, ...extra], {
+    const plain = [gomaBin(), "server", "--port", String(port), "--cache-dir", cacheDir, ...extra];
+    const cmd = wrap ? wrap(plain, cacheDir) : plain;
+    const child = spawn(cmd[0]!, cmd.slice(1), {
       env: { ...process.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -310,7 +318,7 @@ export async function startStack(opts: StartOptions = {}): Promise<GomaStack> {
       for (let attempt = 1; ; attempt++) {
         serverPort = await freePort();
         try {
-          server = await startServer(serverPort, cacheDir, opts.serverArgs ?? []);
+          server = await startServer(serverPort, cacheDir, opts.serverArgs ?? [], opts.serverWrap);
           if (server.child.pid) watchdog.tell(`server ${server.child.pid}`);
           break;
         } catch (e) {
