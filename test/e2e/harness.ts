@@ -59,6 +59,11 @@ export interface StartOptions {
   proxy?: boolean;
   /** Extra arguments for `goma server` (after --port and --cache-dir). */
   serverArgs?: string[];
+  /**
+   * With `server: false`: the port of a server the test runs itself (e.g. a fake Goma server), which the
+   * proxy is pointed at. Default: a free port with nobody on it.
+   */
+  serverPort?: number;
 }
 
 export interface RunResult {
@@ -320,7 +325,7 @@ export async function startStack(opts: StartOptions = {}): Promise<GomaStack> {
         }
       }
     } else {
-      serverPort = await freePort();
+      serverPort = opts.serverPort ?? (await freePort());
     }
 
     const dashboardPort = await freePort();
