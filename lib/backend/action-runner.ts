@@ -102,7 +102,7 @@ export async function runAction(deps: RunnerDeps, p: PreparedAction, queuedMs: n
     }).finally(() => untrack());
     md.executionCompletedTimestamp = md.outputUploadStartTimestamp = timestamp(Date.now());
 
-    const outputs = await collectOutputs(cas, p.command, cwd);
+    const outputs = await collectOutputs(cas, p.command, cwd, root);
     const result: R.IActionResult = {
       ...outputs,
       exitCode: run.exitCode,

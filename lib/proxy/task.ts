@@ -108,7 +108,10 @@ export async function runTask(req: CcRequest, ctx: TaskContext): Promise<TaskAns
     });
     ctx.breaker?.success();
     const result = resp.result!;
-    await stage("outputs", () => writeOutputs(result, req.cwd, req.umask, ctx.http));
+    await stage("outputs", () => writeOutputs(result, req.cwd, req.umask, ctx.http, {
+      allowed: flags.outputs,
+      required: [flags.output, ...(flags.depFile !== undefined ? [flags.depFile] : [])],
+    }));
     const cacheHit = resp.cacheHit === goma.ExecResp.CacheSource.STORAGE_CACHE || resp.cacheHit === goma.ExecResp.CacheSource.MEM_CACHE;
     ctx.tasks.finish(t, cacheHit ? "cacheHit" : "remote", { exitCode: result.exitStatus });
     const stdout = result.stdoutBuffer ?? new Uint8Array();

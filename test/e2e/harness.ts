@@ -65,6 +65,11 @@ export interface StartOptions {
    * The wrapper must exec the server (its pid is the one stopped).
    */
   serverWrap?: (cmd: string[], cacheDir: string) => string[];
+  /**
+   * With `server: false`: the port of a server the test runs itself (e.g. a fake Goma server), which the
+   * proxy is pointed at. Default: a free port with nobody on it.
+   */
+  serverPort?: number;
 }
 
 export interface RunResult {
@@ -328,7 +333,7 @@ export async function startStack(opts: StartOptions = {}): Promise<GomaStack> {
         }
       }
     } else {
-      serverPort = await freePort();
+      serverPort = opts.serverPort ?? (await freePort());
     }
 
     const dashboardPort = await freePort();
