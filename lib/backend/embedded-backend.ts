@@ -5,6 +5,12 @@
  * the difference except through Capabilities. Layout under `dataDir`: `cas/` (disk CAS), `ac/` (disk
  * action cache), `exec/` (one directory per running action, cleared at start).
  *
+ * Who may call it: every call on every service carries `authorization: Bearer <token>` checked by
+ * `authorize` (goma server passes the credentials of its Goma port plus a token of its own), answered
+ * UNAUTHENTICATED otherwise, before any handler runs. Serving without that check is refused unless the
+ * caller says `unauthenticated: true` (tests of the REAPI semantics), so no TCP port ever lets anyone
+ * who can connect run actions.
+ *
  * Spec: REAPI v2 services; reference/reapi-buildbarn.md §4.6.
  */
 import { availableParallelism } from "node:os";
@@ -37,6 +43,37 @@ export interface EmbeddedBackendOptions {
   concurrency?: number;
   /** Platform properties this worker offers; default `{ OSFamily: "linux" }`. */
   platform?: Record<string, string>;
+  /**
+   * Checks one call's `authorization` metadata (undefined when absent): the reason of the refusal, or
+   * undefined to let the call in. Required unless `unauthenticated`.
+   */
+  authorize?: (authorization: string | undefined) => string | undefined;
+  /** Serve without `authorize` (tests only: anyone who reaches the address may then run actions). */
+  unauthenticated?: boolean;
+}
+
+/**
+ * A grpc-js server interceptor that answers UNAUTHENTICATED (with the reason) to any call whose
+ * `authorization` metadata `authorize` refuses; the handler never runs for such a call.
+ */
+export function authInterceptor(authorize: (authorization: string | undefined) => string | undefined): grpc.ServerInterceptor {
+  return (_method, call) => new grpc.ServerInterceptingCall(call, {
+    start(next) {
+      next({
+        onReceiveMetadata(metadata, mdNext) {
+          const v = metadata.get("authorization")[0];
+          let refusal: string | undefined;
+          try {
+            refusal = authorize(typeof v === "string" ? v : undefined);
+          } catch (e) {
+            refusal = `auth check failed: ${(e as Error).message}`;
+          }
+          if (refusal === undefined) mdNext(metadata);
+          else call.sendStatus({ code: grpc.status.UNAUTHENTICATED, details: `auth failed: ${refusal}`, metadata: new grpc.Metadata() });
+        },
+      });
+    },
+  });
 }
 
 /**
@@ -56,6 +93,9 @@ export interface EmbeddedBackend {
  * @throws {GomaError} Unavailable when the address cannot be bound.
  */
 export async function startEmbeddedBackend(opts: EmbeddedBackendOptions): Promise<EmbeddedBackend> {
+  if (!opts.authorize && !opts.unauthenticated) {
+    throw new GomaError(Code.FailedPrecondition, "the embedded backend needs an authorize check (or unauthenticated: true, for tests)");
+  }
   const cas = await DiskCas.open(join(opts.dataDir, "cas"));
   const ac = await DiskActionCache.open(join(opts.dataDir, "ac"));
   const executor = new EmbeddedExecutor({
@@ -66,7 +106,7 @@ export async function startEmbeddedBackend(opts: EmbeddedBackendOptions): Promis
   await executor.cleanExecDir();
   const inFlight = new Set<Promise<void>>();
 
-  const server = new grpc.Server(GRPC_OPTIONS);
+  const server = new grpc.Server({ ...GRPC_OPTIONS, interceptors: opts.authorize ? [authInterceptor(opts.authorize)] : [] });
   server.addService(capabilitiesService, capabilitiesHandlers());
   server.addService(casService, casHandlers(cas));
   server.addService(actionCacheService, actionCacheHandlers(cas, ac));

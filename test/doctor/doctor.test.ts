@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { startStack, freePort, gomaBin, run, type GomaStack } from "../e2e/harness.ts";
 import { startProxyWith } from "../auth/proxy.ts";
 import { check, doctor } from "./helpers.ts";
+import { localTokenPath } from "../../lib/auth/local-token.ts";
 
 let dir: string;
 const stacks: GomaStack[] = [];
@@ -125,13 +126,15 @@ test("a platform the backend does not offer (OSFamily=Linux): doctor finds the o
   const a = await stack({ proxy: false });
   const addr = /backend: embedded at (127\.0\.0\.1:\d+)/.exec(a.serverLog())?.[1];
   assert.ok(addr, a.serverLog());
-  const b = await stack({ proxy: false, serverArgs: ["--remoteexec-addr", addr!, "--platform-property", "OSFamily=Linux"] });
+  // The embedded backend takes its server's credentials: here the user's local token.
+  const token = ["--remoteexec-token-file", localTokenPath(process.env)];
+  const b = await stack({ proxy: false, serverArgs: ["--remoteexec-addr", addr!, ...token, "--platform-property", "OSFamily=Linux"] });
   const d = await doctor(b.env, ["--no-compile"]);
   const p = check(d, "backend.platform");
   assert.equal(p.status, "fail");
   assert.match(p.evidence, /no worker for the server's platform \{OSFamily=Linux\}, but one for OSFamily=linux instead of Linux \{OSFamily=linux\}/);
   assert.match(p.fix!, /--platform-property OSFamily=linux/);
-  const direct = await doctor(a.env, ["--no-compile", "--remoteexec-addr", addr!, "--platform-property", "OSFamily=linux", "--platform-property", "container-image=docker://x"]);
+  const direct = await doctor(a.env, ["--no-compile", "--remoteexec-addr", addr!, ...token, "--platform-property", "OSFamily=linux", "--platform-property", "container-image=docker://x"]);
   const q = check(direct, "backend.platform");
   assert.match(q.evidence, /but one for without container-image \{OSFamily=linux\}/);
   assert.match(q.fix!, /--platform-property OSFamily=linux/);

@@ -59,6 +59,8 @@ export interface StartOptions {
   proxy?: boolean;
   /** Extra arguments for `goma server` (after --port and --cache-dir). */
   serverArgs?: string[];
+  /** Extra environment for the server and the proxy (also in `env`), e.g. XDG_CONFIG_HOME. */
+  env?: Record<string, string>;
 }
 
 export interface RunResult {
@@ -156,10 +158,10 @@ interface ServerHandle {
  * stdout. Rejects (with the server's output) when it exits first or is not ready within READY_TIMEOUT_MS;
  * `addrInUse` tells whether it failed because the port was taken meanwhile.
  */
-function startServer(port: number, cacheDir: string, extra: string[]): Promise<ServerHandle> {
+function startServer(port: number, cacheDir: string, extra: string[], extraEnv: Record<string, string> = {}): Promise<ServerHandle> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(gomaBin(), ["server", "--port", String(port), "--cache-dir", cacheDir, ...extra], {
-      env: { ...process.env },
+      env: { ...process.env, ...extraEnv },
       stdio: ["ignore", "pipe", "pipe"],
     });
     // A stack a test forgot to stop must not keep the test process alive (its watchdog stops it).
@@ -310,7 +312,7 @@ export async function startStack(opts: StartOptions = {}): Promise<GomaStack> {
       for (let attempt = 1; ; attempt++) {
         serverPort = await freePort();
         try {
-          server = await startServer(serverPort, cacheDir, opts.serverArgs ?? []);
+          server = await startServer(serverPort, cacheDir, opts.serverArgs ?? [], opts.env);
           if (server.child.pid) watchdog.tell(`server ${server.child.pid}`);
           break;
         } catch (e) {
@@ -333,6 +335,7 @@ export async function startStack(opts: StartOptions = {}): Promise<GomaStack> {
       GOMA_TMP_DIR: gomaTmp,
       GOMA_CACHE_DIR: join(tmp, "proxy-cache"),
       GOMA_COMPILER_PROXY_PORT: String(dashboardPort),
+      ...opts.env,
     };
 
     if (wantProxy) {
