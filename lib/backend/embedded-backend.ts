@@ -15,6 +15,7 @@
  */
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
+import { realpath } from "node:fs/promises";
 import * as grpc from "@grpc/grpc-js";
 import { DiskActionCache } from "../blobstore/disk-action-cache.ts";
 import { DiskCas } from "../blobstore/disk-cas.ts";
@@ -28,6 +29,7 @@ import { capabilitiesHandlers } from "./capabilities-service.ts";
 import { casHandlers } from "./cas-service.ts";
 import { executionHandlers } from "./execution-service.ts";
 import { EmbeddedExecutor } from "./executor.ts";
+import type { CommandPolicy } from "./command-policy.ts";
 import { OperationStore } from "./operation-store.ts";
 
 /**
@@ -50,6 +52,8 @@ export interface EmbeddedBackendOptions {
   authorize?: (authorization: string | undefined) => string | undefined;
   /** Serve without `authorize` (tests only: anyone who reaches the address may then run actions). */
   unauthenticated?: boolean;
+  /** Which commands the executor runs (lib/backend/command-policy.ts); default `"toolchain"`. */
+  commandPolicy?: CommandPolicy;
 }
 
 /**
@@ -102,6 +106,7 @@ export async function startEmbeddedBackend(opts: EmbeddedBackendOptions): Promis
     cas, ac, execDir: join(opts.dataDir, "exec"),
     concurrency: opts.concurrency ?? availableParallelism(),
     platform: opts.platform ?? { OSFamily: "linux" },
+    commandPolicy: opts.commandPolicy, dataDir: await realpath(opts.dataDir),
   });
   await executor.cleanExecDir();
   const inFlight = new Set<Promise<void>>();

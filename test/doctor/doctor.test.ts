@@ -48,7 +48,7 @@ test("a healthy chain passes: backend tiny action and a real compile with its st
   assert.equal(check(d, "backend.reachable").status, "pass");
   assert.match(check(d, "backend.api").evidence, /2\.0–2\.3/);
   assert.equal(check(d, "backend.digest").status, "pass");
-  assert.match(check(d, "backend.action").evidence, /\/bin\/sh -c 'echo ok' ran on a worker with platform \{OSFamily=linux\}/);
+  assert.match(check(d, "backend.action").evidence, /^\/usr\/bin\/gcc --version \(through goma's wrapper, with its environment manifest\) ran on a worker with platform \{OSFamily=linux\} in \d+ ms: gcc /);
   const c = check(d, "compile");
   assert.equal(c.status, "pass", c.evidence);
   assert.match(c.evidence, /ran remotely in \d+ ms \(proxy \d+ ms: flags [\d.]+ ms, info [\d.]+ ms, inputs [\d.]+ ms, request [\d.]+ ms, exec [\d.]+ ms, outputs [\d.]+ ms\)/);

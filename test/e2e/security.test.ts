@@ -5,12 +5,12 @@
  */
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startStack, gomaBin, run, type GomaStack } from "./harness.ts";
 import { ReapiClient } from "../../lib/reapi/client.ts";
-import { buildTestAction } from "../../lib/backend/test-actions.ts";
+import { buildTestAction, uploadTestAction } from "../../lib/backend/test-actions.ts";
 import { Code, GomaError } from "../../lib/util/status.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "goma-security-e2e-"));
@@ -84,6 +84,13 @@ test("a loopback server without token files makes a 0600 local token, refuses re
   try {
     await assert.rejects(none.findMissingBlobs([action.actionDigest]), unauthenticated(/missing Authorization header/));
     assert.equal((await own.findMissingBlobs([action.actionDigest])).length, 1);
+    // Even with the token, the REAPI port runs no shell: only declared compilers behind goma's wrapper.
+    const marker = join(dir, "pwned");
+    const shell = await uploadTestAction(own, { argv: ["/bin/sh", "-c", `id > ${marker}`], env: { PATH: "/usr/bin:/bin" } });
+    const res = await own.execute(shell.actionDigest);
+    assert.equal(res.status?.code, Code.FailedPrecondition);
+    assert.match(res.status?.message ?? "", /runs only declared compilers through goma's wrapper: the program is "\/bin\/sh"/);
+    assert.equal(existsSync(marker), false);
   } finally {
     none.close();
     own.close();
