@@ -5,10 +5,17 @@
  * the difference except through Capabilities. Layout under `dataDir`: `cas/` (disk CAS), `ac/` (disk
  * action cache), `exec/` (one directory per running action, cleared at start).
  *
+ * Who may call it: every call on every service carries `authorization: Bearer <token>` checked by
+ * `authorize` (goma server passes the credentials of its Goma port plus a token of its own), answered
+ * UNAUTHENTICATED otherwise, before any handler runs. Serving without that check is refused unless the
+ * caller says `unauthenticated: true` (tests of the REAPI semantics), so no TCP port ever lets anyone
+ * who can connect run actions.
+ *
  * Spec: REAPI v2 services; reference/reapi-buildbarn.md §4.6.
  */
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
+import { realpath } from "node:fs/promises";
 import * as grpc from "@grpc/grpc-js";
 import { DiskActionCache } from "../blobstore/disk-action-cache.ts";
 import { DiskCas } from "../blobstore/disk-cas.ts";
@@ -22,6 +29,7 @@ import { capabilitiesHandlers } from "./capabilities-service.ts";
 import { casHandlers } from "./cas-service.ts";
 import { executionHandlers } from "./execution-service.ts";
 import { EmbeddedExecutor } from "./executor.ts";
+import type { CommandPolicy } from "./command-policy.ts";
 import { OperationStore } from "./operation-store.ts";
 
 /**
@@ -37,6 +45,39 @@ export interface EmbeddedBackendOptions {
   concurrency?: number;
   /** Platform properties this worker offers; default `{ OSFamily: "linux" }`. */
   platform?: Record<string, string>;
+  /**
+   * Checks one call's `authorization` metadata (undefined when absent): the reason of the refusal, or
+   * undefined to let the call in. Required unless `unauthenticated`.
+   */
+  authorize?: (authorization: string | undefined) => string | undefined;
+  /** Serve without `authorize` (tests only: anyone who reaches the address may then run actions). */
+  unauthenticated?: boolean;
+  /** Which commands the executor runs (lib/backend/command-policy.ts); default `"toolchain"`. */
+  commandPolicy?: CommandPolicy;
+}
+
+/**
+ * A grpc-js server interceptor that answers UNAUTHENTICATED (with the reason) to any call whose
+ * `authorization` metadata `authorize` refuses; the handler never runs for such a call.
+ */
+export function authInterceptor(authorize: (authorization: string | undefined) => string | undefined): grpc.ServerInterceptor {
+  return (_method, call) => new grpc.ServerInterceptingCall(call, {
+    start(next) {
+      next({
+        onReceiveMetadata(metadata, mdNext) {
+          const v = metadata.get("authorization")[0];
+          let refusal: string | undefined;
+          try {
+            refusal = authorize(typeof v === "string" ? v : undefined);
+          } catch (e) {
+            refusal = `auth check failed: ${(e as Error).message}`;
+          }
+          if (refusal === undefined) mdNext(metadata);
+          else call.sendStatus({ code: grpc.status.UNAUTHENTICATED, details: `auth failed: ${refusal}`, metadata: new grpc.Metadata() });
+        },
+      });
+    },
+  });
 }
 
 /**
@@ -56,17 +97,21 @@ export interface EmbeddedBackend {
  * @throws {GomaError} Unavailable when the address cannot be bound.
  */
 export async function startEmbeddedBackend(opts: EmbeddedBackendOptions): Promise<EmbeddedBackend> {
+  if (!opts.authorize && !opts.unauthenticated) {
+    throw new GomaError(Code.FailedPrecondition, "the embedded backend needs an authorize check (or unauthenticated: true, for tests)");
+  }
   const cas = await DiskCas.open(join(opts.dataDir, "cas"));
   const ac = await DiskActionCache.open(join(opts.dataDir, "ac"));
   const executor = new EmbeddedExecutor({
     cas, ac, execDir: join(opts.dataDir, "exec"),
     concurrency: opts.concurrency ?? availableParallelism(),
     platform: opts.platform ?? { OSFamily: "linux" },
+    commandPolicy: opts.commandPolicy, dataDir: await realpath(opts.dataDir),
   });
   await executor.cleanExecDir();
   const inFlight = new Set<Promise<void>>();
 
-  const server = new grpc.Server(GRPC_OPTIONS);
+  const server = new grpc.Server({ ...GRPC_OPTIONS, interceptors: opts.authorize ? [authInterceptor(opts.authorize)] : [] });
   server.addService(capabilitiesService, capabilitiesHandlers());
   server.addService(casService, casHandlers(cas));
   server.addService(actionCacheService, actionCacheHandlers(cas, ac));

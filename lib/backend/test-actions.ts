@@ -125,3 +125,9 @@ export async function uploadTestAction(client: ReapiClient, spec: TestActionSpec
 
 /** The environment most test actions need: a PATH for /bin/sh and coreutils. */
 export const TEST_PATH_ENV: Record<string, string> = { PATH: "/usr/bin:/bin" };
+
+/**
+ * Options for an embedded backend in tests of the REAPI semantics themselves (any command, no auth):
+ * never what `goma server` runs.
+ */
+export const REAPI_SEMANTICS_TEST_OPTIONS = { unauthenticated: true, commandPolicy: "any" } as const;

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type EmbeddedBackend, startEmbeddedBackend } from "../backend/embedded-backend.ts";
+import { REAPI_SEMANTICS_TEST_OPTIONS } from "../backend/test-actions.ts";
 import { type Digest, digestOf, EMPTY_DIGEST } from "../digest/digest.ts";
 import { Code, GomaError } from "../util/status.ts";
 import { ReapiClient } from "./client.ts";
@@ -26,7 +27,7 @@ for (const instanceName of ["", "hardlinking"]) {
     let client: ReapiClient;
     before(async () => {
       dataDir = await mkdtemp(join(tmpdir(), "goma-client-"));
-      backend = await startEmbeddedBackend({ dataDir });
+      backend = await startEmbeddedBackend({ dataDir , ...REAPI_SEMANTICS_TEST_OPTIONS });
       client = new ReapiClient({ target: backend.address, instanceName, toolName: "goma-test" });
     });
     after(async () => {

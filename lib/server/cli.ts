@@ -34,7 +34,7 @@ export const serverCommand = defineCommand({
     "auth-tokens": { type: "string", description: "File of accepted tokens, one '<token> <user>' per line (# comments); re-read on change" },
     "auth-secret": { type: "string", description: "File with the secret that signs tokens (goma auth new-secret / goma auth issue); re-read on change" },
     "allowed-users": { type: "string", description: "Comma list of users (or *@domain) allowed in; default: any user a token names" },
-    "allow-unauthenticated": { type: "boolean", default: false, description: "Serve without auth on a non-loopback --listen address" },
+    "allow-unauthenticated": { type: "boolean", default: false, description: "Serve without any auth (default on loopback: only this user, through ~/.config/goma/local-token)" },
     "remoteexec-token-file": { type: "string", description: "Bearer token for the backend (e.g. Buildbarn JWT), re-read on change" },
     "service-account-json": { type: "string", description: "Service-account key: OAuth2 JWT-bearer access tokens for the backend (Google RBE)" },
     "service-account-scope": { type: "string", description: "OAuth2 scope for --service-account-json (default cloud-build-service)" },
@@ -45,6 +45,7 @@ export const serverCommand = defineCommand({
   },
   async run({ args, rawArgs }) {
     const { startServer } = await import("./start.ts");
+    const { localTokenPath } = await import("../auth/local-token.ts");
     const platform = platformProperties(rawArgs);
     if (!Object.keys(platform).length) platform.OSFamily = "linux";
     if (args["platform-container-image"]) platform["container-image"] = String(args["platform-container-image"]);
@@ -65,6 +66,7 @@ export const serverCommand = defineCommand({
         secretFile: args["auth-secret"] ? String(args["auth-secret"]) : undefined,
         allowedUsers: args["allowed-users"] ? String(args["allowed-users"]).split(",").map((u) => u.trim()).filter(Boolean) : undefined,
         allowUnauthenticated: Boolean(args["allow-unauthenticated"]),
+        localTokenFile: localTokenPath(process.env),
       },
       backendAuth: {
         tokenFile: opt(args["remoteexec-token-file"]),
@@ -80,6 +82,7 @@ export const serverCommand = defineCommand({
       process.exit(2);
     });
     process.stdout.write(`goma server listening on http://${s.listen}:${s.port} (backend: ${s.backend})\n`);
+    process.stdout.write(`goma server auth: ${s.auth}\n`);
     const stop = async (sig: string) => {
       log.info(`${sig}: stopping`);
       await s.stop();

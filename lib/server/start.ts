@@ -5,6 +5,9 @@
  */
 import { join } from "node:path";
 import { mkdirSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { ensureLocalToken } from "../auth/local-token.ts";
+import { userName } from "../ipc/paths.ts";
 import { isLoopbackTarget } from "../reapi/rpc-caller.ts";
 import { ReapiClient, type ReapiClientOptions } from "../reapi/client.ts";
 import { FileStore } from "./file-store.ts";
@@ -32,8 +35,12 @@ export interface ServerConfig {
   cacheDir: string;
   concurrency: number;
   maxRequestBytes: number;
-  /** Who may call the Goma API (lib/auth/server-auth.ts); no files: no auth (loopback only, or allowUnauthenticated). */
-  auth?: { tokensFile?: string; secretFile?: string; allowedUsers?: string[]; allowUnauthenticated?: boolean };
+  /**
+   * Who may call the Goma API and the embedded backend (lib/auth/server-auth.ts). Without token files
+   * on loopback, the per-user local token `localTokenFile` (lib/auth/local-token.ts) is required;
+   * `allowUnauthenticated` drops every check.
+   */
+  auth?: { tokensFile?: string; secretFile?: string; allowedUsers?: string[]; allowUnauthenticated?: boolean; localTokenFile?: string };
   /** How to authenticate to `remoteexecAddr` (lib/auth/backend-credentials.ts). */
   backendAuth?: BackendCredentialOptions;
 }
@@ -43,6 +50,8 @@ export interface RunningServer {
   port: number;
   listen: string;
   backend: string;
+  /** Who may use the server, one line (no secrets). */
+  auth: string;
   stop(): Promise<void>;
 }
 
@@ -58,7 +67,16 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   if (cfg.auth?.allowedUsers?.length && !hasAuth) {
     throw new GomaError(Code.FailedPrecondition, "--allowed-users needs --auth-tokens or --auth-secret: without tokens nobody is identified");
   }
-  const auth = hasAuth ? new Authenticator({ ...cfg.auth }) : undefined;
+  // No token files: the server's own user only, through the local token (unless told to trust everyone).
+  const localTokenFile = !hasAuth && !cfg.auth?.allowUnauthenticated ? cfg.auth?.localTokenFile : undefined;
+  const localToken = localTokenFile ? ensureLocalToken(localTokenFile) : undefined;
+  const auth = hasAuth || localToken
+    ? new Authenticator({
+      ...cfg.auth,
+      fixedTokens: localToken ? [{ token: localToken, user: userName(), source: "local-token" }] : [],
+      localTokenPath: localTokenFile,
+    })
+    : undefined;
   const creds = backendCredentials(cfg.backendAuth ?? {});
   if (!cfg.remoteexecAddr && (creds.useTls || creds.bearerToken)) {
     throw new GomaError(Code.FailedPrecondition, "backend credentials (--remoteexec-token-file, --service-account-json, --remoteexec-ca-cert …) need --remoteexec-addr: the embedded backend speaks plaintext on loopback");
@@ -68,12 +86,23 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   }
   await creds.ready().catch((e) => log.warn(`${GomaError.from(e).rawMessage}; starting anyway, backend calls fail until a token arrives (goma doctor shows it)`));
   let target: string = cfg.remoteexecAddr ?? "";
+  const internalToken = randomBytes(32).toString("hex");
   let embedded: { address: string; close(): Promise<void> } | undefined;
   if (!target) {
     const { startEmbeddedBackend } = await import("../backend/embedded-backend.ts");
     const dataDir = join(cfg.cacheDir, "backend");
     mkdirSync(dataDir, { recursive: true });
-    const started = await startEmbeddedBackend({ dataDir, concurrency: cfg.concurrency, platform: cfg.platform });
+    // The backend takes the Goma port's credentials, and a token of the server's own that never leaves
+    // this process; with auth off (--allow-unauthenticated), only that token.
+    const internal = new Authenticator({ fixedTokens: [{ token: internalToken, user: "goma server", source: "internal" }] });
+    const authorize = (h: string | undefined) => {
+      const own = internal.check(h);
+      if (own.ok) return undefined;
+      if (!auth) return `${own.reason} (this backend serves only its goma server)`;
+      const r = auth.check(h);
+      return r.ok ? undefined : r.reason;
+    };
+    const started = await startEmbeddedBackend({ dataDir, concurrency: cfg.concurrency, platform: cfg.platform, authorize });
     embedded = started;
     target = started.address;
   }
@@ -83,7 +112,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     instanceName: cfg.instanceName,
     insecure: cfg.insecure || (loopback && !creds.useTls),
     tls: creds.tls,
-    bearerToken: creds.bearerToken,
+    bearerToken: embedded ? () => internalToken : creds.bearerToken,
     toolName: "goma",
     toolVersion: VERSION,
   };
@@ -104,7 +133,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       backend,
       "instance name": JSON.stringify(cfg.instanceName),
       platform: Object.entries(cfg.platform).map(([k, v]) => `${k}=${v}`).sort().join(","),
-      auth: auth ? auth.describe() : "none (loopback or --allow-unauthenticated)",
+      auth: auth ? auth.describe() : "none (--allow-unauthenticated)",
       "backend credentials": creds.describe(),
       "auth failures": String(authCounters.authFailures),
     }),
@@ -125,6 +154,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     port: http.port,
     listen: cfg.listen,
     backend,
+    auth: auth ? auth.describe() : "none: anyone who reaches the port (--allow-unauthenticated)",
     async stop() {
       await http.stop();
       reapi.close();

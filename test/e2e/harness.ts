@@ -70,6 +70,8 @@ export interface StartOptions {
    * proxy is pointed at. Default: a free port with nobody on it.
    */
   serverPort?: number;
+  /** Extra environment for the server and the proxy (also in `env`), e.g. XDG_CONFIG_HOME. */
+  env?: Record<string, string>;
 }
 
 export interface RunResult {
@@ -167,12 +169,12 @@ interface ServerHandle {
  * stdout. Rejects (with the server's output) when it exits first or is not ready within READY_TIMEOUT_MS;
  * `addrInUse` tells whether it failed because the port was taken meanwhile.
  */
-function startServer(port: number, cacheDir: string, extra: string[], wrap?: StartOptions["serverWrap"]): Promise<ServerHandle> {
+function startServer(port: number, cacheDir: string, extra: string[], wrap?: StartOptions["serverWrap"], extraEnv: Record<string, string> = {}): Promise<ServerHandle> {
   return new Promise((resolvePromise, reject) => {
     const plain = [gomaBin(), "server", "--port", String(port), "--cache-dir", cacheDir, ...extra];
     const cmd = wrap ? wrap(plain, cacheDir) : plain;
     const child = spawn(cmd[0]!, cmd.slice(1), {
-      env: { ...process.env },
+      env: { ...process.env, ...extraEnv },
       stdio: ["ignore", "pipe", "pipe"],
     });
     // A stack a test forgot to stop must not keep the test process alive (its watchdog stops it).
@@ -323,7 +325,7 @@ export async function startStack(opts: StartOptions = {}): Promise<GomaStack> {
       for (let attempt = 1; ; attempt++) {
         serverPort = await freePort();
         try {
-          server = await startServer(serverPort, cacheDir, opts.serverArgs ?? [], opts.serverWrap);
+          server = await startServer(serverPort, cacheDir, opts.serverArgs ?? [], opts.serverWrap, opts.env);
           if (server.child.pid) watchdog.tell(`server ${server.child.pid}`);
           break;
         } catch (e) {
@@ -346,6 +348,7 @@ export async function startStack(opts: StartOptions = {}): Promise<GomaStack> {
       GOMA_TMP_DIR: gomaTmp,
       GOMA_CACHE_DIR: join(tmp, "proxy-cache"),
       GOMA_COMPILER_PROXY_PORT: String(dashboardPort),
+      ...opts.env,
     };
 
     if (wantProxy) {
