@@ -16,7 +16,7 @@ import { ReapiClient } from "../reapi/client.ts";
 import { build, google } from "../reapi/proto.ts";
 import { Code } from "../util/status.ts";
 import { type EmbeddedBackend, startEmbeddedBackend } from "./embedded-backend.ts";
-import { buildTestAction, TEST_PATH_ENV, uploadTestAction } from "./test-actions.ts";
+import { buildTestAction, REAPI_SEMANTICS_TEST_OPTIONS, TEST_PATH_ENV, uploadTestAction } from "./test-actions.ts";
 import R = build.bazel.remote.execution.v2;
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -39,7 +39,7 @@ async function flip(d: Digest, offset = 0): Promise<void> {
 
 before(async () => {
   dataDir = await mkdtemp(join(tmpdir(), "goma-integrity-"));
-  backend = await startEmbeddedBackend({ dataDir });
+  backend = await startEmbeddedBackend({ dataDir, ...REAPI_SEMANTICS_TEST_OPTIONS });
   client = new ReapiClient({ target: backend.address, instanceName: "" });
 });
 after(async () => {
