@@ -19,6 +19,7 @@ import { join } from "node:path";
 import { goma } from "../../lib/goma/proto.ts";
 import { serializeBlob, blobHashKey, FILE_CHUNK_SIZE } from "../../lib/goma/file-blob.ts";
 import { startStack, type GomaStack } from "./harness.ts";
+import { localTokenPath, readLocalToken } from "../../lib/auth/local-token.ts";
 
 const SEED = Number(process.env.GOMA_FUZZ_SEED || Math.floor(Math.random() * 2 ** 31));
 const CASES = Number(process.env.GOMA_FUZZ_CASES || 2500);
@@ -192,8 +193,11 @@ test(`fuzz /e, /l, /s and the proxy socket (seed ${SEED}; replay with GOMA_FUZZ_
   const r = prng(SEED);
   const base = `http://127.0.0.1:${stack.serverPort}/cxx-compiler-service`;
   const serverWords = ["server", "--port", String(stack.serverPort)];
+  // A loopback server without --auth-* wants its user's local token (lib/auth/local-token.ts), as the proxy sends it.
+  const token = readLocalToken(localTokenPath({ ...process.env, ...stack.env }));
+  const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   for (const blob of [bigChunk, smallChunk]) {
-    const s = await fetch(`${base}/s`, { method: "POST", body: Buffer.from(goma.StoreFileReq.encode({ blob: [goma.FileBlob.decode(blob)] }).finish()) });
+    const s = await fetch(`${base}/s`, { method: "POST", headers: auth, body: Buffer.from(goma.StoreFileReq.encode({ blob: [goma.FileBlob.decode(blob)] }).finish()) });
     assert.equal(s.status, 200);
     await s.arrayBuffer();
   }
@@ -205,7 +209,7 @@ test(`fuzz /e, /l, /s and the proxy socket (seed ${SEED}; replay with GOMA_FUZZ_
   for (let i = 0; i < cases.length; i += 8) {
     await Promise.all(cases.slice(i, i + 8).map(async (c, k) => {
       const t0 = performance.now();
-      const res = await fetch(base + c.path, { method: "POST", body: Buffer.from(c.body), headers: c.headers });
+      const res = await fetch(base + c.path, { method: "POST", body: Buffer.from(c.body), headers: { ...c.headers, ...auth } });
       const data = await res.arrayBuffer();
       msByPath.set(c.path, Math.round((msByPath.get(c.path) ?? 0) + performance.now() - t0));
       statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
@@ -234,7 +238,7 @@ test(`fuzz /e, /l, /s and the proxy socket (seed ${SEED}; replay with GOMA_FUZZ_
   console.log(`socket answers ${JSON.stringify(Object.fromEntries(kinds))}; proxy RSS ${(peakProxy / 2 ** 20).toFixed(0)} MiB`);
 
   // Still up, and nothing written where a request pointed.
-  const ping = await fetch(`${base}/ping`, { method: "POST" });
+  const ping = await fetch(`${base}/ping`, { method: "POST", headers: auth });
   assert.equal(ping.status, 200, "the server is still up");
   assert.equal((await stack.stats()).total >= 0, true, "the proxy is still up");
   assert.equal(existsSync(outside), false, `a request made something write to ${outside}`);
