@@ -87,9 +87,13 @@ export async function runAction(deps: RunnerDeps, p: PreparedAction, queuedMs: n
   try {
     const rootDigest = p.inputRootDigest;
     const tree = await loadInputTree(cas, rootDigest);
-    if (tree.missing.length > 0) return { status: rpcStatus(missingBlobsError(tree.missing)) };
-    await deps.checkCommand?.(p.command, tree, rootDigest);
-    await materializeInputRoot(cas, tree, rootDigest, root);
+    try {
+      if (tree.missing.length > 0) return { status: rpcStatus(missingBlobsError(tree.missing)) };
+      await deps.checkCommand?.(p.command, tree, rootDigest);
+      await materializeInputRoot(cas, tree, rootDigest, root);
+    } finally {
+      tree.release(); // the action has its own copies now: the blobs may be evicted
+    }
     md.inputFetchCompletedTimestamp = timestamp(Date.now());
 
     const cwd = workingDirectory(root, p.command.workingDirectory);

@@ -3,7 +3,8 @@
  * ActionCache, ByteStream and Execution, storing blobs on disk and running actions locally. It lets goma
  * work (and be tested) without Buildbarn, speaking the same protocol, so the REAPI client cannot tell
  * the difference except through Capabilities. Layout under `dataDir`: `cas/` (disk CAS), `ac/` (disk
- * action cache), `exec/` (one directory per running action, cleared at start).
+ * action cache), `exec/` (one directory per running action, cleared at start). The CAS and the action
+ * cache share one size limit with LRU eviction (lib/blobstore/size-limit.ts; 10 GiB by default).
  *
  * Who may call it: every call on every service carries `authorization: Bearer <token>` checked by
  * `authorize` (goma server passes the credentials of its Goma port plus a token of its own), answered
@@ -19,6 +20,7 @@ import { realpath } from "node:fs/promises";
 import * as grpc from "@grpc/grpc-js";
 import { DiskActionCache } from "../blobstore/disk-action-cache.ts";
 import { DiskCas } from "../blobstore/disk-cas.ts";
+import { CacheSizeLimit, type CacheSizeStats, DEFAULT_CACHE_MAX_BYTES } from "../blobstore/size-limit.ts";
 import {
   actionCacheService, byteStreamService, capabilitiesService, casService, executionService, GRPC_OPTIONS,
 } from "../reapi/grpc-service.ts";
@@ -45,6 +47,11 @@ export interface EmbeddedBackendOptions {
   concurrency?: number;
   /** Platform properties this worker offers; default `{ OSFamily: "linux" }`. */
   platform?: Record<string, string>;
+  /**
+   * Size limit of `cas/` and `ac/` together, bytes (4 KiB blocks counted); least recently used entries
+   * are evicted beyond it. Default {@link DEFAULT_CACHE_MAX_BYTES} (10 GiB); 0: no limit.
+   */
+  maxCacheBytes?: number;
   /**
    * Checks one call's `authorization` metadata (undefined when absent): the reason of the refusal, or
    * undefined to let the call in. Required unless `unauthenticated`.
@@ -89,6 +96,18 @@ export interface EmbeddedBackend {
   address: string;
   /** Stops serving, kills running actions and waits until their directories are removed. */
   close(): Promise<void>;
+  /** Integrity and size counters of the stores, for the status page and tests. */
+  storeStats(): EmbeddedStoreStats;
+}
+
+/** Counters of the embedded stores since start. */
+export interface EmbeddedStoreStats {
+  /** CAS blobs found corrupt and removed. */
+  corruptBlobs: number;
+  /** Action-cache entries found corrupt and removed. */
+  corruptEntries: number;
+  /** The size limit's counters; undefined without a limit. */
+  size?: CacheSizeStats & { maxBytes: number };
 }
 
 /**
@@ -102,6 +121,8 @@ export async function startEmbeddedBackend(opts: EmbeddedBackendOptions): Promis
   }
   const cas = await DiskCas.open(join(opts.dataDir, "cas"));
   const ac = await DiskActionCache.open(join(opts.dataDir, "ac"));
+  const maxCacheBytes = opts.maxCacheBytes ?? DEFAULT_CACHE_MAX_BYTES;
+  const limit = maxCacheBytes > 0 ? await CacheSizeLimit.attach(maxCacheBytes, cas, ac) : undefined;
   const executor = new EmbeddedExecutor({
     cas, ac, execDir: join(opts.dataDir, "exec"),
     concurrency: opts.concurrency ?? availableParallelism(),
@@ -130,6 +151,11 @@ export async function startEmbeddedBackend(opts: EmbeddedBackendOptions): Promis
   let closing: Promise<void> | undefined;
   return {
     address,
+    storeStats: () => ({
+      corruptBlobs: cas.corruptBlobs,
+      corruptEntries: ac.corruptEntries,
+      size: limit ? { ...limit.stats(), maxBytes: limit.maxBytes } : undefined,
+    }),
     close() {
       closing ??= (async () => {
         server.forceShutdown();

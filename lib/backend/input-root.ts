@@ -20,10 +20,14 @@ import { DetailedError, requireDigest } from "./grpc-handler.ts";
 import { TYPE_URL } from "../reapi/grpc-service.ts";
 import R = build.bazel.remote.execution.v2;
 
-/** A loaded input tree: every Directory found (by digest key) and every blob that is missing. */
+/**
+ * A loaded input tree: every Directory found (by digest key) and every blob that is missing. Its files
+ * are pinned against eviction by a cache size limit until `release()` (call it once materialized).
+ */
 export interface InputTree {
   directories: Map<string, R.Directory>;
   missing: Digest[];
+  release: () => void;
 }
 
 /**
@@ -72,8 +76,14 @@ export async function loadInputTree(cas: DiskCas, root: Digest): Promise<InputTr
       }
     }
   }
-  missing.push(...(await cas.findMissing([...files.values()])));
-  return { directories, missing };
+  const release = cas.pin([...files.values()]);
+  try {
+    missing.push(...(await cas.findMissing([...files.values()])));
+  } catch (err) {
+    release();
+    throw err;
+  }
+  return { directories, missing, release };
 }
 
 /**

@@ -36,7 +36,7 @@ export class DiskActionCache implements ActionCache {
   /** Entries found corrupt (checksum mismatch) and removed since open. */
   corruptEntries = 0;
   /** Called with the file of each entry written, for a size limit (lib/blobstore/size-limit.ts). */
-  onStored?: (path: string, sizeBytes: number) => void;
+  onStored?: (path: string, sizeBytes: number) => Promise<void> | void;
   /** Called with the file of each entry read, for LRU eviction. */
   onUsed?: (path: string) => void;
   readonly #tmpDir: string;
@@ -103,6 +103,6 @@ export class DiskActionCache implements ActionCache {
     const data = Buffer.concat([MAGIC, sum, payload]);
     const path = this.pathOf(instanceName, actionDigest);
     await writeFileAtomic(this.#tmpDir, path, data, 0o644);
-    this.onStored?.(path, data.byteLength);
+    await this.onStored?.(path, data.byteLength);
   }
 }

@@ -36,10 +36,15 @@ export class DiskCas implements Cas {
   readonly dir: string;
   /** Blobs found corrupt (content not matching the digest) and removed since open. */
   corruptBlobs = 0;
-  /** Called with each blob committed (its digest), for a size limit (lib/blobstore/size-limit.ts). */
-  onStored?: (d: Digest) => void;
+  /**
+   * Called with each blob committed (its digest), for a size limit (lib/blobstore/size-limit.ts); the
+   * write completes once the returned promise does (eviction keeps up with writes).
+   */
+  onStored?: (d: Digest) => Promise<void> | void;
   /** Called with each blob read or checked for use, for LRU eviction. */
   onUsed?: (d: Digest) => void;
+  /** Set by a size limit: keeps blobs from eviction until the returned function is called. */
+  pinner?: (digests: Digest[]) => () => void;
   readonly #tmpDir: string;
 
   private constructor(dir: string) {
@@ -52,6 +57,15 @@ export class DiskCas implements Cas {
     const cas = new DiskCas(dir);
     await prepareTmpDir(cas.#tmpDir);
     return cas;
+  }
+
+  /**
+   * Keeps `digests` from being evicted by a size limit until the returned function is called (a no-op
+   * without a limit). An action pins its input files from the check that they are present until they
+   * are materialized.
+   */
+  pin(digests: Digest[]): () => void {
+    return this.pinner?.(digests) ?? (() => {});
   }
 
   /** The path a blob is (or would be) stored at. */
@@ -135,7 +149,7 @@ export class DiskCas implements Cas {
     }
     if (d.sizeBytes === 0 || ((await this.has(d)) && (await this.verify(d)))) return;
     await writeFileAtomic(this.#tmpDir, this.pathOf(d), data, 0o444);
-    this.onStored?.(d);
+    await this.onStored?.(d);
   }
 
   /**
@@ -171,7 +185,7 @@ export class DiskCas implements Cas {
         await unlink(tmp);
       } else {
         await commitTemp(tmp, this.pathOf(d));
-        this.onStored?.(d);
+        await this.onStored?.(d);
       }
       return d;
     } catch (err) {
@@ -189,7 +203,7 @@ export class DiskCas implements Cas {
   async createWriter(d: Digest): Promise<CasWriter> {
     return CasWriter.create(d, tempPath(this.#tmpDir), async (tmp) => {
       await commitTemp(tmp, this.pathOf(d));
-      this.onStored?.(d);
+      await this.onStored?.(d);
     });
   }
 

@@ -33,6 +33,11 @@ export interface ServerConfig {
   platform: Record<string, string>;
   envPrefixes?: string[];
   cacheDir: string;
+  /**
+   * Size limit of the embedded backend's CAS and action cache together, bytes; LRU eviction beyond it.
+   * 0: no limit. Default 10 GiB (`--cache-max-size-mb`, GOMA_SERVER_CACHE_MAX_SIZE_MB).
+   */
+  cacheMaxBytes?: number;
   concurrency: number;
   maxRequestBytes: number;
   /**
@@ -87,7 +92,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   await creds.ready().catch((e) => log.warn(`${GomaError.from(e).rawMessage}; starting anyway, backend calls fail until a token arrives (goma doctor shows it)`));
   let target: string = cfg.remoteexecAddr ?? "";
   const internalToken = randomBytes(32).toString("hex");
-  let embedded: { address: string; close(): Promise<void> } | undefined;
+  let embedded: import("../backend/embedded-backend.ts").EmbeddedBackend | undefined;
   if (!target) {
     const { startEmbeddedBackend } = await import("../backend/embedded-backend.ts");
     const dataDir = join(cfg.cacheDir, "backend");
@@ -102,7 +107,9 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       const r = auth.check(h);
       return r.ok ? undefined : r.reason;
     };
-    const started = await startEmbeddedBackend({ dataDir, concurrency: cfg.concurrency, platform: cfg.platform, authorize });
+    const started = await startEmbeddedBackend({
+      dataDir, concurrency: cfg.concurrency, platform: cfg.platform, maxCacheBytes: cfg.cacheMaxBytes, authorize,
+    });
     embedded = started;
     target = started.address;
   }
@@ -136,6 +143,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       auth: auth ? auth.describe() : "none (--allow-unauthenticated)",
       "backend credentials": creds.describe(),
       "auth failures": String(authCounters.authFailures),
+      ...(embedded ? storeLines(embedded.storeStats()) : {}),
     }),
   });
   // Outermost layer: auth (401 before any handler runs, reference/goma-protocol.md §1.4).
@@ -160,5 +168,17 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       reapi.close();
       await embedded?.close();
     },
+  };
+}
+
+/** Status-page lines for the embedded stores: integrity counters and the size limit. */
+function storeLines(st: import("../backend/embedded-backend.ts").EmbeddedStoreStats): Record<string, string> {
+  const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return {
+    "corrupt blobs removed": String(st.corruptBlobs),
+    "corrupt action-cache entries removed": String(st.corruptEntries),
+    "cache size": st.size
+      ? `${mib(st.size.totalBytes)} of ${mib(st.size.maxBytes)} in ${st.size.entries} entries; evicted ${st.size.evictedEntries} (${mib(st.size.evictedBytes)})`
+      : "no limit",
   };
 }

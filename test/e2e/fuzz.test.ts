@@ -108,7 +108,7 @@ function randomExecReq(r: Rng): goma.IExecReq {
     expectedOutputDirs: r.chance(0.1) ? [str(r, "out")] : [],
     toolchainIncluded: r.chance(0.8),
     toolchainSpecs: r.chance(0.7) ? [{ path: str(r, "/usr/bin/gcc"), hash: "0".repeat(64), size: r.pick([1, -1, 2 ** 50]), isExecutable: true }] : [],
-    cachePolicy: r.pick([0, 1, 2, 3, 4, 7]),
+    cachePolicy: r.pick([0, 1, 2, 3, 4, 7]) as goma.ExecReq.CachePolicy, // 0 and 7 are not in the enum: a client mistake
   };
   // The guard: an input no server can hold, so the request never reaches execution.
   req.input!.push({ filename: "zz-fuzz-guard.h", hashKey: `${r.int(1e9)}`.padStart(64, "e") });
