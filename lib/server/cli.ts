@@ -29,6 +29,7 @@ export const serverCommand = defineCommand({
     "platform-property": { type: "string", description: "KEY=VALUE platform property (repeatable); default OSFamily=linux" },
     "env-prefix": { type: "string", description: "Directory the workers provide (repeatable); default /usr /lib* /bin /sbin /etc" },
     "cache-dir": { type: "string", description: "Embedded backend's CAS, action cache and work dirs (default $XDG_CACHE_HOME/goma)" },
+    "exec-sandbox": { type: "string", default: "auto", description: "Embedded backend: run actions under bubblewrap: auto (when it works here), required, off" },
     "exec-concurrency": { type: "string", description: "Embedded backend: actions run at once (default: cores)" },
     "max-request-bytes": { type: "string", default: String(64 * 1024 * 1024), description: "Largest request body (413 beyond)" },
     "auth-tokens": { type: "string", description: "File of accepted tokens, one '<token> <user>' per line (# comments); re-read on change" },
@@ -49,6 +50,11 @@ export const serverCommand = defineCommand({
     const platform = platformProperties(rawArgs);
     if (!Object.keys(platform).length) platform.OSFamily = "linux";
     if (args["platform-container-image"]) platform["container-image"] = String(args["platform-container-image"]);
+    const sandbox = String(args["exec-sandbox"]);
+    if (sandbox !== "auto" && sandbox !== "off" && sandbox !== "required") {
+      process.stderr.write(`goma server: --exec-sandbox must be auto, required or off, got "${sandbox}"\n`);
+      process.exit(2);
+    }
     const envPrefixes = repeated(rawArgs, "--env-prefix").map((p) => (p.endsWith("/") ? p : p + "/"));
     const s = await startServer({
       port: Number(args.port),
@@ -61,6 +67,7 @@ export const serverCommand = defineCommand({
       cacheDir: String(args["cache-dir"] || defaultCacheDir()),
       concurrency: args["exec-concurrency"] ? Number(args["exec-concurrency"]) : availableParallelism(),
       maxRequestBytes: Number(args["max-request-bytes"]),
+      sandbox,
       auth: {
         tokensFile: args["auth-tokens"] ? String(args["auth-tokens"]) : undefined,
         secretFile: args["auth-secret"] ? String(args["auth-secret"]) : undefined,
@@ -83,6 +90,7 @@ export const serverCommand = defineCommand({
     });
     process.stdout.write(`goma server listening on http://${s.listen}:${s.port} (backend: ${s.backend})\n`);
     process.stdout.write(`goma server auth: ${s.auth}\n`);
+    if (s.sandbox) process.stdout.write(`goma server sandbox: ${s.sandbox}\n`);
     const stop = async (sig: string) => {
       log.info(`${sig}: stopping`);
       await s.stop();

@@ -43,6 +43,8 @@ export interface ServerConfig {
   auth?: { tokensFile?: string; secretFile?: string; allowedUsers?: string[]; allowUnauthenticated?: boolean; localTokenFile?: string };
   /** How to authenticate to `remoteexecAddr` (lib/auth/backend-credentials.ts). */
   backendAuth?: BackendCredentialOptions;
+  /** Embedded backend: run actions under bubblewrap (lib/backend/sandbox.ts); default `"auto"`. */
+  sandbox?: "auto" | "off" | "required";
 }
 
 /** A running server. */
@@ -52,6 +54,8 @@ export interface RunningServer {
   backend: string;
   /** Who may use the server, one line (no secrets). */
   auth: string;
+  /** The embedded backend's sandbox, one line; undefined with an external backend. */
+  sandbox?: string;
   stop(): Promise<void>;
 }
 
@@ -87,7 +91,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   await creds.ready().catch((e) => log.warn(`${GomaError.from(e).rawMessage}; starting anyway, backend calls fail until a token arrives (goma doctor shows it)`));
   let target: string = cfg.remoteexecAddr ?? "";
   const internalToken = randomBytes(32).toString("hex");
-  let embedded: { address: string; close(): Promise<void> } | undefined;
+  let embedded: { address: string; sandbox: { kind: string; describe: string }; close(): Promise<void> } | undefined;
   if (!target) {
     const { startEmbeddedBackend } = await import("../backend/embedded-backend.ts");
     const dataDir = join(cfg.cacheDir, "backend");
@@ -102,7 +106,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       const r = auth.check(h);
       return r.ok ? undefined : r.reason;
     };
-    const started = await startEmbeddedBackend({ dataDir, concurrency: cfg.concurrency, platform: cfg.platform, authorize });
+    const started = await startEmbeddedBackend({ dataDir, concurrency: cfg.concurrency, platform: cfg.platform, authorize, sandbox: cfg.sandbox });
     embedded = started;
     target = started.address;
   }
@@ -136,6 +140,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       auth: auth ? auth.describe() : "none (--allow-unauthenticated)",
       "backend credentials": creds.describe(),
       "auth failures": String(authCounters.authFailures),
+      ...(embedded ? { sandbox: embedded.sandbox.describe } : {}),
     }),
   });
   // Outermost layer: auth (401 before any handler runs, reference/goma-protocol.md §1.4).
@@ -147,6 +152,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     tls: !reapiOptions.insecure,
     caCert: Boolean(cfg.backendAuth?.caCert),
     bearer: Boolean(creds.bearerToken),
+    sandbox: embedded?.sandbox,
   });
   const handler = withAuth(auth, doctorHandler, authCounters);
   const http = await serveHttp({ hostname: cfg.listen, port: cfg.port, handler, maxRequestBodySize: cfg.maxRequestBytes * 2 });
@@ -155,6 +161,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     listen: cfg.listen,
     backend,
     auth: auth ? auth.describe() : "none: anyone who reaches the port (--allow-unauthenticated)",
+    sandbox: embedded?.sandbox.describe,
     async stop() {
       await http.stop();
       reapi.close();
