@@ -20,6 +20,7 @@ import { rpcStatus } from "./grpc-handler.ts";
 import { type InputTree, loadInputTree, materializeInputRoot, missingBlobsError } from "./input-root.ts";
 import { collectOutputs, declaredOutputs, prepareOutputParents } from "./output-collector.ts";
 import { runCommand, workingDirectory } from "./run-command.ts";
+import { chownDirectories } from "./sandbox.ts";
 import R = build.bazel.remote.execution.v2;
 
 /** Action timeout when `Action.timeout` is unset: 15 minutes. */
@@ -43,8 +44,13 @@ export interface RunnerDeps {
   execDir: string;
   /** Records a started process group so that shutdown can kill it; returns the unregister function. */
   trackProcess: (pid: number) => () => void;
-  /** Refuses commands the executor must not run (lib/backend/command-policy.ts); throws a GomaError. */
-  checkCommand?: (command: R.ICommand, tree: InputTree, inputRootDigest: Digest) => Promise<void>;
+  /**
+   * Refuses commands the executor must not run (lib/backend/command-policy.ts; throws a GomaError), and
+   * answers variables to add to the process environment (e.g. GOMA_ENV_VERIFIED).
+   */
+  checkCommand?: (command: R.ICommand, tree: InputTree, inputRootDigest: Digest) => Promise<Record<string, string>>;
+  /** Runs the process under bubblewrap (lib/backend/sandbox.ts) when set. */
+  sandbox?: { bwrap: string; hide: string[]; user?: { uid: number; gid: number } };
 }
 
 /** `google.protobuf.Timestamp` of a wall-clock time in milliseconds. */
@@ -87,9 +93,10 @@ export async function runAction(deps: RunnerDeps, p: PreparedAction, queuedMs: n
   try {
     const rootDigest = p.inputRootDigest;
     const tree = await loadInputTree(cas, rootDigest);
+    let extraEnv: Record<string, string> = {};
     try {
       if (tree.missing.length > 0) return { status: rpcStatus(missingBlobsError(tree.missing)) };
-      await deps.checkCommand?.(p.command, tree, rootDigest);
+      extraEnv = (await deps.checkCommand?.(p.command, tree, rootDigest)) ?? {};
       await materializeInputRoot(cas, tree, rootDigest, root);
     } finally {
       tree.release(); // the action has its own copies now: the blobs may be evicted
@@ -100,12 +107,16 @@ export async function runAction(deps: RunnerDeps, p: PreparedAction, queuedMs: n
     await prepareOutputParents(root, cwd, declaredOutputs(p.command));
     const env: Record<string, string> = {};
     for (const v of p.command.environmentVariables ?? []) env[v.name ?? ""] = v.value ?? "";
+    Object.assign(env, extraEnv);
+    const sb = deps.sandbox;
+    if (sb?.user) await chownDirectories(root, sb.user);
     const stdoutPath = join(actionDir, "stdout"), stderrPath = join(actionDir, "stderr");
     let untrack = () => {};
     md.executionStartTimestamp = timestamp(Date.now());
     const run = await runCommand({
       argv: p.command.arguments ?? [], cwd, env, timeoutMs: timeoutMs(p.action), stdoutPath, stderrPath,
       onStart: (pid) => { untrack = deps.trackProcess(pid); },
+      sandbox: sb && { ...sb, actionRoot: root },
     }).finally(() => untrack());
     md.executionCompletedTimestamp = md.outputUploadStartTimestamp = timestamp(Date.now());
 

@@ -93,9 +93,10 @@ export interface CommandCheckContext {
 
 /**
  * Checks the action's Command against the rule of this module.
+ * @returns the text of the action's environment manifest ("" when it has none).
  * @throws {GomaError} FailedPrecondition naming the broken rule.
  */
-export async function checkCommand(command: R.ICommand, ctx: CommandCheckContext): Promise<void> {
+export async function checkCommand(command: R.ICommand, ctx: CommandCheckContext): Promise<{ manifest: string }> {
   const argv = command.arguments ?? [];
   const wd = command.workingDirectory ?? "";
   if (argv[0] !== WRAPPER_PATH || (wd !== "" && wd !== ".")) {
@@ -117,10 +118,12 @@ export async function checkCommand(command: R.ICommand, ctx: CommandCheckContext
 
   const manifestNode = lookup(ctx.tree, ctx.inputRootDigest, MANIFEST_PATH);
   const manifest = new Map<string, string>();
+  let text = "";
   if (manifestNode && manifestNode !== "dir" && "digest" in manifestNode && manifestNode.digest) {
     const d = manifestNode.digest;
     const bytes = await ctx.cas.get({ hash: d.hash ?? "", sizeBytes: Number(d.sizeBytes ?? 0) });
-    for (const line of new TextDecoder().decode(bytes ?? new Uint8Array()).split("\n")) {
+    text = new TextDecoder().decode(bytes ?? new Uint8Array());
+    for (const line of text.split("\n")) {
       const m = /^([0-9a-f]{64}) {2}(\/.*)$/.exec(line);
       if (m) manifest.set(m[2]!, m[1]!);
     }
@@ -141,7 +144,7 @@ export async function checkCommand(command: R.ICommand, ctx: CommandCheckContext
     real = await realpath(program);
   } catch (e) {
     // Not on this worker: the wrapper reports that as an environment mismatch (→ local compile).
-    if ((e as NodeJS.ErrnoException).code === "ENOENT" && manifest.has(program)) return;
+    if ((e as NodeJS.ErrnoException).code === "ENOENT" && manifest.has(program)) return { manifest: text };
     refuse(`the compiler ${program} is not listed in the request's ${MANIFEST_PATH}`);
   }
   // The proxy lists the files a compiler is made of: /usr/bin/gcc may appear as the file it resolves to.
@@ -154,4 +157,5 @@ export async function checkCommand(command: R.ICommand, ctx: CommandCheckContext
   const uid = process.getuid?.() ?? 0;
   if (!st.isFile() || (st.mode & 0o111) === 0) refuse(`${real} is not an executable file`);
   if ((st.uid !== 0 && st.uid !== uid) || (st.mode & 0o022) !== 0) refuse(`${real} is writable by users other than root and the server's`);
+  return { manifest: text };
 }

@@ -118,3 +118,35 @@ describe("the embedded backend's auth", () => {
     }
   });
 });
+
+describe("action directories", () => {
+  test("are removed after every kind of failure: exit 1, timeout, an output of the wrong type, an unreadable tree, a refused command", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "goma-be-clean-"));
+    const backend = await startEmbeddedBackend({ dataDir: dir, authorize: () => undefined, sandbox: "off" });
+    const client = new ReapiClient({ target: backend.address, instanceName: "" });
+    const any = await startEmbeddedBackend({ dataDir: join(dir, "any"), ...REAPI_SEMANTICS_TEST_OPTIONS });
+    const anyClient = new ReapiClient({ target: any.address, instanceName: "" });
+    try {
+      const failing = [
+        { argv: ["/bin/sh", "-c", "exit 1"] },
+        { argv: ["/bin/sh", "-c", "exec sleep 30"], timeoutSeconds: 1 },
+        { argv: ["/bin/sh", "-c", "mkdir -p o/x.o"], outputPaths: ["o/x.o"] },
+        { argv: ["/bin/sh", "-c", "mkdir -p d/e && touch d/e/f && chmod 0 d/e d"] },
+      ];
+      for (const spec of failing) {
+        const a = await uploadTestAction(anyClient, { ...spec, env: TEST_PATH_ENV, salt: String(Math.random()) });
+        await anyClient.execute(a.actionDigest);
+        assert.deepEqual(await readdir(join(dir, "any", "exec")), [], JSON.stringify(spec.argv));
+      }
+      const refused = await uploadTestAction(client, { argv: ["/bin/sh", "-c", "true"], env: TEST_PATH_ENV, inputs: { "in.txt": { data: "x" } } });
+      assert.equal((await client.execute(refused.actionDigest)).status?.code, Code.FailedPrecondition);
+      assert.deepEqual((await readdir(join(dir, "exec"))).filter((e) => e !== "any"), []);
+    } finally {
+      client.close();
+      anyClient.close();
+      await backend.close();
+      await any.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -16,7 +16,7 @@
  */
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { realpath } from "node:fs/promises";
+import { mkdir, realpath } from "node:fs/promises";
 import * as grpc from "@grpc/grpc-js";
 import { DiskActionCache } from "../blobstore/disk-action-cache.ts";
 import { DiskCas } from "../blobstore/disk-cas.ts";
@@ -32,6 +32,9 @@ import { casHandlers } from "./cas-service.ts";
 import { executionHandlers } from "./execution-service.ts";
 import { EmbeddedExecutor } from "./executor.ts";
 import type { CommandPolicy } from "./command-policy.ts";
+import { detectSandbox, type Sandbox, type SandboxMode } from "./sandbox.ts";
+import { removeTree } from "./action-runner.ts";
+import { log } from "../util/log.ts";
 import { OperationStore } from "./operation-store.ts";
 
 /**
@@ -61,6 +64,8 @@ export interface EmbeddedBackendOptions {
   unauthenticated?: boolean;
   /** Which commands the executor runs (lib/backend/command-policy.ts); default `"toolchain"`. */
   commandPolicy?: CommandPolicy;
+  /** Whether actions run under bubblewrap (lib/backend/sandbox.ts); default `"auto"`. */
+  sandbox?: SandboxMode;
 }
 
 /**
@@ -94,6 +99,8 @@ export function authInterceptor(authorize: (authorization: string | undefined) =
 export interface EmbeddedBackend {
   /** The bound address, e.g. `"127.0.0.1:34567"` (the real port when 0 was asked). */
   address: string;
+  /** The sandbox actions run in (kind `"none"`: unsandboxed, with the reason in `describe`). */
+  sandbox: Sandbox;
   /** Stops serving, kills running actions and waits until their directories are removed. */
   close(): Promise<void>;
   /** Integrity and size counters of the stores, for the status page and tests. */
@@ -123,11 +130,21 @@ export async function startEmbeddedBackend(opts: EmbeddedBackendOptions): Promis
   const ac = await DiskActionCache.open(join(opts.dataDir, "ac"));
   const maxCacheBytes = opts.maxCacheBytes ?? DEFAULT_CACHE_MAX_BYTES;
   const limit = maxCacheBytes > 0 ? await CacheSizeLimit.attach(maxCacheBytes, cas, ac) : undefined;
+  const dataDir = await realpath(opts.dataDir);
+  const probe = join(dataDir, "exec", "sandbox-probe");
+  await removeTree(join(dataDir, "exec"));
+  await mkdir(probe, { recursive: true });
+  const sandbox = await detectSandbox(opts.sandbox ?? "auto", dataDir, probe);
+  await removeTree(probe);
+  if (sandbox.kind === "none" && opts.sandbox === "required") {
+    throw new GomaError(Code.FailedPrecondition, `the embedded backend cannot sandbox actions: ${sandbox.describe.replace(/^none: /, "")}`);
+  }
+  if (sandbox.kind === "none" && opts.sandbox !== "off") log.warn(`embedded backend: no sandbox: ${sandbox.describe.replace(/^none: /, "")}`);
   const executor = new EmbeddedExecutor({
     cas, ac, execDir: join(opts.dataDir, "exec"),
     concurrency: opts.concurrency ?? availableParallelism(),
     platform: opts.platform ?? { OSFamily: "linux" },
-    commandPolicy: opts.commandPolicy, dataDir: await realpath(opts.dataDir),
+    commandPolicy: opts.commandPolicy, dataDir, sandbox,
   });
   await executor.cleanExecDir();
   const inFlight = new Set<Promise<void>>();
@@ -156,6 +173,7 @@ export async function startEmbeddedBackend(opts: EmbeddedBackendOptions): Promis
       corruptEntries: ac.corruptEntries,
       size: limit ? { ...limit.stats(), maxBytes: limit.maxBytes } : undefined,
     }),
+    sandbox,
     close() {
       closing ??= (async () => {
         server.forceShutdown();

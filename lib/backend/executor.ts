@@ -19,6 +19,8 @@ import { type PreparedAction, removeTree, runAction } from "./action-runner.ts";
 import { DetailedError, requireDigest } from "./grpc-handler.ts";
 import { checkPlatform, requestedPlatform } from "./platform-match.ts";
 import { checkCommand, type CommandPolicy } from "./command-policy.ts";
+import { EnvVerifier, manifestKey } from "./env-verifier.ts";
+import type { Sandbox } from "./sandbox.ts";
 import { killProcessGroup } from "./run-command.ts";
 import R = build.bazel.remote.execution.v2;
 import Stage = R.ExecutionStage.Value;
@@ -60,8 +62,10 @@ export interface ExecutorOptions {
   platform: Record<string, string>;
   /** Which commands run (lib/backend/command-policy.ts); default `"toolchain"`. */
   commandPolicy?: CommandPolicy;
-  /** The backend's data directory (no program may live under it). */
+  /** The backend's data directory (no program may live under it; hidden from sandboxed actions). */
   dataDir: string;
+  /** The sandbox actions run in (lib/backend/sandbox.ts); none when undefined. */
+  sandbox?: Sandbox;
 }
 
 /** Loads and runs actions for the Execution service. */
@@ -69,6 +73,7 @@ export class EmbeddedExecutor {
   readonly #opts: ExecutorOptions;
   readonly #slots: Semaphore;
   readonly #pids = new Set<number>();
+  readonly #verifier = new EnvVerifier();
   #closed = false;
 
   constructor(opts: ExecutorOptions) {
@@ -123,7 +128,13 @@ export class EmbeddedExecutor {
       return await runAction({
         cas: this.#opts.cas, ac: this.#opts.ac, execDir: this.#opts.execDir,
         checkCommand: (this.#opts.commandPolicy ?? "toolchain") === "any" ? undefined
-          : (command, tree, inputRootDigest) => checkCommand(command, { cas: this.#opts.cas, tree, inputRootDigest, dataDir: this.#opts.dataDir }),
+          : async (command, tree, inputRootDigest): Promise<Record<string, string>> => {
+            const { manifest } = await checkCommand(command, { cas: this.#opts.cas, tree, inputRootDigest, dataDir: this.#opts.dataDir });
+            return manifest && await this.#verifier.verify(manifest) ? { GOMA_ENV_VERIFIED: manifestKey(manifest) } : {};
+          },
+        sandbox: this.#opts.sandbox?.kind === "bwrap"
+          ? { bwrap: this.#opts.sandbox.bwrap!, hide: this.#opts.sandbox.hide!, user: this.#opts.sandbox.user }
+          : undefined,
         trackProcess: (pid) => {
           if (this.#closed) killProcessGroup(pid); // started after shutdown() ran
           this.#pids.add(pid);

@@ -14,6 +14,7 @@ import { access, open, stat } from "node:fs/promises";
 import { constants as osConstants } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { Code, GomaError } from "../util/status.ts";
+import { bwrapArgs } from "./sandbox.ts";
 
 /** One process to run. Times are in milliseconds. */
 export interface RunRequest {
@@ -29,6 +30,8 @@ export interface RunRequest {
   stderrPath: string;
   /** Called with the process id once started, so that callers can kill the group on shutdown. */
   onStart?: (pid: number) => void;
+  /** Run under bubblewrap (lib/backend/sandbox.ts): the binary, the directory to hide, the writable root, the user. */
+  sandbox?: { bwrap: string; hide: string[]; actionRoot: string; user?: { uid: number; gid: number } };
 }
 
 /** How the process ended. `exitCode` is 128 + signal number when killed by a signal. */
@@ -83,13 +86,18 @@ export async function runCommand(req: RunRequest): Promise<RunResult> {
     return await new Promise<RunResult>((resolveRun, reject) => {
       let timedOut = false;
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const child = spawn(program, req.argv.slice(1), {
-        argv0: req.argv[0],
-        cwd: req.cwd,
-        env: req.env,
-        detached: true,
-        stdio: ["ignore", out.fd, err.fd],
-      });
+      const sb = req.sandbox;
+      const child = sb
+        ? spawn(sb.bwrap, bwrapArgs({ hide: sb.hide, actionRoot: sb.actionRoot, cwd: req.cwd, program, args: req.argv.slice(1), user: sb.user }), {
+          cwd: req.cwd, env: req.env, detached: true, stdio: ["ignore", out.fd, err.fd],
+        })
+        : spawn(program, req.argv.slice(1), {
+          argv0: req.argv[0],
+          cwd: req.cwd,
+          env: req.env,
+          detached: true,
+          stdio: ["ignore", out.fd, err.fd],
+        });
       child.once("error", (e) => {
         if (timer) clearTimeout(timer);
         reject(new GomaError(Code.InvalidArgument, `Failed to start process "${req.argv[0]}": ${e.message}`, { cause: e }));

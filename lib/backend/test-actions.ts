@@ -130,4 +130,4 @@ export const TEST_PATH_ENV: Record<string, string> = { PATH: "/usr/bin:/bin" };
  * Options for an embedded backend in tests of the REAPI semantics themselves (any command, no auth):
  * never what `goma server` runs.
  */
-export const REAPI_SEMANTICS_TEST_OPTIONS = { unauthenticated: true, commandPolicy: "any" } as const;
+export const REAPI_SEMANTICS_TEST_OPTIONS = { unauthenticated: true, commandPolicy: "any", sandbox: "off" } as const;

@@ -36,6 +36,8 @@ export interface BackendCheckOptions {
   bearer: boolean;
   /** Budget for each RPC step, ms (default 20 s); the tiny action gets twice this. */
   timeoutMs?: number;
+  /** The embedded backend's sandbox (lib/backend/sandbox.ts); undefined for an external backend. */
+  sandbox?: { kind: string; describe: string };
 }
 
 const SHA256 = 1;
@@ -250,6 +252,13 @@ export async function runBackendChecks(reapi: ReapiClient, o: BackendCheckOption
   if (caps.executionCapabilities && caps.executionCapabilities.execEnabled === false) {
     out.push(fail("backend.action", "backend tiny action", "the backend reports execution disabled (cache only)", "point --remoteexec-addr at a backend with workers (Buildbarn: bb_storage with a scheduler)"));
     return out;
+  }
+
+  if (o.sandbox) {
+    out.push(o.sandbox.kind === "none"
+      ? warn("backend.sandbox", "backend sandbox", `actions run without a sandbox: ${o.sandbox.describe.replace(/^none: /, "")}`,
+        "install bubblewrap (apt-get install bubblewrap) and restart goma server; with it each action runs with a read-only system, no network, as nobody when the server is root")
+      : pass("backend.sandbox", "backend sandbox", o.sandbox.describe));
   }
 
   // The tiny action.

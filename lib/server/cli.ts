@@ -48,6 +48,7 @@ export const serverCommand = defineCommand({
     "env-prefix": { type: "string", description: "Directory the workers provide (repeatable); default /usr /lib* /bin /sbin /etc" },
     "cache-dir": { type: "string", description: "Embedded backend's CAS, action cache and work dirs (default $XDG_CACHE_HOME/goma)" },
     "cache-max-size-mb": { type: "string", description: "Embedded backend: size limit of its CAS and action cache together, MiB; least recently used entries are evicted beyond it (default $GOMA_SERVER_CACHE_MAX_SIZE_MB or 10240; 0: no limit)" },
+    "exec-sandbox": { type: "string", default: "auto", description: "Embedded backend: run actions under bubblewrap: auto (when it works here), required, off" },
     "exec-concurrency": { type: "string", description: "Embedded backend: actions run at once (default: cores)" },
     "max-request-bytes": { type: "string", default: String(64 * 1024 * 1024), description: "Largest request body (413 beyond)" },
     "auth-tokens": { type: "string", description: "File of accepted tokens, one '<token> <user>' per line (# comments); re-read on change" },
@@ -73,6 +74,11 @@ export const serverCommand = defineCommand({
       process.stderr.write(`goma server: ${cacheMaxMib}\n`);
       process.exit(2);
     }
+    const sandbox = String(args["exec-sandbox"]);
+    if (sandbox !== "auto" && sandbox !== "off" && sandbox !== "required") {
+      process.stderr.write(`goma server: --exec-sandbox must be auto, required or off, got "${sandbox}"\n`);
+      process.exit(2);
+    }
     const envPrefixes = repeated(rawArgs, "--env-prefix").map((p) => (p.endsWith("/") ? p : p + "/"));
     const s = await startServer({
       port: intFlag("--port", args.port, 0, 65535),
@@ -86,6 +92,7 @@ export const serverCommand = defineCommand({
       cacheMaxBytes: cacheMaxMib * 1024 * 1024,
       concurrency: args["exec-concurrency"] ? intFlag("--exec-concurrency", args["exec-concurrency"], 1, 4096) : availableParallelism(),
       maxRequestBytes: intFlag("--max-request-bytes", args["max-request-bytes"], 1024, 2 ** 32),
+      sandbox,
       auth: {
         tokensFile: args["auth-tokens"] ? String(args["auth-tokens"]) : undefined,
         secretFile: args["auth-secret"] ? String(args["auth-secret"]) : undefined,
@@ -108,6 +115,7 @@ export const serverCommand = defineCommand({
     });
     process.stdout.write(`goma server listening on http://${s.listen}:${s.port} (backend: ${s.backend})\n`);
     process.stdout.write(`goma server auth: ${s.auth}\n`);
+    if (s.sandbox) process.stdout.write(`goma server sandbox: ${s.sandbox}\n`);
     const stop = async (sig: string) => {
       log.info(`${sig}: stopping`);
       await s.stop();

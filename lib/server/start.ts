@@ -48,6 +48,8 @@ export interface ServerConfig {
   auth?: { tokensFile?: string; secretFile?: string; allowedUsers?: string[]; allowUnauthenticated?: boolean; localTokenFile?: string };
   /** How to authenticate to `remoteexecAddr` (lib/auth/backend-credentials.ts). */
   backendAuth?: BackendCredentialOptions;
+  /** Embedded backend: run actions under bubblewrap (lib/backend/sandbox.ts); default `"auto"`. */
+  sandbox?: "auto" | "off" | "required";
 }
 
 /** A running server. */
@@ -57,6 +59,8 @@ export interface RunningServer {
   backend: string;
   /** Who may use the server, one line (no secrets). */
   auth: string;
+  /** The embedded backend's sandbox, one line; undefined with an external backend. */
+  sandbox?: string;
   stop(): Promise<void>;
 }
 
@@ -108,7 +112,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       return r.ok ? undefined : r.reason;
     };
     const started = await startEmbeddedBackend({
-      dataDir, concurrency: cfg.concurrency, platform: cfg.platform, maxCacheBytes: cfg.cacheMaxBytes, authorize,
+      dataDir, concurrency: cfg.concurrency, platform: cfg.platform, maxCacheBytes: cfg.cacheMaxBytes, authorize, sandbox: cfg.sandbox,
     });
     embedded = started;
     target = started.address;
@@ -144,6 +148,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       "backend credentials": creds.describe(),
       "auth failures": String(authCounters.authFailures),
       ...(embedded ? storeLines(embedded.storeStats()) : {}),
+      ...(embedded ? { sandbox: embedded.sandbox.describe } : {}),
     }),
   });
   // Outermost layer: auth (401 before any handler runs, reference/goma-protocol.md §1.4).
@@ -155,6 +160,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     tls: !reapiOptions.insecure,
     caCert: Boolean(cfg.backendAuth?.caCert),
     bearer: Boolean(creds.bearerToken),
+    sandbox: embedded?.sandbox,
   });
   const handler = withAuth(auth, doctorHandler, authCounters);
   const http = await serveHttp({ hostname: cfg.listen, port: cfg.port, handler, maxRequestBodySize: cfg.maxRequestBytes * 2 });
@@ -163,6 +169,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     listen: cfg.listen,
     backend,
     auth: auth ? auth.describe() : "none: anyone who reaches the port (--allow-unauthenticated)",
+    sandbox: embedded?.sandbox.describe,
     async stop() {
       await http.stop();
       reapi.close();

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, utimesSync } from "node:fs";
+import { existsSync, mkdtempSync, mkdirSync, readdirSync, writeFileSync, readFileSync, utimesSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -74,4 +74,27 @@ test("an env mismatch comes back as BAD_REQUEST with the wrapper's message (the 
   });
   assert.equal(resp.error, goma.ExecResp.ExecError.BAD_REQUEST);
   assert.match(resp.errorMessage![0]!, /execution environment differs.*\n.*cc1: FAILED/s);
+});
+
+test("wrapper keeps no verification marker in a shared /tmp directory: the worker user's cache dir, or none without HOME", () => {
+  const tool = join(mkdtempSync(join(tmpdir(), "goma-tool-")), "cc1");
+  writeFileSync(tool, `compiler ${Math.random()}`);
+  const root = execRoot([[tool, sha(tool)]]);
+  // The key the wrapper of before this change used under /tmp/goma-env-verified-<uid>.
+  const key = spawnSync("bash", ["-c", `m=${MANIFEST_PATH}; { cat "$m"; sed 's/^[0-9a-f]*  //' "$m" | tr '\\n' '\\0' | xargs -0 stat -L -c '%n %s %Y %i' 2>&1; } | sha256sum | cut -c1-64`],
+    { cwd: root, encoding: "utf8" }).stdout.trim();
+  const shared = `/tmp/goma-env-verified-${process.getuid!()}/${key}`;
+  assert.equal(runWrapper(root).status, 0);
+  assert.equal(existsSync(shared), false, `${shared} was written`);
+  const home = mkdtempSync(join(tmpdir(), "goma-home-"));
+  assert.equal(runWrapper(root, { HOME: home }).status, 0);
+  assert.deepEqual(readdirSync(join(home, ".cache", "goma-env-verified")), [key]);
+  assert.equal(existsSync(shared), false);
+});
+
+test("wrapper trusts GOMA_ENV_VERIFIED only for the manifest it names (the embedded backend verified it)", () => {
+  const root = execRoot([["/nonexistent/goma/cc1", "0".repeat(64)]]);
+  const manifestSha = createHash("sha256").update(readFileSync(join(root, MANIFEST_PATH))).digest("hex");
+  assert.equal(runWrapper(root, { GOMA_ENV_VERIFIED: manifestSha }).status, 0);
+  assert.equal(runWrapper(root, { GOMA_ENV_VERIFIED: "1".repeat(64) }).status, ENV_MISMATCH_EXIT);
 });

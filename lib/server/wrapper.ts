@@ -4,8 +4,11 @@
  * 1. verifies the execution environment: files the worker provides itself (the compiler outside the
  *    project, /usr/include …) are listed with their SHA-256 in `.goma/env-manifest`, which is part of
  *    the input root and so of the action key; a worker whose files differ fails with exit 125 and a
- *    message instead of compiling with the wrong toolchain or headers. Verified manifests are
- *    remembered per worker uid, keyed by the files' stat data, so the check costs one `stat` per compile;
+ *    message instead of compiling with the wrong toolchain or headers. The embedded backend verifies
+ *    the manifest itself before the action starts and says so in `GOMA_ENV_VERIFIED` (the manifest's
+ *    SHA-256; lib/backend/env-verifier.ts); elsewhere verified manifests are remembered in the worker
+ *    user's own `$XDG_CACHE_HOME` or `~/.cache` (`goma-env-verified/`, keyed by the files' stat data),
+ *    never in a shared /tmp directory, and checked on every run when the worker has neither;
  * 2. relocates: arguments carry the client's project root as the token `@GOMA_ROOT@`, replaced by the
  *    actual input-root directory, and `-ffile-prefix-map=<exec root>=<client root>` maps paths in debug
  *    info and `__FILE__` back, so the object is byte-identical to a local compile in the user's tree.
@@ -41,16 +44,24 @@ cd -P .
 root=$PWD
 printf '${EXEC_ROOT_MARKER}%s\\n' "$root" >&2
 m=${MANIFEST_PATH}
-if [ -s "$m" ]; then
-  vdir=/tmp/goma-env-verified-$(id -u)
-  key=$( { cat "$m"; sed 's/^[0-9a-f]*  //' "$m" | tr '\\n' '\\0' | xargs -0 stat -L -c '%n %s %Y %i' 2>&1; } | sha256sum | cut -c1-64)
-  if ! [ -O "$vdir" ] || ! [ -e "$vdir/$key" ]; then
+if [ -s "$m" ] && [ "\${GOMA_ENV_VERIFIED:-}" != "$(sha256sum < "$m" | cut -c1-64)" ]; then
+  # Not verified by the worker itself (the embedded backend does, lib/backend/env-verifier.ts): check
+  # here, remembering verified manifests in the worker user's own cache dir (none without HOME).
+  c=\${XDG_CACHE_HOME:-\${HOME:+$HOME/.cache}}
+  vdir=\${c:+$c/goma-env-verified}
+  key=
+  if [ -n "$vdir" ]; then
+    key=$( { cat "$m"; sed 's/^[0-9a-f]*  //' "$m" | tr '\\n' '\\0' | xargs -0 stat -L -c '%n %s %Y %i' 2>&1; } | sha256sum | cut -c1-64)
+  fi
+  if [ -z "$vdir" ] || ! [ -O "$vdir" ] || ! [ -e "$vdir/$key" ]; then
     if ! bad=$(sha256sum --check --quiet --strict "$m" 2>&1); then
       printf '%s\\n%s\\n' "${ENV_MISMATCH_PREFIX}" "$bad" >&2
       exit ${ENV_MISMATCH_EXIT}
     fi
-    mkdir -p -m 700 "$vdir" 2>/dev/null || true
-    if [ -O "$vdir" ]; then : > "$vdir/$key"; fi
+    if [ -n "$vdir" ]; then
+      mkdir -p -m 700 "$vdir" 2>/dev/null || true
+      if [ -O "$vdir" ]; then : > "$vdir/$key" 2>/dev/null || true; fi
+    fi
   fi
 fi
 args=()

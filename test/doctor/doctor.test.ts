@@ -49,6 +49,8 @@ test("a healthy chain passes: backend tiny action and a real compile with its st
   assert.match(check(d, "backend.api").evidence, /2\.0–2\.3/);
   assert.equal(check(d, "backend.digest").status, "pass");
   assert.match(check(d, "backend.action").evidence, /^\/usr\/bin\/gcc --version \(through goma's wrapper, with its environment manifest\) ran on a worker with platform \{OSFamily=linux\} in \d+ ms: gcc /);
+  assert.equal(check(d, "backend.sandbox").status, "pass");
+  assert.match(check(d, "backend.sandbox").evidence, /^bubblewrap \(\/usr\/bin\/bwrap\): read-only system, writable action directory only, no network/);
   const c = check(d, "compile");
   assert.equal(c.status, "pass", c.evidence);
   assert.match(c.evidence, /ran remotely in \d+ ms \(proxy \d+ ms: flags [\d.]+ ms, info [\d.]+ ms, inputs [\d.]+ ms, request [\d.]+ ms, exec [\d.]+ ms, outputs [\d.]+ ms\)/);
@@ -202,4 +204,14 @@ test("a TLS backend with a bearer token: doctor names an untrusted certificate, 
   } finally {
     await backend.close();
   }
+});
+
+test("a server whose actions run without a sandbox: doctor warns and names the fix", async () => {
+  const s = await stack({ proxy: false, serverArgs: ["--exec-sandbox", "off"] });
+  const d = await doctor(s.env, ["--no-compile"]);
+  const sb = check(d, "backend.sandbox");
+  assert.equal(sb.status, "warn");
+  assert.match(sb.evidence, /actions run without a sandbox: turned off \(--exec-sandbox off\)/);
+  assert.match(sb.fix!, /apt-get install bubblewrap/);
+  assert.match(s.serverLog(), /goma server sandbox: none: turned off/);
 });
