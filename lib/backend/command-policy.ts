@@ -34,7 +34,7 @@ import { type Digest, digestKey, digestOf } from "../digest/digest.ts";
 import { build } from "../reapi/proto.ts";
 import { MANIFEST_PATH, ROOT_TOKEN, WRAPPER_PATH, WRAPPER_SCRIPT } from "../server/wrapper.ts";
 import { Code, GomaError } from "../util/status.ts";
-import type { InputTree } from "./input-root.ts";
+import { type InputTree, missingBlobsError } from "./input-root.ts";
 import R = build.bazel.remote.execution.v2;
 
 /** `"toolchain"`: the rule above (what goma server runs). `"any"`: every command (tests of REAPI semantics). */
@@ -121,8 +121,11 @@ export async function checkCommand(command: R.ICommand, ctx: CommandCheckContext
   let text = "";
   if (manifestNode && manifestNode !== "dir" && "digest" in manifestNode && manifestNode.digest) {
     const d = manifestNode.digest;
-    const bytes = await ctx.cas.get({ hash: d.hash ?? "", sizeBytes: Number(d.sizeBytes ?? 0) });
-    text = new TextDecoder().decode(bytes ?? new Uint8Array());
+    const digest = { hash: d.hash ?? "", sizeBytes: Number(d.sizeBytes ?? 0) };
+    const bytes = await ctx.cas.get(digest);
+    // Vanished or found corrupt (the CAS verifies what it reads): missing, so the client uploads it again.
+    if (bytes === undefined) throw missingBlobsError([digest]);
+    text = new TextDecoder().decode(bytes);
     for (const line of text.split("\n")) {
       const m = /^([0-9a-f]{64}) {2}(\/.*)$/.exec(line);
       if (m) manifest.set(m[2]!, m[1]!);

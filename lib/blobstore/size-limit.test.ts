@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { mkdtemp, readdir, rm, stat, utimes } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -80,7 +80,12 @@ describe("CacheSizeLimit", () => {
 
   test("attach() accounts for what is on disk, oldest first, and enforces a smaller limit at once", async () => {
     const first = await open("reopen", 1024 * KiB);
-    for (const t of ["1", "2", "3", "4", "5"]) await first.cas.put(blob(t).digest, blob(t).data);
+    // Five writes can share one file-system timestamp tick: give them distinct, ordered mtimes (a second apart).
+    const t0 = Date.now() / 1000 - 60;
+    for (const [i, t] of ["1", "2", "3", "4", "5"].entries()) {
+      await first.cas.put(blob(t).digest, blob(t).data);
+      await utimes(first.cas.pathOf(blob(t).digest), t0 + i, t0 + i);
+    }
     const again = await open("reopen", 20 * KiB);
     assert.ok(again.limit.stats().totalBytes <= 20 * KiB);
     assert.equal(await again.cas.has(blob("5").digest), true, "the newest survive");
