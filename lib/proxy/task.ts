@@ -90,9 +90,9 @@ export async function runTask(req: CcRequest, ctx: TaskContext): Promise<TaskAns
     const result = resp.result!;
     await stage("outputs", () => writeOutputs(result, req.cwd, req.umask, ctx.http));
     const cacheHit = resp.cacheHit === goma.ExecResp.CacheSource.STORAGE_CACHE || resp.cacheHit === goma.ExecResp.CacheSource.MEM_CACHE;
-    ctx.tasks.finish(t, cacheHit ? "cacheHit" : "remote", { exitCode: result.exitStatus });
     const stdout = result.stdoutBuffer ?? new Uint8Array();
     const stderr = result.stderrBuffer ?? new Uint8Array();
+    ctx.tasks.finish(t, cacheHit ? "cacheHit" : "remote", { exitCode: result.exitStatus, stderr });
     return { header: { kind: "done", exitCode: result.exitStatus, stdoutLength: stdout.byteLength, stderrLength: stderr.byteLength }, stdout, stderr };
   } catch (e) {
     if (e instanceof LocalOnly) return local(ctx, t, "local", e.message);
@@ -106,7 +106,7 @@ export async function runTask(req: CcRequest, ctx: TaskContext): Promise<TaskAns
 
 function local(ctx: TaskContext, t: TaskRecord, outcome: "local" | "localFallback" | "failed", reason: string): TaskAnswer {
   ctx.tasks.finish(t, outcome, { reason });
-  return { header: { kind: "local", reason } };
+  return { header: { kind: "local", reason, id: t.id } };
 }
 
 function firstLine(s: string): string {
