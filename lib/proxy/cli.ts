@@ -119,7 +119,7 @@ export const statusCommand = defineCommand({
       return;
     }
     process.stdout.write(`goma proxy: ${s.health} — dashboard http://127.0.0.1:${s.dashboardPort}, server ${s.server}\n`);
-    process.stdout.write(`tasks: ${["total", "remote", "cacheHit", "localFallback", "local", "failed"].map((k) => `${k} ${s[k]}`).join(", ")}\n`);
+    process.stdout.write(`tasks: ${["total", "remote", "cacheHit", "localFallback", "local", "failed", "direct", "unreachable"].map((k) => `${k} ${s[k]}`).join(", ")}\n`);
   },
 });
 
@@ -129,7 +129,7 @@ export const statusCommand = defineCommand({
  */
 export function formatStats(s: StatsSummary): string {
   const c = s.counts;
-  const line = (label: string, value: string, note = "") => `${label.padEnd(34)}${value.padStart(12)}${note ? `  ${note}` : ""}\n`;
+  const line = (label: string, value: string, note = "") => `${label.padEnd(36)}${value.padStart(10)}${note ? `  ${note}` : ""}\n`;
   const share = (n: number) => (s.steps ? `${((100 * n) / s.steps).toFixed(1)} %` : "");
   const time = (ms: number) => `${(ms / 1000).toFixed(ms >= 100_000 ? 0 : 2)} s`;
   const size = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);

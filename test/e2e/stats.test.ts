@@ -186,3 +186,34 @@ test("the goma cc path imports no protobufjs, grpc-js, consola, citty, node:net 
   assert.deepEqual([...external].sort(), ["node:fs", "node:path"].filter((m) => external.has(m)).sort(), `unexpected imports: ${[...external].join(", ")}`);
   assert.deepEqual([...dynamic].sort(), ["lib/cc/connect.ts → node:net", "lib/cc/local.ts → node:child_process"].sort());
 });
+
+test("malformed reports on the proxy's socket are ignored; the proxy keeps answering", async () => {
+  const env = stack.env;
+  const start = await run([gomaBin(), "proxy", "start"], { env });
+  assert.equal(start.code, 0, start.stderr);
+  try {
+    const { createConnection } = await import("node:net");
+    const sock = join(env.GOMA_TMP_DIR!, "goma.ipc");
+    const frame = (json: string) => {
+      const body = Buffer.from(json);
+      const len = Buffer.alloc(4);
+      len.writeUInt32LE(body.byteLength);
+      return Buffer.concat([len, body]);
+    };
+    for (const json of ['{"v":1,"report":null}', '{"v":1,"report":"x"}', '{"v":1,"report":{"argv":[1,{}],"ms":"x","id":"7"}}', "null", '"str"', "[]", '{"report":{"id":1e308}}']) {
+      await new Promise<void>((resolve) => {
+        const s = createConnection(sock, () => s.end(frame(json)));
+        s.on("data", () => {});
+        s.on("close", () => resolve());
+        s.on("error", () => resolve());
+      });
+    }
+    const s = await stats();
+    assert.equal(s.counts.failed, 0);
+    // Only the report whose id is no number counts, as a step run at once with no argv; the rest are dropped.
+    assert.equal(s.counts.direct, 1, JSON.stringify(s.counts));
+    assert.equal(s.steps, 1);
+  } finally {
+    assert.equal((await run([gomaBin(), "proxy", "stop"], { env })).code, 0);
+  }
+});
