@@ -5,7 +5,7 @@
  */
 import { defineCommand } from "citty";
 import { chmodSync, existsSync, openSync, closeSync, readFileSync, writeSync } from "node:fs";
-import { AUTH_LOOKUP_ORDER } from "./client-auth.ts";
+import { AUTH_LOOKUP_ORDER, localTokenFor } from "./client-auth.ts";
 import { issueSignedToken, newSecret, parseDuration, parseSecretFile } from "./signed-token.ts";
 import { normalizeToken, readStoredToken, removeStoredToken, storedTokenPath, storeToken } from "./token-store.ts";
 import { whoAmI, type WhoAmI } from "./whoami.ts";
@@ -67,6 +67,9 @@ function describeLookup(w: WhoAmI): string[] {
     storedState = `unreadable (${(e as NodeJS.ErrnoException).code})`;
   }
   lines.push(`  2. ${AUTH_LOOKUP_ORDER[1]}: ${stored} (${storedState})` + (w.auth.source === "stored token" ? "  ← used" : ""));
+  const local = localTokenFor(env);
+  lines.push(`  3. ${AUTH_LOOKUP_ORDER[2]}: ${local ? `${local} (${existsSync(local) ? "present" : "absent"})` : "not used: the server is not on loopback"}` +
+    (w.auth.source === "local token" ? "  ← used" : ""));
   if (w.auth.source === "none") lines.push("  → no credentials: requests carry no Authorization header");
   return lines;
 }

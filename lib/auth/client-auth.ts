@@ -8,21 +8,25 @@
  *    is an error value, never a crash: the proxy still starts and every compile runs locally, with the
  *    error as the reason.
  * 2. the token stored by `goma auth login` (lib/auth/token-store.ts), sent as `Bearer <token>`.
- * 3. none.
+ * 3. when the server is on loopback (`GOMA_SERVER_HOST` 127.0.0.0/8, `localhost`, `::1`; the default):
+ *    the per-user local token such a server makes for its own user (lib/auth/local-token.ts).
+ * 4. none.
  *
- * {@link ClientAuthorizationProvider} re-resolves when either file changes (a `goma auth login` takes
+ * {@link ClientAuthorizationProvider} re-resolves when any of these files changes (a `goma auth login` takes
  * effect in a running proxy).
  */
 import { readFileSync, statSync } from "node:fs";
 import { readStoredToken, storedTokenPath, type Env } from "./token-store.ts";
+import { localTokenPath, readLocalToken } from "./local-token.ts";
+import { isLoopbackHost } from "./server-auth.ts";
 
 /** Names of the lookup steps, in order. */
-export const AUTH_LOOKUP_ORDER = ["GOMA_HTTP_AUTHORIZATION_FILE", "stored token (goma auth login)"] as const;
+export const AUTH_LOOKUP_ORDER = ["GOMA_HTTP_AUTHORIZATION_FILE", "stored token (goma auth login)", "local token (loopback server)"] as const;
 
 /** The outcome of the lookup. Never contains the token outside `header`. */
 export interface ClientAuthorization {
   /** Which step decided: the env variable, the stored token, or none. */
-  source: "GOMA_HTTP_AUTHORIZATION_FILE" | "stored token" | "none";
+  source: "GOMA_HTTP_AUTHORIZATION_FILE" | "stored token" | "local token" | "none";
   /** The file read (expanded path). */
   path?: string;
   /** The path as written in GOMA_HTTP_AUTHORIZATION_FILE, before expansion. */
@@ -72,7 +76,22 @@ export function resolveClientAuthorization(env: Env): ClientAuthorization {
   } catch (e) {
     return { source: "stored token", path, error: `the stored token "${path}" cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
   }
+  const local = localTokenFor(env);
+  if (local) {
+    try {
+      const token = readLocalToken(local);
+      // Unreadable (another user's) or malformed: send nothing; the server's 401 names the file.
+      if (token) return { source: "local token", path: local, header: `Bearer ${token}` };
+    } catch {
+      // fall through to none
+    }
+  }
   return { source: "none" };
+}
+
+/** The local token's path when the server is on loopback, else undefined. */
+export function localTokenFor(env: Env): string | undefined {
+  return isLoopbackHost(env.GOMA_SERVER_HOST || "127.0.0.1") ? localTokenPath(env) : undefined;
 }
 
 function stampOf(path: string | undefined): string {
@@ -91,15 +110,17 @@ export class ClientAuthorizationProvider {
   #value?: ClientAuthorization;
   readonly #envFile?: string;
   readonly #stored: string;
+  readonly #local?: string;
 
   constructor(private readonly env: Env) {
     this.#envFile = env.GOMA_HTTP_AUTHORIZATION_FILE ? expandUserPath(env.GOMA_HTTP_AUTHORIZATION_FILE, env) : undefined;
     this.#stored = storedTokenPath(env);
+    this.#local = localTokenFor(env);
   }
 
   /** The current lookup result (re-resolved after a file changed). */
   get(): ClientAuthorization {
-    const stamp = `${stampOf(this.#envFile)}|${this.#envFile ? "" : stampOf(this.#stored)}`;
+    const stamp = `${stampOf(this.#envFile)}|${this.#envFile ? "" : `${stampOf(this.#stored)}|${stampOf(this.#local)}`}`;
     if (!this.#value || stamp !== this.#stamp) {
       this.#value = resolveClientAuthorization(this.env);
       this.#stamp = stamp;

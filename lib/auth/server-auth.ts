@@ -14,7 +14,14 @@ import { WatchedFile } from "./watched-file.ts";
 import { parseSecretFile, SIGNED_TOKEN_PREFIX, verifySignedToken } from "./signed-token.ts";
 
 /** Where an accepted token came from. */
-export type TokenSource = "tokens-file" | "signed-token";
+export type TokenSource = "tokens-file" | "signed-token" | "local-token" | "internal";
+
+/** A token given directly (not read from a file): the local token, the server's own backend token. */
+export interface FixedToken {
+  token: string;
+  user: string;
+  source: TokenSource;
+}
 
 /** The outcome of one check: a user, or the reason of a 401 (never containing the token). */
 export type AuthResult =
@@ -29,6 +36,10 @@ export interface AuthenticatorOptions {
   secretFile?: string;
   /** `--allowed-users`: user names, or `*@domain`; empty: every user a token names. */
   allowedUsers?: string[];
+  /** Tokens accepted besides the files': the per-user local token (lib/auth/local-token.ts), the internal one. */
+  fixedTokens?: FixedToken[];
+  /** Path of the local token, when the server uses one (named in 401 reasons). */
+  localTokenPath?: string;
   /** Clock in ms (tests). */
   nowMs?: () => number;
 }
@@ -76,15 +87,17 @@ export class Authenticator {
   readonly #tokens?: WatchedFile<TokenEntry[]>;
   readonly #secrets?: WatchedFile<Buffer[]>;
   readonly #allowed: string[];
+  readonly #fixed: (FixedToken & { hash: Buffer })[];
   readonly #now: () => number;
 
   /**
    * Reads the files once.
    * @throws {GomaError} FailedPrecondition when a file cannot be read or parsed (the message names the
-   * file and line); {TypeError} when neither file is given.
+   * file and line); {TypeError} when no file and no fixed token is given.
    */
   constructor(readonly opts: AuthenticatorOptions) {
-    if (!opts.tokensFile && !opts.secretFile) throw new TypeError("Authenticator needs --auth-tokens or --auth-secret");
+    if (!opts.tokensFile && !opts.secretFile && !opts.fixedTokens?.length) throw new TypeError("Authenticator needs --auth-tokens or --auth-secret");
+    this.#fixed = (opts.fixedTokens ?? []).map((t) => ({ ...t, hash: createHash("sha256").update(t.token).digest() }));
     if (opts.tokensFile) this.#tokens = new WatchedFile(opts.tokensFile, "the tokens file (--auth-tokens)", (b) => parseTokensFile(b.toString("utf8")));
     if (opts.secretFile) this.#secrets = new WatchedFile(opts.secretFile, "the secret file (--auth-secret)", (b) => parseSecretFile(b.toString("utf8")));
     this.#allowed = (opts.allowedUsers ?? []).map((u) => u.trim()).filter(Boolean);
@@ -96,6 +109,7 @@ export class Authenticator {
     const parts: string[] = [];
     if (this.#tokens) parts.push(`${this.#tokens.get().length} token(s) from ${this.opts.tokensFile}`);
     if (this.#secrets) parts.push(`signed tokens (secret ${this.opts.secretFile})`);
+    if (this.opts.localTokenPath) parts.push(`the local token ${this.opts.localTokenPath} (its user only)`);
     parts.push(this.#allowed.length ? `allowed users ${this.#allowed.join(",")}` : "any user");
     return parts.join("; ");
   }
@@ -107,6 +121,10 @@ export class Authenticator {
    */
   check(header: string | null | undefined): AuthResult {
     if (header === null || header === undefined || header.trim() === "") {
+      if (this.opts.localTokenPath) {
+        return { ok: false, reason: `missing Authorization header: this server accepts only its own user's local token ${this.opts.localTokenPath} ` +
+          "(mode 0600; goma proxy, goma doctor and goma auth read it by themselves when run as that user); other users need a server with --auth-tokens or --auth-secret" };
+      }
       return { ok: false, reason: 'missing Authorization header: send "Authorization: Bearer <token>" (goma auth login, or GOMA_HTTP_AUTHORIZATION_FILE)' };
     }
     const m = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
@@ -126,6 +144,12 @@ export class Authenticator {
       } else if (v.problem.kind === "malformed") refusal = `malformed signed token: ${v.problem.detail}`;
       else refusal = "unknown token: its signature matches none of the server's secrets (--auth-secret); was it issued with another secret?";
     }
+    if (!found && this.#fixed.length) {
+      const hash = createHash("sha256").update(token).digest();
+      for (const e of this.#fixed) {
+        if (timingSafeEqual(hash, e.hash) && !found) found = { user: e.user, source: e.source };
+      }
+    }
     if (!found && this.#tokens) {
       const hash = createHash("sha256").update(token).digest();
       for (const e of this.#tokens.get()) {
@@ -134,7 +158,8 @@ export class Authenticator {
       }
     }
     if (!found) {
-      return { ok: false, reason: refusal ?? `unknown token: it is not in the server's ${this.#tokens ? "tokens file (--auth-tokens)" : "list"}${this.#secrets ? " and is not a token signed by its secret (--auth-secret)" : ""}` };
+      const where = this.#tokens ? "in the server's tokens file (--auth-tokens)" : this.opts.localTokenPath ? `the server's local token ${this.opts.localTokenPath}` : "in the server's list";
+      return { ok: false, reason: refusal ?? `unknown token: it is not ${where}${this.#secrets ? " and is not a token signed by its secret (--auth-secret)" : ""}` };
     }
     if (!userAllowed(found.user, this.#allowed)) {
       return { ok: false, reason: `user "${found.user}" is not allowed: the server's --allowed-users is ${this.#allowed.join(",")}` };

@@ -43,13 +43,16 @@ async function referencedDigests(cas: DiskCas, result: R.IActionResult): Promise
 }
 
 /**
- * True when every blob the result references is in the CAS.
+ * True when every blob the result references is in the CAS with the right content (each is hashed: a
+ * hit is served only when its outputs are intact; a corrupt one is removed, so the action runs again).
  * @returns false also when a referenced Tree cannot be decoded.
  */
 export async function isComplete(cas: DiskCas, result: R.IActionResult): Promise<boolean> {
   try {
     const digests = await referencedDigests(cas, result);
-    return digests !== undefined && (await cas.findMissing(digests)).length === 0;
+    if (digests === undefined) return false;
+    const ok = await Promise.all(digests.map((d) => cas.verify(d)));
+    return ok.every(Boolean);
   } catch {
     return false;
   }

@@ -17,7 +17,7 @@ import type { Digest } from "../digest/digest.ts";
 import { build, google } from "../reapi/proto.ts";
 import { Code } from "../util/status.ts";
 import { rpcStatus } from "./grpc-handler.ts";
-import { loadInputTree, materializeInputRoot, missingBlobsError } from "./input-root.ts";
+import { type InputTree, loadInputTree, materializeInputRoot, missingBlobsError } from "./input-root.ts";
 import { collectOutputs, declaredOutputs, prepareOutputParents } from "./output-collector.ts";
 import { runCommand, workingDirectory } from "./run-command.ts";
 import R = build.bazel.remote.execution.v2;
@@ -43,6 +43,8 @@ export interface RunnerDeps {
   execDir: string;
   /** Records a started process group so that shutdown can kill it; returns the unregister function. */
   trackProcess: (pid: number) => () => void;
+  /** Refuses commands the executor must not run (lib/backend/command-policy.ts); throws a GomaError. */
+  checkCommand?: (command: R.ICommand, tree: InputTree, inputRootDigest: Digest) => Promise<void>;
 }
 
 /** `google.protobuf.Timestamp` of a wall-clock time in milliseconds. */
@@ -85,8 +87,13 @@ export async function runAction(deps: RunnerDeps, p: PreparedAction, queuedMs: n
   try {
     const rootDigest = p.inputRootDigest;
     const tree = await loadInputTree(cas, rootDigest);
-    if (tree.missing.length > 0) return { status: rpcStatus(missingBlobsError(tree.missing)) };
-    await materializeInputRoot(cas, tree, rootDigest, root);
+    try {
+      if (tree.missing.length > 0) return { status: rpcStatus(missingBlobsError(tree.missing)) };
+      await deps.checkCommand?.(p.command, tree, rootDigest);
+      await materializeInputRoot(cas, tree, rootDigest, root);
+    } finally {
+      tree.release(); // the action has its own copies now: the blobs may be evicted
+    }
     md.inputFetchCompletedTimestamp = timestamp(Date.now());
 
     const cwd = workingDirectory(root, p.command.workingDirectory);
@@ -102,7 +109,7 @@ export async function runAction(deps: RunnerDeps, p: PreparedAction, queuedMs: n
     }).finally(() => untrack());
     md.executionCompletedTimestamp = md.outputUploadStartTimestamp = timestamp(Date.now());
 
-    const outputs = await collectOutputs(cas, p.command, cwd);
+    const outputs = await collectOutputs(cas, p.command, cwd, root);
     const result: R.IActionResult = {
       ...outputs,
       exitCode: run.exitCode,

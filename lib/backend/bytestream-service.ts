@@ -33,7 +33,8 @@ async function receiveWrite(
         name = req.resourceName ?? "";
         if (!name) throw new GomaError(Code.InvalidArgument, "The first WriteRequest has no resource_name");
         const { digest } = parseWriteResourceName(name);
-        if (await cas.has(digest)) return { committedSize: digest.sizeBytes }; // already present: end early
+        // Already present (and intact: a corrupt copy is removed and uploaded again): end early.
+        if ((await cas.has(digest)) && (await cas.verify(digest))) return { committedSize: digest.sizeBytes };
         writer = await cas.createWriter(digest);
         uploads.set(name, writer);
       } else if (req.resourceName && req.resourceName !== name) {

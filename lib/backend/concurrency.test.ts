@@ -13,7 +13,7 @@ import { describe, test } from "node:test";
 import { ReapiClient } from "../reapi/client.ts";
 import { Code } from "../util/status.ts";
 import { type EmbeddedBackend, startEmbeddedBackend } from "./embedded-backend.ts";
-import { TEST_PATH_ENV, uploadTestAction } from "./test-actions.ts";
+import { REAPI_SEMANTICS_TEST_OPTIONS, TEST_PATH_ENV, uploadTestAction } from "./test-actions.ts";
 
 /** Two actions that block until both run at once: one writes the FIFO, the other reads it. */
 function rendezvousActions(fifo: string, timeoutSeconds: number) {
@@ -26,7 +26,7 @@ function rendezvousActions(fifo: string, timeoutSeconds: number) {
 async function withBackend(concurrency: number, fn: (client: ReapiClient, shared: string, dataDir: string) => Promise<void>) {
   const dataDir = await mkdtemp(join(tmpdir(), "goma-conc-"));
   const shared = await mkdtemp(join(tmpdir(), "goma-shared-"));
-  const backend: EmbeddedBackend = await startEmbeddedBackend({ dataDir, concurrency });
+  const backend: EmbeddedBackend = await startEmbeddedBackend({ dataDir, concurrency , ...REAPI_SEMANTICS_TEST_OPTIONS });
   const client = new ReapiClient({ target: backend.address, instanceName: "" });
   try {
     await fn(client, shared, dataDir);

@@ -11,7 +11,7 @@ import { after, before, describe, test } from "node:test";
 import { ReapiClient } from "../reapi/client.ts";
 import { Code, GomaError } from "../util/status.ts";
 import { startEmbeddedBackend } from "./embedded-backend.ts";
-import { TEST_PATH_ENV, uploadTestAction } from "./test-actions.ts";
+import { REAPI_SEMANTICS_TEST_OPTIONS, TEST_PATH_ENV, uploadTestAction } from "./test-actions.ts";
 
 describe("startEmbeddedBackend()", () => {
   let dir: string;
@@ -22,7 +22,7 @@ describe("startEmbeddedBackend()", () => {
     const dataDir = join(dir, "tcp");
     await mkdir(join(dataDir, "exec", "stale-action", "root"), { recursive: true });
     await writeFile(join(dataDir, "exec", "stale-action", "root", "f"), "left by a crash");
-    const backend = await startEmbeddedBackend({ dataDir });
+    const backend = await startEmbeddedBackend({ dataDir, ...REAPI_SEMANTICS_TEST_OPTIONS });
     try {
       assert.match(backend.address, /^127\.0\.0\.1:[1-9]\d*$/);
       for (const sub of ["cas", "ac", "exec"]) assert.ok((await stat(join(dataDir, sub))).isDirectory());
@@ -34,7 +34,7 @@ describe("startEmbeddedBackend()", () => {
 
   test("serves on a unix socket", async () => {
     const address = `unix:${join(dir, "be.sock")}`;
-    const backend = await startEmbeddedBackend({ dataDir: join(dir, "unix"), address });
+    const backend = await startEmbeddedBackend({ dataDir: join(dir, "unix"), address, ...REAPI_SEMANTICS_TEST_OPTIONS });
     const client = new ReapiClient({ target: backend.address, instanceName: "" });
     try {
       assert.equal(backend.address, address);
@@ -50,7 +50,7 @@ describe("startEmbeddedBackend()", () => {
     const dataDir = join(dir, "close");
     const marks = join(dir, "marks");
     await mkdir(marks);
-    const backend = await startEmbeddedBackend({ dataDir, concurrency: 1 });
+    const backend = await startEmbeddedBackend({ dataDir, concurrency: 1, ...REAPI_SEMANTICS_TEST_OPTIONS });
     const client = new ReapiClient({ target: backend.address, instanceName: "" });
     try {
       // The long action reports its pid through a FIFO: reading it returns once the process runs.
@@ -76,6 +76,45 @@ describe("startEmbeddedBackend()", () => {
     } finally {
       client.close();
       await backend.close();
+    }
+  });
+});
+
+describe("the embedded backend's auth", () => {
+  test("every call needs a token authorize() accepts: FindMissingBlobs, Execute and GetCapabilities without one are UNAUTHENTICATED", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "goma-be-auth-"));
+    const backend = await startEmbeddedBackend({
+      dataDir: dir, commandPolicy: "any",
+      authorize: (h) => (h === "Bearer right-token" ? undefined : h ? "unknown token" : "missing Authorization header"),
+    } as Parameters<typeof startEmbeddedBackend>[0]);
+    const good = new ReapiClient({ target: backend.address, instanceName: "", bearerToken: () => "right-token" });
+    const none = new ReapiClient({ target: backend.address, instanceName: "" });
+    const wrong = new ReapiClient({ target: backend.address, instanceName: "", bearerToken: () => "wrong-token" });
+    try {
+      const a = await uploadTestAction(good, { argv: ["/bin/echo", "authorized"] });
+      const unauth = (why: RegExp) => (e: unknown) => e instanceof GomaError && e.code === Code.Unauthenticated && why.test(e.rawMessage);
+      await assert.rejects(none.findMissingBlobs([a.actionDigest]), unauth(/auth failed: missing Authorization header/));
+      await assert.rejects(none.execute(a.actionDigest), unauth(/missing Authorization header/));
+      await assert.rejects(wrong.execute(a.actionDigest), unauth(/auth failed: unknown token/));
+      await assert.rejects(none.getCapabilities(), unauth(/missing Authorization header/));
+      assert.deepEqual(await good.findMissingBlobs([a.actionDigest]), []);
+      const res = await good.execute(a.actionDigest);
+      assert.equal(res.status?.code ?? 0, Code.OK);
+      assert.equal(res.result?.exitCode, 0);
+    } finally {
+      for (const c of [good, none, wrong]) c.close();
+      await backend.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("refuses to start without an authorize check unless told it is a test", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "goma-be-noauth-"));
+    try {
+      await assert.rejects(startEmbeddedBackend({ dataDir: dir }), (e: unknown) => e instanceof GomaError && e.code === Code.FailedPrecondition &&
+        /needs an authorize check/.test(e.rawMessage));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -12,7 +12,7 @@ import { ReapiClient } from "../reapi/client.ts";
 import { build, google } from "../reapi/proto.ts";
 import { Code, GomaError } from "../util/status.ts";
 import { type EmbeddedBackend, startEmbeddedBackend } from "./embedded-backend.ts";
-import { buildTestAction, TEST_PATH_ENV, uploadTestAction } from "./test-actions.ts";
+import { buildTestAction, REAPI_SEMANTICS_TEST_OPTIONS, TEST_PATH_ENV, uploadTestAction } from "./test-actions.ts";
 import R = build.bazel.remote.execution.v2;
 
 const text = async (c: ReapiClient, d: R.IDigest | null | undefined) => Buffer.from(await c.readBlob(toDigest(d))).toString();
@@ -22,7 +22,7 @@ let dataDir: string;
 let backend: EmbeddedBackend;
 before(async () => {
   dataDir = await mkdtemp(join(tmpdir(), "goma-exec-"));
-  backend = await startEmbeddedBackend({ dataDir });
+  backend = await startEmbeddedBackend({ dataDir , ...REAPI_SEMANTICS_TEST_OPTIONS });
 });
 after(async () => {
   await backend.close();

@@ -18,6 +18,7 @@ import { Code, GomaError } from "../util/status.ts";
 import { type PreparedAction, removeTree, runAction } from "./action-runner.ts";
 import { DetailedError, requireDigest } from "./grpc-handler.ts";
 import { checkPlatform, requestedPlatform } from "./platform-match.ts";
+import { checkCommand, type CommandPolicy } from "./command-policy.ts";
 import { killProcessGroup } from "./run-command.ts";
 import R = build.bazel.remote.execution.v2;
 import Stage = R.ExecutionStage.Value;
@@ -57,6 +58,10 @@ export interface ExecutorOptions {
   concurrency: number;
   /** Platform properties this worker offers, e.g. `{ OSFamily: "linux" }`. */
   platform: Record<string, string>;
+  /** Which commands run (lib/backend/command-policy.ts); default `"toolchain"`. */
+  commandPolicy?: CommandPolicy;
+  /** The backend's data directory (no program may live under it). */
+  dataDir: string;
 }
 
 /** Loads and runs actions for the Execution service. */
@@ -117,6 +122,8 @@ export class EmbeddedExecutor {
       onStage(Stage.EXECUTING);
       return await runAction({
         cas: this.#opts.cas, ac: this.#opts.ac, execDir: this.#opts.execDir,
+        checkCommand: (this.#opts.commandPolicy ?? "toolchain") === "any" ? undefined
+          : (command, tree, inputRootDigest) => checkCommand(command, { cas: this.#opts.cas, tree, inputRootDigest, dataDir: this.#opts.dataDir }),
         trackProcess: (pid) => {
           if (this.#closed) killProcessGroup(pid); // started after shutdown() ran
           this.#pids.add(pid);

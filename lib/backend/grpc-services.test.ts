@@ -19,7 +19,7 @@ import { build, google } from "../reapi/proto.ts";
 import { RpcCaller } from "../reapi/rpc-caller.ts";
 import { Code, GomaError } from "../util/status.ts";
 import { type EmbeddedBackend, startEmbeddedBackend } from "./embedded-backend.ts";
-import { TEST_PATH_ENV, uploadTestAction } from "./test-actions.ts";
+import { REAPI_SEMANTICS_TEST_OPTIONS, TEST_PATH_ENV, uploadTestAction } from "./test-actions.ts";
 import R = build.bazel.remote.execution.v2;
 
 const isCode = (code: Code, re?: RegExp) => (e: unknown) =>
@@ -52,7 +52,7 @@ describe("embedded backend gRPC services", () => {
   let client: ReapiClient;
   before(async () => {
     dataDir = await mkdtemp(join(tmpdir(), "goma-svc-"));
-    backend = await startEmbeddedBackend({ dataDir });
+    backend = await startEmbeddedBackend({ dataDir , ...REAPI_SEMANTICS_TEST_OPTIONS });
     caller = new RpcCaller({ target: backend.address, requestMetadata: new Uint8Array(0) });
     client = new ReapiClient({ target: backend.address, instanceName: "" });
   });

@@ -1,9 +1,10 @@
 /**
  * The input root of an action: walk its Directory tree in the CAS, report what is missing, and
- * materialize it into a fresh directory. Plain files are hard-linked from the CAS (read-only, shared
- * inode); executables are copied with mode 0555; directories are created; symlinks stay symlinks.
- * Missing blobs become a FAILED_PRECONDITION status with a PreconditionFailure whose violations are
- * `{type: "MISSING", subject: "blobs/{hash}/{size}"}`, so clients know what to upload.
+ * materialize it into a fresh directory. Files are copies of the CAS blobs, verified against their digests
+ * (mode 0444, executables 0555), never hard links, so an action cannot change a stored blob; directories
+ * are created; symlinks stay symlinks. Missing blobs, and blobs found corrupt while materializing (they
+ * are removed from the CAS), become a FAILED_PRECONDITION status with a PreconditionFailure whose
+ * violations are `{type: "MISSING", subject: "blobs/{hash}/{size}"}`, so clients upload them again.
  *
  * Spec: REAPI Action.input_root_digest, Directory/FileNode/DirectoryNode/SymlinkNode, Execute's
  * PreconditionFailure rule; reference/reapi-buildbarn.md §1.2, §1.7.
@@ -19,10 +20,14 @@ import { DetailedError, requireDigest } from "./grpc-handler.ts";
 import { TYPE_URL } from "../reapi/grpc-service.ts";
 import R = build.bazel.remote.execution.v2;
 
-/** A loaded input tree: every Directory found (by digest key) and every blob that is missing. */
+/**
+ * A loaded input tree: every Directory found (by digest key) and every blob that is missing. Its files
+ * are pinned against eviction by a cache size limit until `release()` (call it once materialized).
+ */
 export interface InputTree {
   directories: Map<string, R.Directory>;
   missing: Digest[];
+  release: () => void;
 }
 
 /**
@@ -71,8 +76,14 @@ export async function loadInputTree(cas: DiskCas, root: Digest): Promise<InputTr
       }
     }
   }
-  missing.push(...(await cas.findMissing([...files.values()])));
-  return { directories, missing };
+  const release = cas.pin([...files.values()]);
+  try {
+    missing.push(...(await cas.findMissing([...files.values()])));
+  } catch (err) {
+    release();
+    throw err;
+  }
+  return { directories, missing, release };
 }
 
 /**
@@ -90,9 +101,17 @@ export function missingBlobsError(missing: Digest[]): DetailedError {
 
 /**
  * Creates the input tree rooted at `root` under `dest` (created; must not exist or be empty).
- * @throws {GomaError} InvalidArgument for invalid or duplicate names; NotFound if a blob vanished.
+ * @throws {GomaError} InvalidArgument for invalid or duplicate names; FailedPrecondition with MISSING
+ * violations ({@link missingBlobsError}) for blobs that vanished or were corrupt.
  */
 export async function materializeInputRoot(cas: DiskCas, tree: InputTree, root: Digest, dest: string): Promise<void> {
+  const lost = new Map<string, Digest>();
+  await materializeDirectory(cas, tree, root, dest, lost);
+  if (lost.size > 0) throw missingBlobsError([...lost.values()]);
+}
+
+/** Creates one Directory under `dest`, recording blobs that are gone or corrupt in `lost`. */
+async function materializeDirectory(cas: DiskCas, tree: InputTree, root: Digest, dest: string, lost: Map<string, Digest>): Promise<void> {
   await mkdir(dest, { recursive: true });
   const dir = tree.directories.get(digestKey(root));
   if (!dir) throw new GomaError(Code.NotFound, `Directory ${digestKey(root)} not found`);
@@ -108,8 +127,11 @@ export async function materializeInputRoot(cas: DiskCas, tree: InputTree, root: 
   const links = dir.symlinks.map((l) => ({ path: claim(l.name), target: l.target ?? "" }));
   const subdirs = dir.directories.map((s) => ({ path: claim(s.name), digest: requireDigest(s.digest, "directory digest") }));
   await Promise.all([
-    ...files.map((f) => cas.materialize(f.digest, f.path, f.exec)),
+    ...files.map((f) => cas.materialize(f.digest, f.path, f.exec).catch((err) => {
+      if (!(err instanceof GomaError && err.code === Code.NotFound)) throw err;
+      lost.set(digestKey(f.digest), f.digest);
+    })),
     ...links.map((l) => symlink(l.target, l.path)),
   ]);
-  for (const s of subdirs) await materializeInputRoot(cas, tree, s.digest, s.path);
+  for (const s of subdirs) await materializeDirectory(cas, tree, s.digest, s.path, lost);
 }

@@ -5,11 +5,20 @@
  * symlink an OutputSymlink. Without it the legacy `output_files`/`output_directories` are used. Paths
  * are relative to the working directory; absent outputs are skipped.
  *
+ * Outputs never leave the action root: every component of an output path below the root is checked
+ * with lstat, and a symlink there (one from the input tree, or one the action made: `lnk -> /etc` with
+ * output `lnk/shadow`) fails the action with INVALID_ARGUMENT instead of being followed; files are opened
+ * with O_NOFOLLOW, an output that is itself a symlink is reported as an OutputSymlink (legacy outputs
+ * too), and output parents are created one directory at a time, never through a symlink. The action's
+ * processes have exited (their process group is killed) before outputs are collected, so nothing races
+ * these checks.
+ *
  * Spec: REAPI Command.output_paths/output_files/output_directories/output_directory_format,
  * ActionResult.output_*, Tree; reference/reapi-buildbarn.md §1.2.
  */
-import { lstat, mkdir, readdir, readlink, stat } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { lstat, mkdir, readdir, readlink } from "node:fs/promises";
+import type { Stats } from "node:fs";
+import { join, relative, sep } from "node:path";
 import type { DiskCas } from "../blobstore/disk-cas.ts";
 import { type Digest, digestKey, digestOf } from "../digest/digest.ts";
 import { build } from "../reapi/proto.ts";
@@ -25,19 +34,53 @@ export function declaredOutputs(command: R.ICommand): string[] {
   return [...(command.outputFiles ?? []), ...(command.outputDirectories ?? [])];
 }
 
+/** The absolute path of output `p` (relative to `workDir`), checked to lie below `root`. */
+function outputPath(root: string, workDir: string, p: string): string {
+  const abs = join(workDir, p);
+  if (p === "" || p.startsWith("/") || p.includes("\0") || !abs.startsWith(`${root}/`)) {
+    throw new GomaError(Code.InvalidArgument, `Output path "${p}" is not inside the input root`);
+  }
+  return abs;
+}
+
+/**
+ * Walks the parent directories of `abs` from `root` down without following symlinks. With `create`,
+ * missing ones are made (one mkdir each); without, a missing one means the output is absent.
+ * @returns false when a parent is absent (only without `create`).
+ * @throws {GomaError} InvalidArgument when a parent is a symlink, or (with `create`) not a directory.
+ */
+async function checkParents(root: string, abs: string, p: string, create: boolean): Promise<boolean> {
+  const parts = relative(root, abs).split(sep).slice(0, -1);
+  let cur = root;
+  for (const part of parts) {
+    cur = join(cur, part);
+    let st: Stats | undefined = await lstat(cur).catch(() => undefined);
+    if (!st && create) {
+      await mkdir(cur).catch((e: NodeJS.ErrnoException) => { if (e.code !== "EEXIST") throw e; });
+      st = await lstat(cur);
+    }
+    if (!st) return false;
+    if (st.isSymbolicLink()) {
+      throw new GomaError(Code.InvalidArgument,
+        `Output path "${p}" goes through the symlink "${relative(root, cur)}": outputs are not collected outside the action root`);
+    }
+    if (!st.isDirectory()) {
+      if (create) throw new GomaError(Code.InvalidArgument, `Output path "${p}" needs "${relative(root, cur)}" to be a directory`);
+      return false;
+    }
+  }
+  return true;
+}
+
 /**
  * Checks that every output path stays inside the input root (paths are relative to the working
- * directory and may use ".."), and creates its parent directories (not the output itself).
- * @throws {GomaError} InvalidArgument for absolute paths or paths escaping the input root.
+ * directory and may use ".."), and creates its parent directories (not the output itself), never
+ * through a symlink.
+ * @throws {GomaError} InvalidArgument for absolute paths, paths escaping the input root, or parents that
+ * are symlinks or files.
  */
 export async function prepareOutputParents(root: string, workDir: string, paths: string[]): Promise<void> {
-  for (const p of paths) {
-    const abs = join(workDir, p);
-    if (p === "" || p.startsWith("/") || !abs.startsWith(`${root}/`)) {
-      throw new GomaError(Code.InvalidArgument, `Output path "${p}" is not inside the input root`);
-    }
-    await mkdir(dirname(abs), { recursive: true });
-  }
+  for (const p of paths) await checkParents(root, outputPath(root, workDir, p), p, true);
 }
 
 /** Sorts entries by name in UTF-8 byte order, the order REAPI requires in a Directory. */
@@ -51,8 +94,8 @@ async function buildDirectory(cas: DiskCas, path: string, all: Map<string, R.IDi
   for (const e of await readdir(path, { withFileTypes: true })) {
     const p = join(path, e.name);
     if (e.isFile()) {
-      const mode = (await stat(p)).mode;
-      files.push({ name: e.name, digest: await cas.putFile(p), isExecutable: (mode & 0o111) !== 0 });
+      const mode = (await lstat(p)).mode;
+      files.push({ name: e.name, digest: await cas.putFile(p, { noFollow: true }), isExecutable: (mode & 0o111) !== 0 });
     } else if (e.isDirectory()) {
       directories.push({ name: e.name, digest: (await buildDirectory(cas, p, all)).digest });
     } else if (e.isSymbolicLink()) {
@@ -104,23 +147,26 @@ async function collectDirectory(cas: DiskCas, path: string, outPath: string, for
 }
 
 /**
- * Stores the declared outputs found under `workDir` in the CAS and describes them.
- * @throws the underlying OS error when an output cannot be read.
+ * Stores the declared outputs found under `root`/`workDir` in the CAS and describes them.
+ * @param root the action's input root; no output is read outside it.
+ * @throws {GomaError} InvalidArgument when an output path goes through a symlink; the underlying OS
+ * error when an output cannot be read.
  */
-export async function collectOutputs(cas: DiskCas, command: R.ICommand, workDir: string): Promise<CollectedOutputs> {
+export async function collectOutputs(cas: DiskCas, command: R.ICommand, workDir: string, root: string): Promise<CollectedOutputs> {
   const outputFiles: R.IOutputFile[] = [], outputDirectories: R.IOutputDirectory[] = [], outputSymlinks: R.IOutputSymlink[] = [];
   const modern = (command.outputPaths?.length ?? 0) > 0;
   const legacyDirs = new Set(command.outputDirectories ?? []);
   const format = command.outputDirectoryFormat ?? 0;
   for (const p of declaredOutputs(command)) {
-    const abs = join(workDir, p);
-    // Legacy outputs follow symlinks; output_paths report symlinks as such.
-    const st = await (modern ? lstat(abs) : stat(abs)).catch(() => undefined);
+    const abs = outputPath(root, workDir, p);
+    if (!(await checkParents(root, abs, p, false))) continue;
+    // Never followed, legacy outputs included: a symlink is reported as one.
+    const st = await lstat(abs).catch(() => undefined);
     if (!st) continue;
     if (st.isSymbolicLink()) {
       outputSymlinks.push({ path: p, target: await readlink(abs) });
     } else if (st.isFile() && (modern || !legacyDirs.has(p))) {
-      outputFiles.push({ path: p, digest: await cas.putFile(abs), isExecutable: (st.mode & 0o111) !== 0 });
+      outputFiles.push({ path: p, digest: await cas.putFile(abs, { noFollow: true }), isExecutable: (st.mode & 0o111) !== 0 });
     } else if (st.isDirectory() && (modern || legacyDirs.has(p))) {
       outputDirectories.push(await collectDirectory(cas, abs, p, format));
     }

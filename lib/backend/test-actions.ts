@@ -21,6 +21,8 @@ export interface TestActionSpec {
   outputDirectories?: string[];
   workingDirectory?: string;
   inputs?: Record<string, { data: string | Uint8Array; executable?: boolean }>;
+  /** Symlinks in the input root, path → target (the parent directories are created as for inputs). */
+  symlinks?: Record<string, string>;
   /** Action.platform; default `{ OSFamily: "linux" }`. */
   platform?: Record<string, string>;
   /** Command.platform (deprecated field). */
@@ -46,6 +48,7 @@ const sortedProps = (p: Record<string, string>) =>
 interface DirNode {
   files: Map<string, { data: Uint8Array; executable: boolean }>;
   dirs: Map<string, DirNode>;
+  links: Map<string, string>;
 }
 
 function encodeDir(node: DirNode, blobs: BuiltAction["blobs"]): Digest {
@@ -58,6 +61,7 @@ function encodeDir(node: DirNode, blobs: BuiltAction["blobs"]): Digest {
       return { name: n, digest, isExecutable: f.executable };
     }),
     directories: names(node.dirs).map((n) => ({ name: n, digest: encodeDir(node.dirs.get(n)!, blobs) })),
+    symlinks: names(node.links).map((n) => ({ name: n, target: node.links.get(n)! })),
   };
   const data = R.Directory.encode(dir).finish();
   const digest = digestOf(data);
@@ -68,16 +72,24 @@ function encodeDir(node: DirNode, blobs: BuiltAction["blobs"]): Digest {
 /** Builds the Action, Command and input Directory blobs of `spec` (nothing is uploaded). */
 export function buildTestAction(spec: TestActionSpec): BuiltAction {
   const blobs: BuiltAction["blobs"] = [];
-  const root: DirNode = { files: new Map(), dirs: new Map() };
-  for (const [path, f] of Object.entries(spec.inputs ?? {})) {
+  const root: DirNode = { files: new Map(), dirs: new Map(), links: new Map() };
+  const parentOf = (path: string): [DirNode, string] => {
     const parts = path.split("/");
     let node = root;
     for (const p of parts.slice(0, -1)) {
-      if (!node.dirs.has(p)) node.dirs.set(p, { files: new Map(), dirs: new Map() });
+      if (!node.dirs.has(p)) node.dirs.set(p, { files: new Map(), dirs: new Map(), links: new Map() });
       node = node.dirs.get(p)!;
     }
+    return [node, parts.at(-1)!];
+  };
+  for (const [path, f] of Object.entries(spec.inputs ?? {})) {
+    const [node, name] = parentOf(path);
     const data = typeof f.data === "string" ? enc.encode(f.data) : f.data;
-    node.files.set(parts.at(-1)!, { data, executable: f.executable ?? false });
+    node.files.set(name, { data, executable: f.executable ?? false });
+  }
+  for (const [path, target] of Object.entries(spec.symlinks ?? {})) {
+    const [node, name] = parentOf(path);
+    node.links.set(name, target);
   }
   const inputRootDigest = encodeDir(root, blobs);
   const command = R.Command.encode({
@@ -113,3 +125,9 @@ export async function uploadTestAction(client: ReapiClient, spec: TestActionSpec
 
 /** The environment most test actions need: a PATH for /bin/sh and coreutils. */
 export const TEST_PATH_ENV: Record<string, string> = { PATH: "/usr/bin:/bin" };
+
+/**
+ * Options for an embedded backend in tests of the REAPI semantics themselves (any command, no auth):
+ * never what `goma server` runs.
+ */
+export const REAPI_SEMANTICS_TEST_OPTIONS = { unauthenticated: true, commandPolicy: "any" } as const;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -32,5 +32,20 @@ describe("DiskActionCache", () => {
     assert.equal((await ac.get("x", action))!.exitCode, 2);
     await writeFile(ac.pathOf("x", action), Buffer.from([0xff, 0xff, 0xff]));
     assert.equal(await ac.get("x", action), undefined);
+  });
+
+  test("an entry with one flipped byte that still decodes is a miss, not a changed result", async () => {
+    const d = digestOf(new TextEncoder().encode("flipped action"));
+    const digest = digestOf(new TextEncoder().encode("object"));
+    await ac.put("", d, { exitCode: 0, outputFiles: [{ path: "src/f0066.o", digest }] });
+    const path = ac.pathOf("", d);
+    const data = await readFile(path);
+    const at = data.indexOf(Buffer.from("f0066"));
+    assert.ok(at > 0);
+    data[at + 2] = "p".charCodeAt(0); // src/f0p66.o: still a valid ActionResult
+    await writeFile(path, data);
+    const before = ac.corruptEntries;
+    assert.equal(await ac.get("", d), undefined);
+    assert.equal(ac.corruptEntries, before + 1);
   });
 });

@@ -4,15 +4,27 @@
  * `sha256(instanceName + "\0" + hash/size)`, so any instance name (with slashes, or empty) maps to one
  * safe path: `<dir>/<k[0:2]>/<k>`. Writes are atomic (temporary file, then rename).
  *
+ * Integrity: a protobuf with one flipped byte often still decodes (to another path, another digest), so
+ * each file is `"GOMAAC1\n"`, the SHA-256 of the serialized ActionResult (32 bytes), then the
+ * ActionResult. An entry whose checksum does not match is a miss: it is removed, counted in
+ * {@link DiskActionCache.corruptEntries} and logged. Entries without the header (older goma) are misses
+ * too, removed silently.
+ *
  * Spec: REAPI ActionCache.GetActionResult / UpdateActionResult; reference/reapi-buildbarn.md §2.3.
  */
-import { readFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { type Digest, digestKey, sha256Hex } from "../digest/digest.ts";
+import { log } from "../util/log.ts";
 import { build } from "../reapi/proto.ts";
 import { prepareTmpDir, writeFileAtomic } from "./atomic-file.ts";
 import type { ActionCache, ActionResultMessage } from "./cas.ts";
 import R = build.bazel.remote.execution.v2;
+
+/** The header of an entry file: format tag, then the payload's SHA-256. */
+const MAGIC = Buffer.from("GOMAAC1\n");
+const HEADER_BYTES = MAGIC.byteLength + 32;
 
 /**
  * A disk action cache rooted at one directory. Safe for concurrent use; the last writer wins.
@@ -21,6 +33,12 @@ import R = build.bazel.remote.execution.v2;
 export class DiskActionCache implements ActionCache {
   /** The cache's root directory. */
   readonly dir: string;
+  /** Entries found corrupt (checksum mismatch) and removed since open. */
+  corruptEntries = 0;
+  /** Called with the file of each entry written, for a size limit (lib/blobstore/size-limit.ts). */
+  onStored?: (path: string, sizeBytes: number) => Promise<void> | void;
+  /** Called with the file of each entry read, for LRU eviction. */
+  onUsed?: (path: string) => void;
   readonly #tmpDir: string;
 
   private constructor(dir: string) {
@@ -41,24 +59,50 @@ export class DiskActionCache implements ActionCache {
     return join(this.dir, k.slice(0, 2), k);
   }
 
-  /** The stored result, or undefined when absent or unreadable (a corrupt entry is a miss). */
+  /**
+   * The stored result, or undefined when absent, in an older format, or corrupt (checksum mismatch or
+   * undecodable: removed and counted). A miss, never a changed result.
+   */
   async get(instanceName: string, actionDigest: Digest): Promise<ActionResultMessage | undefined> {
-    let data: Uint8Array;
+    const path = this.pathOf(instanceName, actionDigest);
+    let data: Buffer;
     try {
-      data = await readFile(this.pathOf(instanceName, actionDigest));
+      data = await readFile(path);
     } catch {
       return undefined;
     }
-    try {
-      return R.ActionResult.decode(data);
-    } catch {
+    if (data.byteLength < HEADER_BYTES || !data.subarray(0, MAGIC.byteLength).equals(MAGIC)) {
+      await unlink(path).catch(() => {});
       return undefined;
     }
+    const payload = data.subarray(HEADER_BYTES);
+    const sum = createHash("sha256").update(payload).digest();
+    let result: ActionResultMessage | undefined;
+    if (sum.equals(data.subarray(MAGIC.byteLength, HEADER_BYTES))) {
+      try {
+        result = R.ActionResult.decode(payload);
+      } catch {
+        // a checksummed entry that does not decode: written by something else; treated as corrupt
+      }
+    }
+    if (!result) {
+      this.corruptEntries++;
+      log.warn(`AC integrity: entry for action ${digestKey(actionDigest)} (instance "${instanceName}") is corrupt on disk: ` +
+        `removed, a miss (${this.corruptEntries} corrupt entries since start)`);
+      await unlink(path).catch(() => {});
+      return undefined;
+    }
+    this.onUsed?.(path);
+    return result;
   }
 
-  /** Stores (replaces) a result atomically. */
+  /** Stores (replaces) a result atomically, with its checksum. */
   async put(instanceName: string, actionDigest: Digest, result: ActionResultMessage): Promise<void> {
-    const data = R.ActionResult.encode(result).finish();
-    await writeFileAtomic(this.#tmpDir, this.pathOf(instanceName, actionDigest), data, 0o644);
+    const payload = R.ActionResult.encode(result).finish();
+    const sum = createHash("sha256").update(payload).digest();
+    const data = Buffer.concat([MAGIC, sum, payload]);
+    const path = this.pathOf(instanceName, actionDigest);
+    await writeFileAtomic(this.#tmpDir, path, data, 0o644);
+    await this.onStored?.(path, data.byteLength);
   }
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { lstat, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, lstat, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -8,6 +8,15 @@ import { Code, GomaError } from "../util/status.ts";
 import { DiskCas } from "./disk-cas.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
+
+/** Flips one bit of the byte at `offset` of a stored file, keeping its size (a faulty disk would). */
+async function flipByte(path: string, offset = 0): Promise<void> {
+  const data = await readFile(path);
+  data[offset] = data[offset]! ^ 0x01;
+  await chmod(path, 0o644);
+  await writeFile(path, data);
+  await chmod(path, 0o444);
+}
 
 describe("DiskCas", () => {
   let dir: string;
@@ -88,7 +97,7 @@ describe("DiskCas", () => {
       (e: unknown) => e instanceof GomaError && e.code === Code.NotFound);
   });
 
-  test("putFile() imports a file and materialize() links or copies it", async () => {
+  test("putFile() imports a file and materialize() copies it, read-only, never sharing the stored inode", async () => {
     const src = join(dir, "src.bin");
     await writeFile(src, enc("#!/bin/sh\necho tool\n"));
     const d = await cas.putFile(src);
@@ -96,10 +105,74 @@ describe("DiskCas", () => {
     const plain = join(dir, "plain"), exe = join(dir, "exe");
     await cas.materialize(d, plain, false);
     await cas.materialize(d, exe, true);
-    assert.equal((await stat(plain)).ino, (await stat(cas.pathOf(d))).ino);
+    assert.notEqual((await stat(plain)).ino, (await stat(cas.pathOf(d))).ino);
+    assert.equal((await stat(plain)).mode & 0o777, 0o444);
     assert.notEqual((await stat(exe)).ino, (await stat(cas.pathOf(d))).ino);
     assert.equal((await stat(exe)).mode & 0o777, 0o555);
     await cas.materialize(EMPTY_DIGEST, join(dir, "empty"), false);
     assert.equal((await stat(join(dir, "empty"))).size, 0);
+  });
+
+  test("get() of a blob with one flipped byte is undefined: the blob is removed and counted", async () => {
+    const data = enc("int header_value = 1;\n");
+    const d = digestOf(data);
+    await cas.put(d, data);
+    await flipByte(cas.pathOf(d), 4);
+    const before = cas.corruptBlobs;
+    assert.equal(await cas.get(d), undefined);
+    assert.equal(cas.corruptBlobs, before + 1);
+    assert.equal(await cas.has(d), false, "a corrupt blob is missing, so it is uploaded again");
+    await cas.put(d, data);
+    assert.deepEqual(Buffer.from((await cas.get(d))!), Buffer.from(data));
+  });
+
+  test("put() replaces a stored blob whose content is wrong instead of keeping it", async () => {
+    const data = enc("the right bytes");
+    const d = digestOf(data);
+    await cas.put(d, data);
+    await flipByte(cas.pathOf(d));
+    const before = cas.corruptBlobs;
+    await cas.put(d, data);
+    assert.deepEqual(await readFile(cas.pathOf(d)), Buffer.from(data));
+    assert.equal(cas.corruptBlobs, before + 1);
+    const f = join(dir, "again.bin");
+    await writeFile(f, data);
+    await flipByte(cas.pathOf(d));
+    await cas.putFile(f);
+    assert.deepEqual(await readFile(cas.pathOf(d)), Buffer.from(data), "putFile() replaces it too");
+  });
+
+  test("read() of a corrupt blob fails with NotFound before its end is served, whole or ranged", async () => {
+    const data = enc("y".repeat(150_000));
+    const d = digestOf(data);
+    for (const [offset, limit] of [[0, 0], [10, 20]] as const) {
+      await cas.put(d, data);
+      await flipByte(cas.pathOf(d), 140_000);
+      await assert.rejects(async () => { for await (const _ of cas.read(d, offset, limit, 64 * 1024)) { /* drain */ } },
+        (e: unknown) => e instanceof GomaError && e.code === Code.NotFound && /corrupt/.test(e.rawMessage));
+      assert.equal(await cas.has(d), false);
+    }
+  });
+
+  test("materialize() of a corrupt blob fails with NotFound and leaves no file", async () => {
+    const data = enc("materialized");
+    const d = digestOf(data);
+    await cas.put(d, data);
+    await flipByte(cas.pathOf(d));
+    const dest = join(dir, "corrupt-dest");
+    await assert.rejects(cas.materialize(d, dest, false), (e: unknown) => e instanceof GomaError && e.code === Code.NotFound);
+    await assert.rejects(lstat(dest));
+    assert.equal(await cas.has(d), false);
+  });
+
+  test("verify() checks a stored blob's content", async () => {
+    const data = enc("verified");
+    const d = digestOf(data);
+    await cas.put(d, data);
+    assert.equal(await cas.verify(d), true);
+    await flipByte(cas.pathOf(d));
+    assert.equal(await cas.verify(d), false);
+    assert.equal(await cas.has(d), false);
+    assert.equal(await cas.verify(EMPTY_DIGEST), true);
   });
 });

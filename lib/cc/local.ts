@@ -1,9 +1,21 @@
+import { hasEscapedBytes } from "./bytes.ts";
+
 /**
  * Runs the compiler locally with the caller's stdio and environment, and returns its exit code the way
  * a shell would (128 + signal number when killed). Used whenever goma cannot or should not compile
- * remotely: the build must never fail because goma failed.
+ * remotely: the build must never fail because goma failed. An argument that is not valid UTF-8 (carried
+ * as escaped bytes, lib/cc/bytes.ts) is passed as its exact bytes: the process execs the compiler.
  */
 export async function runLocal(argv: string[]): Promise<number> {
+  if (argv.some(hasEscapedBytes)) {
+    const { execExactBytes } = await import("./exec-bytes.ts");
+    await execExactBytes(argv);
+    // Only reached when exec failed (or off Bun): report it like a compiler that cannot start.
+    if ((globalThis as { Bun?: unknown }).Bun) {
+      process.stderr.write(`goma: cannot run ${JSON.stringify(argv[0])}: execvp failed\n`);
+      return 127;
+    }
+  }
   const Bun_ = (globalThis as { Bun?: typeof Bun }).Bun;
   if (Bun_) {
     try {

@@ -19,6 +19,7 @@ import { exchange, notify } from "./connect.ts";
 import { gomaTmpDir, proxySocketPath, unreachedSpoolPath } from "../ipc/paths.ts";
 import type { CcReport } from "../ipc/protocol.ts";
 import { findRealCompiler, installLinks } from "./masquerade.ts";
+import { exactArgv, exactCwd, exactEnv } from "./bytes.ts";
 
 const TRUE = /^(1|t|true|y|yes|on)$/i;
 
@@ -54,7 +55,10 @@ function writeAll(fd: 1 | 2, data: Uint8Array): void {
  * PATH that is not goma. `goma cc --install-links DIR [NAME…]` makes such links.
  * Sets `process.exitCode` to the compiler's exit code.
  */
-export async function runCc(argv: string[], opts: { masquerade?: boolean } = {}): Promise<void> {
+export async function runCc(argvAsDecoded: string[], opts: { masquerade?: boolean } = {}): Promise<void> {
+  // argv, cwd and env are bytes: recover any the runtime could not decode (lib/cc/bytes.ts). A
+  // masquerading goma's argv[0] is the link's name, not an argument from the command line.
+  let argv = opts.masquerade ? [argvAsDecoded[0]!, ...exactArgv(argvAsDecoded.slice(1))] : exactArgv(argvAsDecoded);
   if (!opts.masquerade && (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h")) {
     process.stdout.write("usage: goma cc <compiler> <args…>   (or: gomacc <compiler> <args…>)\n" +
       "       goma cc --install-links DIR [NAME…]   links named gcc, g++, cc, c++, clang, clang++ (and the versioned\n" +
@@ -62,7 +66,7 @@ export async function runCc(argv: string[], opts: { masquerade?: boolean } = {})
     process.exitCode = argv.length === 0 ? 2 : 0;
     return;
   }
-  const env = process.env as Record<string, string>;
+  const env = exactEnv(process.env);
   if (!opts.masquerade && argv[0] === "--install-links") {
     if (!argv[1] || argv[1].startsWith("-")) {
       process.stderr.write("goma cc --install-links: name the DIR to put the links in\n");
@@ -110,7 +114,7 @@ export async function runCc(argv: string[], opts: { masquerade?: boolean } = {})
       const reply = await exchange(proxySocketPath(env), {
         v: 1,
         argv,
-        cwd: process.cwd(),
+        cwd: exactCwd(),
         env,
         umask,
         pid: process.pid,
@@ -122,7 +126,10 @@ export async function runCc(argv: string[], opts: { masquerade?: boolean } = {})
         process.exitCode = code >= 0 && code <= 255 ? code : 1;
         return;
       }
-      report = { ...report, outcome: "local", id: reply.header.id, reason: undefined };
+      // `local`: the proxy counted the task; `error`: it refused the request, so count the run here.
+      report = reply.header.kind === "local"
+        ? { ...report, outcome: "local", id: reply.header.id, reason: undefined }
+        : { ...report, outcome: "direct", reason: `the proxy refused the request: ${reply.header.reason}` };
     } catch (e) {
       // The proxy is not running or failed: compile locally; the report goes to the spool (below).
       report.reason = `no goma proxy answered: ${(e as Error).message}`.slice(0, 300);

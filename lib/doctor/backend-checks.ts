@@ -5,14 +5,18 @@
  * 1. reachable, TLS and credentials accepted, GetCapabilities on the instance name;
  * 2. REAPI version range (the server needs `output_paths`: ≥ 2.1) and digest function SHA256;
  * 3. the instance name as sent (`""` vs Goma's `"."`);
- * 4. a tiny real action (`/bin/sh -c 'echo ok'` with the server's platform) end to end; when no worker
+ * 4. a tiny real action (a compiler's `--version` through goma's wrapper with its environment manifest,
+ *    as a compile runs, with the server's platform) end to end; when no worker
  *    takes it, variants of the platform (OSFamily casing, without container-image, empty) tell a platform
  *    mismatch from a missing worker or a wrong instance name.
  *
  * Spec: REAPI Capabilities, Execution; reference/reapi-buildbarn.md §2, §3, §4.5;
  * reference/goma-protocol.md §6 items 3–6.
  */
+import { accessSync, constants, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { digestOf, type Digest } from "../digest/digest.ts";
+import { WRAPPER_PATH, WRAPPER_SCRIPT, ENV_MISMATCH_EXIT } from "../server/wrapper.ts";
 import { R } from "../reapi/proto.ts";
 import type { ReapiClient } from "../reapi/client.ts";
 import { Code, codeName, GomaError } from "../util/status.ts";
@@ -105,17 +109,47 @@ async function tcpOpen(target: string): Promise<boolean> {
 const fmtPlatform = (p: Record<string, string>) =>
   `{${Object.entries(p).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`).join(", ")}}`;
 
-/** Uploads and executes `sh -c 'echo ok'` with `platform`; resolves with the response or throws. */
-async function tinyAction(reapi: ReapiClient, platform: Record<string, string>, timeoutMs: number, onStage?: (s: number) => void): Promise<{ response: R.IExecuteResponse; stdout: string }> {
+/** A compiler of this machine for the tiny action: the first of gcc, cc, clang, g++, clang++ in /usr/bin, /bin. */
+export function tinyActionCompiler(): string | undefined {
+  for (const name of ["gcc", "cc", "clang", "g++", "c++", "clang++"]) {
+    for (const dir of ["/usr/bin", "/bin"]) {
+      const p = `${dir}/${name}`;
+      try {
+        accessSync(p, constants.X_OK);
+        return p;
+      } catch {
+        // next
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Uploads and executes `<compiler> --version` the way goma server runs a compile: through the wrapper
+ * `.goma/run.sh`, with an environment manifest holding the compiler's SHA-256, so the embedded
+ * backend's command rule (lib/backend/command-policy.ts) accepts it without an exception, and a worker
+ * whose compiler differs says so (exit 125). Resolves with the response and its stdout/stderr, or throws.
+ */
+async function tinyAction(reapi: ReapiClient, compiler: string, platform: Record<string, string>, timeoutMs: number, onStage?: (s: number) => void):
+  Promise<{ response: R.IExecuteResponse; stdout: string; stderr: string }> {
   const props = Object.entries(platform).map(([name, value]) => ({ name, value }))
     .sort((a, b) => (a.name === b.name ? (a.value < b.value ? -1 : 1) : a.name < b.name ? -1 : 1));
+  const enc = new TextEncoder();
+  const wrapper = enc.encode(WRAPPER_SCRIPT);
+  const manifest = enc.encode(`${createHash("sha256").update(readFileSync(compiler)).digest("hex")}  ${compiler}\n`);
+  const wrapperDigest = digestOf(wrapper), manifestDigest = digestOf(manifest);
+  const gomaDir = R.Directory.encode({
+    files: [{ name: "env-manifest", digest: manifestDigest }, { name: "run.sh", digest: wrapperDigest, isExecutable: true }],
+  }).finish();
+  const gomaDirDigest = digestOf(gomaDir);
+  const dir = R.Directory.encode({ directories: [{ name: ".goma", digest: gomaDirDigest }] }).finish();
   const command = R.Command.encode({
-    arguments: ["/bin/sh", "-c", "echo ok"],
-    environmentVariables: [{ name: "PATH", value: "/usr/bin:/bin" }],
+    arguments: [WRAPPER_PATH, compiler, "--version"],
+    environmentVariables: [{ name: "PATH", value: "/usr/local/bin:/usr/bin:/bin" }, { name: "WORK_DIR", value: "." }],
     outputPaths: [],
     platform: { properties: props },
   }).finish();
-  const dir = R.Directory.encode({}).finish();
   const commandDigest = digestOf(command);
   const dirDigest = digestOf(dir);
   const action = R.Action.encode({
@@ -125,7 +159,10 @@ async function tinyAction(reapi: ReapiClient, platform: Record<string, string>, 
     salt: new TextEncoder().encode(`goma doctor ${Date.now()} ${Math.random()}`),
   }).finish();
   const actionDigest: Digest = digestOf(action);
-  await reapi.uploadBlobs([{ digest: commandDigest, data: command }, { digest: dirDigest, data: dir }, { digest: actionDigest, data: action }]);
+  await reapi.uploadBlobs([
+    { digest: commandDigest, data: command }, { digest: dirDigest, data: dir }, { digest: gomaDirDigest, data: gomaDir },
+    { digest: wrapperDigest, data: wrapper }, { digest: manifestDigest, data: manifest }, { digest: actionDigest, data: action },
+  ]);
   const ac = new AbortController();
   const response = await withTimeout(reapi.execute(actionDigest, { skipCacheLookup: true, onStage, signal: ac.signal }), timeoutMs, "Execute")
     .catch((e) => {
@@ -133,11 +170,13 @@ async function tinyAction(reapi: ReapiClient, platform: Record<string, string>, 
       throw e;
     });
   if (response.status?.code && NO_WORKERS.test(response.status.message ?? "")) throw new GomaError(response.status.code as Code, response.status.message ?? "");
-  let stdout = "";
   const res = response.result;
-  if (res?.stdoutRaw?.length) stdout = new TextDecoder().decode(res.stdoutRaw);
-  else if (res?.stdoutDigest?.hash) stdout = new TextDecoder().decode(await reapi.readBlob({ hash: res.stdoutDigest.hash, sizeBytes: Number(res.stdoutDigest.sizeBytes ?? 0) }));
-  return { response, stdout };
+  const text = async (raw: Uint8Array | null | undefined, d: R.IDigest | null | undefined) => {
+    if (raw?.length) return new TextDecoder().decode(raw);
+    if (d?.hash && Number(d.sizeBytes ?? 0) > 0) return new TextDecoder().decode(await reapi.readBlob({ hash: d.hash, sizeBytes: Number(d.sizeBytes ?? 0) }));
+    return "";
+  };
+  return { response, stdout: await text(res?.stdoutRaw, res?.stdoutDigest), stderr: await text(res?.stderrRaw, res?.stderrDigest) };
 }
 
 
@@ -214,20 +253,30 @@ export async function runBackendChecks(reapi: ReapiClient, o: BackendCheckOption
   }
 
   // The tiny action.
+  const compiler = tinyActionCompiler();
+  if (!compiler) {
+    out.push(skip("backend.action", "backend tiny action", "not run: no gcc, cc or clang in /usr/bin or /bin on the server to run --version of"));
+    return out;
+  }
+  const what = `${compiler} --version (through goma's wrapper, with its environment manifest)`;
   let stage = 0;
   const a0 = performance.now();
   try {
-    const { response, stdout } = await tinyAction(reapi, o.platform, timeoutMs * 2, (s) => (stage = s));
+    const { response, stdout, stderr } = await tinyAction(reapi, compiler, o.platform, timeoutMs * 2, (s) => (stage = s));
     const st = response.status;
     const exit = response.result?.exitCode ?? 0;
     const took = Math.round(performance.now() - a0);
+    const firstLine = stdout.trim().split("\n")[0] ?? "";
     if (st?.code) {
-      out.push(fail("backend.action", "backend tiny action", `Execute answered ${codeName(st.code)}: ${st.message ?? ""}`.slice(0, 400), "see the backend's logs for this action"));
-    } else if (exit !== 0 || stdout.trim() !== "ok") {
-      out.push(fail("backend.action", "backend tiny action", `/bin/sh -c 'echo ok' exited ${exit} with stdout ${JSON.stringify(stdout.slice(0, 100))}`,
-        "the worker runs actions but not /bin/sh: its runner's environment lacks /bin/sh or runs in an image without it"));
+      out.push(fail("backend.action", "backend tiny action", `Execute of ${what} answered ${codeName(st.code)}: ${st.message ?? ""}`.slice(0, 400), "see the backend's logs for this action"));
+    } else if (exit === ENV_MISMATCH_EXIT) {
+      out.push(fail("backend.action", "backend tiny action", `${what} exited ${exit}: ${stderr.split("\n").filter((l) => !l.startsWith("GOMA_EXEC_ROOT=")).join(" ").trim()}`.slice(0, 400),
+        `the worker's ${compiler} differs from the server's (or is missing): workers need the same compiler packages as the clients (the same distribution image)`));
+    } else if (exit !== 0 || !firstLine) {
+      out.push(fail("backend.action", "backend tiny action", `${what} exited ${exit} with stdout ${JSON.stringify(stdout.slice(0, 100))}`,
+        "the worker runs actions but not goma's wrapper: it needs /bin/bash, sha256sum and coreutils"));
     } else {
-      out.push(pass("backend.action", "backend tiny action", `/bin/sh -c 'echo ok' ran on a worker with platform ${fmtPlatform(o.platform)} in ${took} ms`, { ms: took }));
+      out.push(pass("backend.action", "backend tiny action", `${what} ran on a worker with platform ${fmtPlatform(o.platform)} in ${took} ms: ${firstLine}`, { ms: took }));
     }
     return out;
   } catch (err) {
@@ -250,7 +299,7 @@ export async function runBackendChecks(reapi: ReapiClient, o: BackendCheckOption
     const offered = /this worker offers (\{.*\})/.exec(e.rawMessage)?.[1];
     for (const [label, p] of variants(o.platform)) {
       try {
-        const r = await tinyAction(reapi, p, timeoutMs, () => {});
+        const r = await tinyAction(reapi, compiler, p, timeoutMs, () => {});
         if (!r.response.status?.code) {
           out.push(fail("backend.platform", "backend platform", `no worker for the server's platform ${fmtPlatform(o.platform)}, but one for ${label} ${fmtPlatform(p)}`,
             `start goma server with the worker's platform: ${Object.entries(p).map(([k, v]) => `--platform-property ${k}=${v}`).join(" ") || "no --platform-property and no --platform-container-image"} (or change the worker's platform to match)`,

@@ -45,7 +45,7 @@ export function authChecks(env: Env): { results: CheckResult[]; auth: ClientAuth
       ? "fix the stored token's permissions or run goma auth login again"
       : `create the file with one line "Bearer <token>" (goma auth issue prints a token), fix the path, or unset GOMA_HTTP_AUTHORIZATION_FILE to use the stored token (goma auth login)`));
   } else if (auth.source === "none") {
-    out.push(pass("auth.file", "credentials", "none configured (GOMA_HTTP_AUTHORIZATION_FILE unset, no stored token): fine for a server without auth"));
+    out.push(pass("auth.file", "credentials", "none configured (GOMA_HTTP_AUTHORIZATION_FILE unset, no stored token, no local token of a loopback server): fine for a server without auth"));
   } else if (!/^Bearer \S+$/.test(auth.header ?? "")) {
     out.push(fail("auth.file", "credentials", `${auth.source} ${auth.path}: its value is not of the form "Bearer <token>"`,
       `write "Bearer <token>" into ${auth.path} (goma server and Goma's server refuse anything else)`));
@@ -157,8 +157,12 @@ export async function serverChecks(env: Env, auth: ClientAuthorization): Promise
     out.push(pass("server.ping", "server /ping", `${url}: 200 in ${ms} ms`));
   } else if (s === 401) {
     out.push(fail("server.ping", "server /ping", `${url}: 401 ${text}`,
-      auth.source === "none" ? "the server requires a token: get one from its admin (goma auth issue) and run goma auth login"
-        : `the server refuses the token from ${auth.source} ${auth.path}: run goma auth info, then store a valid one (goma auth login) or fix GOMA_HTTP_AUTHORIZATION_FILE`));
+      auth.source === "none" ? (/local token/.test(text)
+        ? "the server accepts only its own user's local token: run goma as the server's user, or start the server with --auth-tokens/--auth-secret and get a token from its admin (goma auth issue, goma auth login)"
+        : "the server requires a token: get one from its admin (goma auth issue) and run goma auth login")
+        : auth.source === "local token"
+          ? `the server requires a token: it does not take your local token ${auth.path} (it was started with --auth-tokens/--auth-secret, or by another user); get a token from its admin (goma auth issue) and run goma auth login`
+          : `the server refuses the token from ${auth.source} ${auth.path}: run goma auth info, then store a valid one (goma auth login) or fix GOMA_HTTP_AUTHORIZATION_FILE`));
   } else if (s === 403) {
     out.push(fail("server.ping", "server /ping", `${url}: 403 ${text}`, "something between you and the server (a reverse proxy, an ACL) forbids the request; Goma's client stops remote compiles for 10–20 min after a 403"));
   } else if (s === 502 || s === 503 || s === 504) {

@@ -32,10 +32,13 @@ export interface CcRequest {
  *   `stdoutLength` + `stderrLength` payload bytes follow the header.
  * - `local`: `goma cc` must run the compiler itself; `reason` says why (recorded by the proxy); `id` is
  *   the proxy's task, for the {@link CcReport} `goma cc` sends after the local run.
+ * - `error`: the request was malformed (not a complete frame, not JSON, wrong field types); `reason`
+ *   is one line. `goma cc` runs the compiler itself, as for `local`.
  */
 export type CcResponse =
   | { kind: "done"; exitCode: number; stdoutLength: number; stderrLength: number; messages?: string[] }
-  | { kind: "local"; reason: string; id?: number };
+  | { kind: "local"; reason: string; id?: number }
+  | { kind: "error"; reason: string };
 
 /**
  * What `goma cc` sends, fire and forget, after it ran the compiler itself: the proxy counts it and
@@ -83,7 +86,8 @@ export const MAX_HEADER_BYTES = 16 * 1024 * 1024;
 /**
  * Incremental frame reader: feed it socket chunks; it returns the header and payload once complete.
  * `payloadLength(header)` says how many payload bytes follow a given header.
- * @throws {RangeError} when the declared header length exceeds {@link MAX_HEADER_BYTES}.
+ * @throws {RangeError} when the declared header length exceeds {@link MAX_HEADER_BYTES};
+ * {@link SyntaxError} when the header is not JSON.
  */
 export class FrameReader<H> {
   private chunks: Uint8Array[] = [];
@@ -100,7 +104,12 @@ export class FrameReader<H> {
     const hlen = new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint32(0, true);
     if (hlen > MAX_HEADER_BYTES) throw new RangeError(`IPC header too large: ${hlen} bytes`);
     if (buf.byteLength < 4 + hlen) return undefined;
-    const header = JSON.parse(new TextDecoder().decode(buf.subarray(4, 4 + hlen))) as H;
+    let header: H;
+    try {
+      header = JSON.parse(new TextDecoder().decode(buf.subarray(4, 4 + hlen))) as H;
+    } catch (e) {
+      throw new SyntaxError(`IPC header is not JSON: ${(e as Error).message}`);
+    }
     const plen = this.payloadLength(header);
     if (buf.byteLength < 4 + hlen + plen) return undefined;
     return { header, payload: buf.subarray(4 + hlen, 4 + hlen + plen) };

@@ -36,6 +36,29 @@ export interface ControlRequest {
   control: "quit" | "stats" | "tasks" | "ping" | "summary" | "zero" | "health";
 }
 
+/** A connection without a complete request after this long gets an error answer and is closed (ms). */
+const IPC_IDLE_MS = 60_000;
+
+/**
+ * Why a decoded IPC header is not a request the proxy can serve, or "" when it is one: a control
+ * request, a report of goma cc (`report` an object: lib/ipc/protocol.ts `CcReport`), or a compile request
+ * with `argv` a non-empty string array, `cwd` a string and `env` an object
+ * of strings. (Other versions get a `local` answer from the handler, as before.)
+ */
+export function requestProblem(h: unknown): string {
+  if (!h || typeof h !== "object" || Array.isArray(h)) return `the header is ${h === null ? "null" : Array.isArray(h) ? "an array" : typeof h}, not an object`;
+  const r = h as Record<string, unknown>;
+  if ("control" in r) return typeof r.control === "string" ? "" : "control is not a string";
+  if ("report" in r) return r.report && typeof r.report === "object" && !Array.isArray(r.report) ? "" : "report is not an object";
+  if (r.v !== 1) return "";
+  if (!Array.isArray(r.argv) || r.argv.length === 0 || !r.argv.every((a) => typeof a === "string")) return "argv is not a non-empty array of strings";
+  if (typeof r.cwd !== "string") return "cwd is not a string";
+  if (!r.env || typeof r.env !== "object" || Array.isArray(r.env) || !Object.values(r.env).every((v) => typeof v === "string")) {
+    return "env is not an object of strings";
+  }
+  return "";
+}
+
 /** A running proxy. */
 export interface RunningProxy {
   socketPath: string;
@@ -148,19 +171,41 @@ export async function startProxy(env: Record<string, string | undefined>): Promi
   const closed = new Promise<void>((r) => (resolveClosed = r));
   let stopping = false;
   let dash: HttpServer | undefined;
-  const ipc: Server = createServer((sock: Socket) => {
-    const reader = new FrameReader<CcRequest | ControlRequest>(() => 0);
+  const ipc: Server = createServer({ allowHalfOpen: true }, (sock: Socket) => {
+    // One request per connection. Anything that is not a complete, well-formed request gets a one-line
+    // error answer and the connection is closed: never a hang, never an exception in the daemon.
+    const reader = new FrameReader<unknown>(() => 0);
+    let answered = false;
+    let received = 0;
+    const refuse = (why: string) => {
+      if (answered) return;
+      answered = true;
+      sock.end(encodeFrame({ kind: "error", reason: `malformed request: ${why.split("\n")[0]}` }));
+    };
     sock.on("error", () => sock.destroy());
+    sock.setTimeout(IPC_IDLE_MS, () => {
+      refuse(`no complete request within ${IPC_IDLE_MS / 1000} s (${received} bytes received)`);
+      sock.destroy();
+    });
+    sock.on("end", () => refuse(`the connection ended after ${received} bytes, before a complete request`));
     sock.on("data", (chunk: Buffer) => {
+      if (answered) return;
+      received += chunk.byteLength;
       let frame;
       try {
         frame = reader.push(new Uint8Array(chunk));
       } catch (e) {
-        sock.destroy();
-        return;
+        return refuse((e as Error).message);
       }
       if (!frame) return;
-      void handle(frame.header, sock);
+      const problem = requestProblem(frame.header);
+      if (problem) return refuse(problem);
+      answered = true;
+      sock.setTimeout(0);
+      handle(frame.header as CcRequest | ControlRequest, sock).catch((e) => {
+        log.warn(`ipc request failed: ${(e as Error)?.stack ?? String(e)}`);
+        if (!sock.destroyed) sock.end(encodeFrame({ kind: "local", reason: `goma proxy internal error: ${(e as Error)?.message ?? String(e)}` }));
+      });
     });
   });
   const handle = async (h: CcRequest | ControlRequest | CcReport, sock: Socket) => {

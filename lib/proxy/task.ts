@@ -9,11 +9,11 @@ import { goma, type IExecReq } from "../goma/proto.ts";
 import type { GomaHttpClient } from "../goma/http-client.ts";
 import { parseFlags, getCompilerInfo, discoverInputs, type CompilerInfo, type CompilerFlags } from "../compiler/index.ts";
 import type { CcRequest, CcResponse } from "../ipc/protocol.ts";
-import { Code, GomaError, isInfrastructure } from "../util/status.ts";
+import { Code, GomaError } from "../util/status.ts";
 import type { FileHashCache } from "./file-hash-cache.ts";
 import type { TaskLog, TaskRecord } from "./tasks.ts";
 import { writeOutputs } from "./outputs.ts";
-import type { Breaker } from "./breaker.ts";
+import { isOutage, type Breaker } from "./breaker.ts";
 import { scanInputs } from "../include/index.ts";
 
 /** The proxy-wide state a task uses. */
@@ -49,6 +49,19 @@ const MAX_EXEC_CALLS = 5;
 /** A failure that means "compile locally, not a goma failure": the local compiler shows the real error. */
 class LocalOnly extends Error {}
 
+/** Goma's spellings of false for a boolean flag variable (`GOMA_FALLBACK=false`, `=0`, `=no`, `=off`). */
+const FALSE = /^(0|f|false|n|no|off)$/i;
+
+/**
+ * `GOMA_FALLBACK=false` (the compile's environment, else the proxy's; Goma's requester_env.fallback):
+ * a compile goma should have run remotely and could not fails with goma's reason instead of running
+ * locally — how a CI proves that everything ran remotely. Steps that are never remote (links, `-E`,
+ * flags goma does not handle) still run locally.
+ */
+function fallbackAllowed(env: Record<string, string>): boolean {
+  return !FALSE.test(env.GOMA_FALLBACK ?? process.env.GOMA_FALLBACK ?? "");
+}
+
 /** Runs one compile task and returns the answer for `goma cc`. Never throws. */
 export async function runTask(req: CcRequest, ctx: TaskContext): Promise<TaskAnswer> {
   const t = ctx.tasks.start(req.argv, req.cwd, req.pid);
@@ -61,10 +74,12 @@ export async function runTask(req: CcRequest, ctx: TaskContext): Promise<TaskAns
     }
   };
   try {
+    const notText = notUtf8(req);
+    if (notText) return local(ctx, t, "local", notText);
     const flags = await stage("flags", () => parseFlags(req.argv, req.cwd));
     if (flags.unsupported) return local(ctx, t, "local", flags.unsupported);
     const paused = ctx.breaker?.blocked();
-    if (paused) return local(ctx, t, "localFallback", paused);
+    if (paused) return local(ctx, t, "localFallback", paused, req.env);
     const envDeps = ["DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES"].find((k) => req.env[k]);
     if (envDeps) return local(ctx, t, "local", `${envDeps} is set: the compiler would write a dep file goma cannot name`);
     const info = await stage("info", () =>
@@ -85,10 +100,18 @@ export async function runTask(req: CcRequest, ctx: TaskContext): Promise<TaskAns
       });
     });
     const execReq = await stage("request", () => buildExecReq(req, flags, info, ctx));
-    const resp = await stage("exec", () => execWithMissingInputs(execReq, inputs, info, req.cwd, ctx, t));
+    // The breaker hears only about the exchange with the server, and each outage once (lib/proxy/breaker.ts).
+    const ticket = ctx.breaker?.begin();
+    const resp = await stage("exec", () => execWithMissingInputs(execReq, inputs, info, req.cwd, ctx, t)).catch((e) => {
+      if (isOutage(e)) ctx.breaker?.failure(GomaError.from(e).rawMessage, ticket);
+      throw e;
+    });
     ctx.breaker?.success();
     const result = resp.result!;
-    await stage("outputs", () => writeOutputs(result, req.cwd, req.umask, ctx.http));
+    await stage("outputs", () => writeOutputs(result, req.cwd, req.umask, ctx.http, {
+      allowed: flags.outputs,
+      required: [flags.output, ...(flags.depFile !== undefined ? [flags.depFile] : [])],
+    }));
     const cacheHit = resp.cacheHit === goma.ExecResp.CacheSource.STORAGE_CACHE || resp.cacheHit === goma.ExecResp.CacheSource.MEM_CACHE;
     const stdout = result.stdoutBuffer ?? new Uint8Array();
     const stderr = result.stderrBuffer ?? new Uint8Array();
@@ -96,17 +119,38 @@ export async function runTask(req: CcRequest, ctx: TaskContext): Promise<TaskAns
     return { header: { kind: "done", exitCode: result.exitStatus, stdoutLength: stdout.byteLength, stderrLength: stderr.byteLength }, stdout, stderr };
   } catch (e) {
     if (e instanceof LocalOnly) return local(ctx, t, "local", e.message);
-    if (e instanceof GomaError) {
-      if (t.stages.exec !== undefined && isInfrastructure(e)) ctx.breaker?.failure(e.rawMessage);
-      return local(ctx, t, "localFallback", e.rawMessage);
-    }
-    return local(ctx, t, "failed", `goma internal error: ${(e as Error)?.stack ?? String(e)}`);
+    if (e instanceof GomaError) return local(ctx, t, "localFallback", e.rawMessage, req.env);
+    return local(ctx, t, "failed", `goma internal error: ${(e as Error)?.stack ?? String(e)}`, req.env);
   }
 }
 
-function local(ctx: TaskContext, t: TaskRecord, outcome: "local" | "localFallback" | "failed", reason: string): TaskAnswer {
+function local(ctx: TaskContext, t: TaskRecord, outcome: "local" | "localFallback" | "failed", reason: string, env?: Record<string, string>): TaskAnswer {
+  if (outcome !== "local" && env !== undefined && !fallbackAllowed(env)) {
+    const why = `goma: the remote compile failed and GOMA_FALLBACK=false forbids a local one: ${reason}\n`;
+    ctx.tasks.finish(t, "failed", { reason: `GOMA_FALLBACK=false: ${reason}`, exitCode: 1 });
+    const stderr = new TextEncoder().encode(why);
+    return { header: { kind: "done", exitCode: 1, stdoutLength: 0, stderrLength: stderr.byteLength }, stdout: new Uint8Array(), stderr };
+  }
   ctx.tasks.finish(t, outcome, { reason });
   return { header: { kind: "local", reason, id: t.id } };
+}
+
+/** A lone low surrogate U+DC80..U+DCFF: a byte that was not valid UTF-8, escaped by `goma cc` (lib/cc/bytes.ts). */
+const ESCAPED_BYTE = /(?<![\uD800-\uDBFF])[\uDC80-\uDCFF]/;
+
+/**
+ * Why a compile whose argv, cwd or forwarded environment is not valid UTF-8 runs locally, or "". REAPI
+ * names files and arguments with proto3 strings, which must be UTF-8 (Buildbarn rejects anything else),
+ * so such a compile cannot be described remotely; `goma cc` runs it with the exact bytes.
+ */
+export function notUtf8(req: Pick<CcRequest, "argv" | "cwd" | "env">): string {
+  const show = (s: string) => JSON.stringify(s).replace(/\\udc([89a-f][0-9a-f])/g, "\\x$1");
+  const i = req.argv.findIndex((a) => ESCAPED_BYTE.test(a));
+  if (i >= 0) return `argument ${i} ${show(req.argv[i]!)} is not valid UTF-8: REAPI names are UTF-8 strings, so it compiles locally with its exact bytes`;
+  if (ESCAPED_BYTE.test(req.cwd)) return `the working directory ${show(req.cwd)} is not valid UTF-8: REAPI names are UTF-8 strings, so it compiles locally`;
+  const bad = Object.entries(req.env).find(([k, v]) => CLIENT_ENV.test(k) && ESCAPED_BYTE.test(v));
+  if (bad) return `${bad[0]} is not valid UTF-8: REAPI strings are UTF-8, so it compiles locally`;
+  return "";
 }
 
 function firstLine(s: string): string {
@@ -214,5 +258,6 @@ async function execWithMissingInputs(req: IExecReq, inputs: string[], info: Comp
     for (const e of entries) if (e.hashKey) ctx.serverHas.add(e.hashKey);
     return resp;
   }
-  throw new GomaError(Code.Unavailable, `gave up after ${MAX_EXEC_CALLS} calls: ${lastError}`);
+  // The server answered every call: a problem of this request, not an outage (lib/proxy/breaker.ts).
+  throw new GomaError(Code.Aborted, `gave up after ${MAX_EXEC_CALLS} calls: ${lastError}`);
 }

@@ -17,6 +17,24 @@ export function defaultCacheDir(): string {
   return join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "goma");
 }
 
+/** The embedded cache's size limit when neither the flag nor GOMA_SERVER_CACHE_MAX_SIZE_MB is set: 10 GiB. */
+export const DEFAULT_CACHE_MAX_SIZE_MIB = 10240;
+
+/**
+ * Parses `--cache-max-size-mb` / GOMA_SERVER_CACHE_MAX_SIZE_MB: a whole number of MiB, 0 for no limit.
+ * @returns the MiB (default {@link DEFAULT_CACHE_MAX_SIZE_MIB} when unset), or an error message.
+ * @example
+ * cacheMaxSizeMib("2048") // 2048
+ * cacheMaxSizeMib("10G")  // 'cache size limit must be a whole number of MiB (0: no limit), got "10G"'
+ */
+export function cacheMaxSizeMib(value: string | undefined): number | string {
+  if (value === undefined) return DEFAULT_CACHE_MAX_SIZE_MIB;
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(Number(value) * 1024 * 1024)) {
+    return `cache size limit must be a whole number of MiB (0: no limit), got "${value}" (--cache-max-size-mb or GOMA_SERVER_CACHE_MAX_SIZE_MB)`;
+  }
+  return Number(value);
+}
+
 export const serverCommand = defineCommand({
   meta: { name: "server", description: "Goma's HTTP protocol in front of a REAPI backend (remoteexec_proxy)" },
   args: {
@@ -29,12 +47,13 @@ export const serverCommand = defineCommand({
     "platform-property": { type: "string", description: "KEY=VALUE platform property (repeatable); default OSFamily=linux" },
     "env-prefix": { type: "string", description: "Directory the workers provide (repeatable); default /usr /lib* /bin /sbin /etc" },
     "cache-dir": { type: "string", description: "Embedded backend's CAS, action cache and work dirs (default $XDG_CACHE_HOME/goma)" },
+    "cache-max-size-mb": { type: "string", description: "Embedded backend: size limit of its CAS and action cache together, MiB; least recently used entries are evicted beyond it (default $GOMA_SERVER_CACHE_MAX_SIZE_MB or 10240; 0: no limit)" },
     "exec-concurrency": { type: "string", description: "Embedded backend: actions run at once (default: cores)" },
     "max-request-bytes": { type: "string", default: String(64 * 1024 * 1024), description: "Largest request body (413 beyond)" },
     "auth-tokens": { type: "string", description: "File of accepted tokens, one '<token> <user>' per line (# comments); re-read on change" },
     "auth-secret": { type: "string", description: "File with the secret that signs tokens (goma auth new-secret / goma auth issue); re-read on change" },
     "allowed-users": { type: "string", description: "Comma list of users (or *@domain) allowed in; default: any user a token names" },
-    "allow-unauthenticated": { type: "boolean", default: false, description: "Serve without auth on a non-loopback --listen address" },
+    "allow-unauthenticated": { type: "boolean", default: false, description: "Serve without any auth (default on loopback: only this user, through ~/.config/goma/local-token)" },
     "remoteexec-token-file": { type: "string", description: "Bearer token for the backend (e.g. Buildbarn JWT), re-read on change" },
     "service-account-json": { type: "string", description: "Service-account key: OAuth2 JWT-bearer access tokens for the backend (Google RBE)" },
     "service-account-scope": { type: "string", description: "OAuth2 scope for --service-account-json (default cloud-build-service)" },
@@ -45,9 +64,15 @@ export const serverCommand = defineCommand({
   },
   async run({ args, rawArgs }) {
     const { startServer } = await import("./start.ts");
+    const { localTokenPath } = await import("../auth/local-token.ts");
     const platform = platformProperties(rawArgs);
     if (!Object.keys(platform).length) platform.OSFamily = "linux";
     if (args["platform-container-image"]) platform["container-image"] = String(args["platform-container-image"]);
+    const cacheMaxMib = cacheMaxSizeMib(opt(args["cache-max-size-mb"]) ?? opt(process.env.GOMA_SERVER_CACHE_MAX_SIZE_MB));
+    if (typeof cacheMaxMib === "string") {
+      process.stderr.write(`goma server: ${cacheMaxMib}\n`);
+      process.exit(2);
+    }
     const envPrefixes = repeated(rawArgs, "--env-prefix").map((p) => (p.endsWith("/") ? p : p + "/"));
     const s = await startServer({
       port: intFlag("--port", args.port, 0, 65535),
@@ -58,6 +83,7 @@ export const serverCommand = defineCommand({
       platform,
       envPrefixes: envPrefixes.length ? envPrefixes : undefined,
       cacheDir: String(args["cache-dir"] || defaultCacheDir()),
+      cacheMaxBytes: cacheMaxMib * 1024 * 1024,
       concurrency: args["exec-concurrency"] ? intFlag("--exec-concurrency", args["exec-concurrency"], 1, 4096) : availableParallelism(),
       maxRequestBytes: intFlag("--max-request-bytes", args["max-request-bytes"], 1024, 2 ** 32),
       auth: {
@@ -65,6 +91,7 @@ export const serverCommand = defineCommand({
         secretFile: args["auth-secret"] ? String(args["auth-secret"]) : undefined,
         allowedUsers: args["allowed-users"] ? String(args["allowed-users"]).split(",").map((u) => u.trim()).filter(Boolean) : undefined,
         allowUnauthenticated: Boolean(args["allow-unauthenticated"]),
+        localTokenFile: localTokenPath(process.env),
       },
       backendAuth: {
         tokenFile: opt(args["remoteexec-token-file"]),
@@ -80,6 +107,7 @@ export const serverCommand = defineCommand({
       process.exit(2);
     });
     process.stdout.write(`goma server listening on http://${s.listen}:${s.port} (backend: ${s.backend})\n`);
+    process.stdout.write(`goma server auth: ${s.auth}\n`);
     const stop = async (sig: string) => {
       log.info(`${sig}: stopping`);
       await s.stop();

@@ -20,6 +20,9 @@ import { MANIFEST_PATH, ROOT_TOKEN, WRAPPER_PATH, WRAPPER_SCRIPT } from "./wrapp
 import { actionResultToExecResp } from "./result.ts";
 import type { Reapi } from "./reapi.ts";
 import { parseFlags } from "../compiler/index.ts";
+import { assembleFile, checkExecReq } from "./limits.ts";
+import { validateBlob } from "../goma/file-blob.ts";
+import { log } from "../util/log.ts";
 
 const T = goma.FileBlob.BlobType;
 const CachePolicy = goma.ExecReq.CachePolicy;
@@ -56,6 +59,8 @@ const FORWARDED_ENV = /^(LANG|LC_[A-Z_]+|LANGUAGE|LIBRARY_PATH|CPATH|C_INCLUDE_P
 const DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin";
 /** Buildbarn's scheduler when no worker serves the instance name and platform (reference/reapi-buildbarn.md §3). */
 const NO_WORKER = /No workers exist for instance name/i;
+/** Execute calls per `/e` when the backend keeps reporting blobs lost since the upload (see step 7). */
+const MAX_EXECUTE_ATTEMPTS = 4;
 const utf8 = new TextEncoder();
 
 interface ResolvedInput {
@@ -83,10 +88,13 @@ export class ExecAdapter {
   /**
    * Handles one ExecReq. A compile that ran (whatever its exit code) and a missing-input reply are
    * results; request problems come back as `error=BAD_REQUEST` with `error_message`.
-   * @throws {GomaError} for infrastructure failures (the HTTP layer maps them to 5xx; the client retries).
+   * @throws {GomaError} InvalidArgument (→ HTTP 400) for a request over a limit of lib/server/limits.ts
+   * (NUL bytes, E2BIG-sized arguments, over-long paths, blob sizes that contradict their content);
+   * other codes for infrastructure failures (the HTTP layer maps them to 5xx; the client retries).
    */
   async exec(req: IExecReq): Promise<IExecResp> {
     this.stats.requests++;
+    checkExecReq(req);
     const cwd = req.cwd ?? "";
     if (!cwd.startsWith("/")) return badRequest(`cwd must be an absolute path, got "${cwd}"`);
     if (!req.arg?.length) return badRequest("arg is empty: nothing to run");
@@ -165,13 +173,24 @@ export class ExecAdapter {
       actionResultToExecResp(ar, { reapi: this.opts.reapi, files: this.opts.files, cwd, root, outputsByRel: new Map(
         (req.expectedOutputFiles ?? []).map((f) => [rel(path.resolve(cwd, f)), f])), actionDigest, cacheHit });
 
-    // 5. Action cache.
+    // 5. Action cache. A hit whose outputs cannot be read intact (gone, or corrupt: the REAPI client
+    // verifies every digest) is a miss: the action runs again, past the backend's own cache lookup.
+    let skipCacheLookup = policy === CachePolicy.STORE_ONLY;
     if (policy !== CachePolicy.STORE_ONLY) {
       const hit = await this.opts.reapi.getActionResult(actionDigest, { inlineStdout: true, inlineStderr: true })
         .catch((e) => { throw this.backendError("GetActionResult", e); });
       if (hit) {
-        this.stats.cacheHits++;
-        return convert(hit, goma.ExecResp.CacheSource.STORAGE_CACHE);
+        const resp = await convert(hit, goma.ExecResp.CacheSource.STORAGE_CACHE).catch((e) => {
+          const err = GomaError.from(e);
+          if (err.code !== Code.NotFound && err.code !== Code.DataLoss) throw e;
+          log.warn(`action ${digestKey(actionDigest)}: cached result unusable (${err.rawMessage}); running it again`);
+          return undefined;
+        });
+        if (resp) {
+          this.stats.cacheHits++;
+          return resp;
+        }
+        skipCacheLookup = true;
       }
     }
 
@@ -189,16 +208,46 @@ export class ExecAdapter {
     if (lost.length) return this.missingReply(lost);
     await this.opts.reapi.uploadBlobs(uploads).catch((e) => { throw this.backendError("uploading inputs", e); });
 
-    // 7. Execute.
-    const resp = await this.opts.reapi.execute(actionDigest, { skipCacheLookup: policy === CachePolicy.STORE_ONLY })
-      .catch((e) => { throw this.backendError("Execute", e); });
-    const status = resp.status;
-    if (status && status.code) {
-      const missingNow = missingFromStatus(status, blobs);
-      if (missingNow.length) return this.missingReply(missingNow);
-      throw this.backendError("remote execution", new GomaError(status.code as Code, status.message ?? ""));
+    // 7. Execute. A blob the backend lost since FindMissingBlobs (found corrupt and removed, or evicted)
+    // comes back as MISSING. It is uploaded again from what this server holds (with this action's own
+    // small blobs: the backend finds losses one stage at a time, Action, Command, Directories, files) and
+    // Execute is retried, as long as each round names blobs not re-sent yet (at most
+    // MAX_EXECUTE_ATTEMPTS); inputs this server no longer holds are asked from the client (missing_input).
+    let resp: R.IExecuteResponse | undefined;
+    const resent = new Set<string>();
+    for (let attempt = 1; ; attempt++) {
+      let lostNow: Digest[] = [];
+      let failure: GomaError | undefined;
+      try {
+        resp = await this.opts.reapi.execute(actionDigest, { skipCacheLookup });
+        const status = resp.status;
+        if (status && status.code) {
+          failure = new GomaError(status.code as Code, status.message ?? "");
+          const missingNow = missingFromStatus(status, blobs);
+          const ask = missingNow.filter((m) => !m.held);
+          if (ask.length) return this.missingReply(ask);
+          lostNow = missingNow.map((m) => m.digest);
+        }
+      } catch (e) {
+        // The Action or Command itself: a call error naming the digest (no PreconditionFailure on the call).
+        failure = GomaError.from(e);
+        if (failure.code === Code.FailedPrecondition) lostNow = heldDigestsNamedIn(failure.rawMessage, blobs);
+      }
+      if (!failure) break;
+      const fresh = lostNow.filter((d) => !resent.has(d.hash));
+      if (!fresh.length || fresh.length < lostNow.length || attempt >= MAX_EXECUTE_ATTEMPTS) {
+        throw this.backendError(resp === undefined || !resp.status?.code ? "Execute" : "remote execution", failure);
+      }
+      const again = new Map(fresh.map((d) => [d.hash, d]));
+      for (const b of blobs.values()) if (b.bytes && !resent.has(b.digest.hash)) again.set(b.digest.hash, b.digest);
+      for (const h of again.keys()) resent.add(h);
+      log.warn(`action ${digestKey(actionDigest)}: the backend lost ${fresh.map(digestKey).slice(0, 3).join(", ")}` +
+        `${fresh.length > 3 ? ", …" : ""}; uploading ${again.size} blobs again (attempt ${attempt + 1})`);
+      const uploadsAgain = [...again.values()].map((d) => ({ digest: d, data: (blobs.get(d.hash)?.bytes ?? blobs.get(d.hash)?.input?.content())! }));
+      await this.opts.reapi.uploadBlobs(uploadsAgain).catch((e) => { throw this.backendError("uploading inputs again", e); });
+      resp = undefined;
     }
-    if (!resp.result) throw new GomaError(Code.Internal, "Remote execution returned no result");
+    if (!resp?.result) throw new GomaError(Code.Internal, "Remote execution returned no result");
     this.stats.executed++;
     return convert(resp.result, resp.cachedResult ? goma.ExecResp.CacheSource.STORAGE_CACHE : goma.ExecResp.CacheSource.NO_CACHE);
   }
@@ -231,12 +280,14 @@ export class ExecAdapter {
     const files = this.opts.files;
     let key = inp.hashKey ?? "";
     if (inp.content) {
+      const problem = validateBlob(inp.content);
+      if (problem) throw new GomaError(Code.InvalidArgument, `bad request: input ${JSON.stringify(filename.slice(0, 60))}: invalid FileBlob: ${problem}`);
       const bytes = serializeBlob(inp.content);
       key = sha256Hex(bytes);
       files.put(key, bytes);
     }
     const spec = specs.get(abs);
-    const content = () => contentOf(files, key, inp.content ?? undefined);
+    const content = () => contentOf(files, key, inp.content ?? undefined, filename);
     let digest = key ? files.getDigest(key) : undefined;
     if (!digest && spec?.hash) digest = { hash: spec.hash, sizeBytes: Number(spec.size ?? 0) };
     if (!digest) {
@@ -296,36 +347,47 @@ function badRequest(message: string): IExecResp {
   return { error: goma.ExecResp.ExecError.BAD_REQUEST, errorMessage: [message], result: { exitStatus: -1 } };
 }
 
-/** A file's content from an embedded blob or the file store (FILE, or FILE_META with all chunks). */
-function contentOf(files: FileStore, key: string, embedded: IFileBlob | undefined): Uint8Array | undefined {
+/**
+ * A file's content from an embedded blob or the file store (FILE, or FILE_META with all chunks), or
+ * undefined when the server lacks a piece (the client resends it).
+ * @throws {GomaError} InvalidArgument when a FILE_META contradicts its chunks (lib/server/limits.ts).
+ */
+function contentOf(files: FileStore, key: string, embedded: IFileBlob | undefined, name: string): Uint8Array | undefined {
   const top = embedded ?? (key ? files.get(key) : undefined);
   if (!top) return undefined;
   if (top.blobType === T.FILE) return top.content ?? new Uint8Array();
   if (top.blobType !== T.FILE_META) return undefined;
-  const size = Number(top.fileSize ?? 0);
-  const out = new Uint8Array(size);
-  for (const k of top.hashKey ?? []) {
-    const c = files.get(k);
-    if (!c || c.blobType !== T.FILE_CHUNK || !c.content) return undefined;
-    const off = Number(c.offset ?? 0);
-    if (off + c.content.byteLength > size) return undefined;
-    out.set(c.content, off);
-  }
-  return out;
+  return assembleFile(top, (k) => files.get(k), name);
 }
 
-/** Inputs named by a FAILED_PRECONDITION PreconditionFailure (MISSING `blobs/{hash}/{size}`). */
+/**
+ * Blobs named MISSING by a FAILED_PRECONDITION PreconditionFailure (`blobs/{hash}/{size}`) that belong to
+ * this action: `held` when this server can upload them again (its own blobs, or inputs whose content it
+ * still has), else `name` is the input to ask the client for.
+ */
 function missingFromStatus(status: { code?: number | null; details?: { type_url?: string | null; value?: Uint8Array | null }[] | null },
-  blobs: Map<string, { digest: Digest; input?: ResolvedInput }>): { name: string; reason: string }[] {
+  blobs: Map<string, { digest: Digest; bytes?: Uint8Array; input?: ResolvedInput }>): { name: string; reason: string; digest: Digest; held: boolean }[] {
   if (status.code !== Code.FailedPrecondition) return [];
-  const out: { name: string; reason: string }[] = [];
+  const out: { name: string; reason: string; digest: Digest; held: boolean }[] = [];
   for (const d of status.details ?? []) {
     if (!d.type_url?.endsWith("google.rpc.PreconditionFailure") || !d.value) continue;
     for (const v of rpc.PreconditionFailure.decode(d.value).violations ?? []) {
       const m = /^blobs\/([0-9a-f]{64})\/\d+$/.exec(v.subject ?? "");
       const b = m ? blobs.get(m[1]!) : undefined;
-      if (v.type === "MISSING" && b?.input) out.push({ name: b.input.filename, reason: `CAS lost ${digestKey(b.digest)}` });
+      if (v.type !== "MISSING" || !b) continue;
+      const held = Boolean(b.bytes ?? b.input?.content());
+      if (held || b.input) out.push({ name: b.input?.filename ?? "", reason: `CAS lost ${digestKey(b.digest)}`, digest: b.digest, held });
     }
+  }
+  return out;
+}
+
+/** This action's blobs, with bytes held here, whose `hash/size` appears in `message`. */
+function heldDigestsNamedIn(message: string, blobs: Map<string, { digest: Digest; bytes?: Uint8Array }>): Digest[] {
+  const out: Digest[] = [];
+  for (const m of message.matchAll(/\b([0-9a-f]{64})\/\d+\b/g)) {
+    const b = blobs.get(m[1]!);
+    if (b?.bytes) out.push(b.digest);
   }
   return out;
 }

@@ -4,7 +4,8 @@
  * `/`. Bodies may be identity, gzip or raw deflate in both directions; responses carry
  * `Accept-Encoding: gzip, deflate` so the client keeps compressing.
  *
- * Bad input never takes the server down: an oversized body gets 413, an undecodable one 400 with a
+ * Bad input never takes the server down: an oversized body (compressed or decoded) or response gets 413,
+ * an undecodable request or one over a per-request limit (lib/server/limits.ts) 400 with a one-line
  * message, an infrastructure failure the HTTP status of its gRPC code (5xx: the client retries).
  */
 import { goma } from "../goma/proto.ts";
@@ -17,6 +18,7 @@ import { Code, GomaError } from "../util/status.ts";
 import { log } from "../util/log.ts";
 import type { ExecAdapter } from "./exec.ts";
 import type { FileStore } from "./file-store.ts";
+import { blobSizeProblem, MAX_LOOKUP_KEYS, MAX_LOOKUP_RESPONSE_BYTES, MAX_STORE_BLOBS, RequestTooLarge } from "./limits.ts";
 
 /** URL prefix of the Goma API (fixed server side, as remoteexec_proxy). */
 export const PREFIX = "/cxx-compiler-service";
@@ -49,10 +51,17 @@ export function createGomaHandler(opts: GomaHandlerOptions): (req: Request) => P
 
   const readBody = async (req: Request): Promise<Uint8Array> => {
     const declared = Number(req.headers.get("content-length") ?? "0");
-    if (declared > max) throw new GomaError(Code.ResourceExhausted, `request body of ${declared} bytes exceeds the limit of ${max} bytes`);
+    if (declared > max) throw new RequestTooLarge(`request body of ${declared} bytes exceeds the limit of ${max} bytes`);
     const raw = new Uint8Array(await req.arrayBuffer());
-    if (raw.byteLength > max) throw new GomaError(Code.ResourceExhausted, `request body of ${raw.byteLength} bytes exceeds the limit of ${max} bytes`);
-    return decodeBody(raw, req.headers.get("content-encoding"), max);
+    if (raw.byteLength > max) throw new RequestTooLarge(`request body of ${raw.byteLength} bytes exceeds the limit of ${max} bytes`);
+    try {
+      return decodeBody(raw, req.headers.get("content-encoding"), max);
+    } catch (e) {
+      const err = GomaError.from(e);
+      // A body that inflates past the limit is too large, like one that arrives too large.
+      if (err.code === Code.ResourceExhausted) throw new RequestTooLarge(err.rawMessage);
+      throw err;
+    }
   };
   const decode = <T>(what: string, f: () => T): T => {
     try {
@@ -76,10 +85,13 @@ export function createGomaHandler(opts: GomaHandlerOptions): (req: Request) => P
         goma.StoreFileReq.decode(body); // full validation, including required fields
         return rawFields(body, 1);
       });
+      if (payloads.length > MAX_STORE_BLOBS) {
+        throw new GomaError(Code.InvalidArgument, `bad request: StoreFileReq has ${payloads.length} blobs, at most ${MAX_STORE_BLOBS} per request`);
+      }
       const keys: string[] = [];
       for (const p of payloads) {
         const blob = goma.FileBlob.decode(p);
-        const problem = validateBlob(blob);
+        const problem = validateBlob(blob) || blobSizeProblem(blob);
         if (problem) {
           if (payloads.length === 1) throw new GomaError(Code.InvalidArgument, `bad request: invalid FileBlob: ${problem}`);
           keys.push("");
@@ -94,8 +106,18 @@ export function createGomaHandler(opts: GomaHandlerOptions): (req: Request) => P
     "/l": async (req) => {
       const body = await readBody(req);
       const lookup = decode("LookupFileReq", () => goma.LookupFileReq.decode(body));
+      const wanted = lookup.hashKey ?? [];
+      if (wanted.length > MAX_LOOKUP_KEYS) {
+        throw new GomaError(Code.InvalidArgument, `bad request: LookupFileReq has ${wanted.length} hash keys, at most ${MAX_LOOKUP_KEYS} per request`);
+      }
       const unknown = goma.FileBlob.encode({ blobType: goma.FileBlob.BlobType.FILE_UNSPECIFIED }).finish();
-      const blobs = (lookup.hashKey ?? []).map((k) => opts.files.getBytes(k) ?? unknown);
+      const blobs = wanted.map((k) => opts.files.getBytes(k) ?? unknown);
+      // Sizes are known before anything is copied: the response is refused, never built, past the limit.
+      const bytes = blobs.reduce((n, b) => n + b.byteLength + 6, 0);
+      if (bytes > MAX_LOOKUP_RESPONSE_BYTES) {
+        throw new RequestTooLarge(`LookupFileReq for ${wanted.length} hash keys asks for ${bytes} bytes, over the limit of ` +
+          `${MAX_LOOKUP_RESPONSE_BYTES} bytes per response: ask for fewer keys per request`);
+      }
       return reply(req, encodeRawFields(2, blobs));
     },
     "/sl": async (req) => {
@@ -119,8 +141,9 @@ export function createGomaHandler(opts: GomaHandlerOptions): (req: Request) => P
       return await route(req);
     } catch (e) {
       const err = GomaError.from(e, Code.Internal);
-      if (err.code === Code.ResourceExhausted && /exceeds the limit/.test(err.rawMessage)) {
+      if (err instanceof RequestTooLarge) {
         counters.tooLarge++;
+        log.warn(`${url.pathname}: 413 ${err.rawMessage}`);
         return text(413, err.rawMessage);
       }
       if (err.code === Code.InvalidArgument) counters.badRequests++;

@@ -15,6 +15,8 @@ import { FILE_CHUNK_SIZE, serializeBlob, blobHashKey } from "../goma/file-blob.t
 import type { FileStore } from "./file-store.ts";
 import type { Reapi } from "./reapi.ts";
 import { ENV_MISMATCH_EXIT, ENV_MISMATCH_PREFIX, EXEC_ROOT_MARKER } from "./wrapper.ts";
+import { infrastructureFailure } from "./infra-failure.ts";
+import { Code, GomaError } from "../util/status.ts";
 
 const T = goma.FileBlob.BlobType;
 /** Above this total, embedded outputs become FILE_REFs (remoteexec_proxy's DefaultMaxRespMsgSize). */
@@ -56,7 +58,9 @@ export function cleanStream(data: Uint8Array, clientRoot: string, execRoot?: str
 
 /**
  * Converts an ActionResult into the ExecResp the client expects.
- * @throws {GomaError} when an output or stream cannot be read from the CAS (the client retries).
+ * @throws {GomaError} when an output or stream cannot be read from the CAS (the client retries);
+ * Unavailable when the compile failed for an infrastructure reason on the worker (a full disk, a
+ * killed process …: lib/server/infra-failure.ts), so the client compiles locally instead of failing.
  */
 export async function actionResultToExecResp(ar: ActionResultLike, ctx: ResultContext): Promise<IExecResp> {
   const err = cleanStream(await bytesOf(ctx.reapi, ar.stderrRaw, ar.stderrDigest), ctx.root);
@@ -70,6 +74,10 @@ export async function actionResultToExecResp(ar: ActionResultLike, ctx: ResultCo
       result: { exitStatus: -1 },
       cacheKey: digestKey(ctx.actionDigest),
     };
+  }
+  const infra = infrastructureFailure(exitCode, stderrText, err.execRoot !== undefined);
+  if (infra) {
+    throw new GomaError(Code.Unavailable, `remote compile failed for an infrastructure reason, not the compile's (exit ${exitCode}): ${infra}`);
   }
   const files: { rel: string; digest: R.IDigest; contents?: Uint8Array | null; isExecutable: boolean }[] = [];
   for (const f of ar.outputFiles ?? []) files.push({ rel: f.path ?? "", digest: f.digest!, contents: f.contents, isExecutable: !!f.isExecutable });

@@ -5,6 +5,9 @@
  */
 import { join } from "node:path";
 import { mkdirSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { ensureLocalToken } from "../auth/local-token.ts";
+import { userName } from "../ipc/paths.ts";
 import { isLoopbackTarget } from "../reapi/rpc-caller.ts";
 import { ReapiClient, type ReapiClientOptions } from "../reapi/client.ts";
 import { FileStore } from "./file-store.ts";
@@ -31,10 +34,19 @@ export interface ServerConfig {
   platform: Record<string, string>;
   envPrefixes?: string[];
   cacheDir: string;
+  /**
+   * Size limit of the embedded backend's CAS and action cache together, bytes; LRU eviction beyond it.
+   * 0: no limit. Default 10 GiB (`--cache-max-size-mb`, GOMA_SERVER_CACHE_MAX_SIZE_MB).
+   */
+  cacheMaxBytes?: number;
   concurrency: number;
   maxRequestBytes: number;
-  /** Who may call the Goma API (lib/auth/server-auth.ts); no files: no auth (loopback only, or allowUnauthenticated). */
-  auth?: { tokensFile?: string; secretFile?: string; allowedUsers?: string[]; allowUnauthenticated?: boolean };
+  /**
+   * Who may call the Goma API and the embedded backend (lib/auth/server-auth.ts). Without token files
+   * on loopback, the per-user local token `localTokenFile` (lib/auth/local-token.ts) is required;
+   * `allowUnauthenticated` drops every check.
+   */
+  auth?: { tokensFile?: string; secretFile?: string; allowedUsers?: string[]; allowUnauthenticated?: boolean; localTokenFile?: string };
   /** How to authenticate to `remoteexecAddr` (lib/auth/backend-credentials.ts). */
   backendAuth?: BackendCredentialOptions;
 }
@@ -44,6 +56,8 @@ export interface RunningServer {
   port: number;
   listen: string;
   backend: string;
+  /** Who may use the server, one line (no secrets). */
+  auth: string;
   stop(): Promise<void>;
 }
 
@@ -59,7 +73,16 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   if (cfg.auth?.allowedUsers?.length && !hasAuth) {
     throw new GomaError(Code.FailedPrecondition, "--allowed-users needs --auth-tokens or --auth-secret: without tokens nobody is identified");
   }
-  const auth = hasAuth ? new Authenticator({ ...cfg.auth }) : undefined;
+  // No token files: the server's own user only, through the local token (unless told to trust everyone).
+  const localTokenFile = !hasAuth && !cfg.auth?.allowUnauthenticated ? cfg.auth?.localTokenFile : undefined;
+  const localToken = localTokenFile ? ensureLocalToken(localTokenFile) : undefined;
+  const auth = hasAuth || localToken
+    ? new Authenticator({
+      ...cfg.auth,
+      fixedTokens: localToken ? [{ token: localToken, user: userName(), source: "local-token" }] : [],
+      localTokenPath: localTokenFile,
+    })
+    : undefined;
   const creds = backendCredentials(cfg.backendAuth ?? {});
   if (!cfg.remoteexecAddr && (creds.useTls || creds.bearerToken)) {
     throw new GomaError(Code.FailedPrecondition, "backend credentials (--remoteexec-token-file, --service-account-json, --remoteexec-ca-cert …) need --remoteexec-addr: the embedded backend speaks plaintext on loopback");
@@ -69,12 +92,25 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   }
   await creds.ready().catch((e) => log.warn(`${GomaError.from(e).rawMessage}; starting anyway, backend calls fail until a token arrives (goma doctor shows it)`));
   let target: string = cfg.remoteexecAddr ?? "";
-  let embedded: { address: string; close(): Promise<void> } | undefined;
+  const internalToken = randomBytes(32).toString("hex");
+  let embedded: import("../backend/embedded-backend.ts").EmbeddedBackend | undefined;
   if (!target) {
     const { startEmbeddedBackend } = await import("../backend/embedded-backend.ts");
     const dataDir = join(cfg.cacheDir, "backend");
     mkdirSync(dataDir, { recursive: true });
-    const started = await startEmbeddedBackend({ dataDir, concurrency: cfg.concurrency, platform: cfg.platform });
+    // The backend takes the Goma port's credentials, and a token of the server's own that never leaves
+    // this process; with auth off (--allow-unauthenticated), only that token.
+    const internal = new Authenticator({ fixedTokens: [{ token: internalToken, user: "goma server", source: "internal" }] });
+    const authorize = (h: string | undefined) => {
+      const own = internal.check(h);
+      if (own.ok) return undefined;
+      if (!auth) return `${own.reason} (this backend serves only its goma server)`;
+      const r = auth.check(h);
+      return r.ok ? undefined : r.reason;
+    };
+    const started = await startEmbeddedBackend({
+      dataDir, concurrency: cfg.concurrency, platform: cfg.platform, maxCacheBytes: cfg.cacheMaxBytes, authorize,
+    });
     embedded = started;
     target = started.address;
   }
@@ -84,7 +120,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     instanceName: cfg.instanceName,
     insecure: cfg.insecure || (loopback && !creds.useTls),
     tls: creds.tls,
-    bearerToken: creds.bearerToken,
+    bearerToken: embedded ? () => internalToken : creds.bearerToken,
     toolName: "goma",
     toolVersion: VERSION,
   };
@@ -105,9 +141,10 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       backend,
       "instance name": JSON.stringify(cfg.instanceName),
       platform: Object.entries(cfg.platform).map(([k, v]) => `${k}=${v}`).sort().join(","),
-      auth: auth ? auth.describe() : "none (loopback or --allow-unauthenticated)",
+      auth: auth ? auth.describe() : "none (--allow-unauthenticated)",
       "backend credentials": creds.describe(),
       "auth failures": String(authCounters.authFailures),
+      ...(embedded ? storeLines(embedded.storeStats()) : {}),
     }),
   });
   // Outermost layer: auth (401 before any handler runs, reference/goma-protocol.md §1.4).
@@ -128,11 +165,24 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     port: http.port,
     listen: cfg.listen,
     backend,
+    auth: auth ? auth.describe() : "none: anyone who reaches the port (--allow-unauthenticated)",
     async stop() {
       await http.stop();
       metrics.close();
       reapi.close();
       await embedded?.close();
     },
+  };
+}
+
+/** Status-page lines for the embedded stores: integrity counters and the size limit. */
+function storeLines(st: import("../backend/embedded-backend.ts").EmbeddedStoreStats): Record<string, string> {
+  const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return {
+    "corrupt blobs removed": String(st.corruptBlobs),
+    "corrupt action-cache entries removed": String(st.corruptEntries),
+    "cache size": st.size
+      ? `${mib(st.size.totalBytes)} of ${mib(st.size.maxBytes)} in ${st.size.entries} entries; evicted ${st.size.evictedEntries} (${mib(st.size.evictedBytes)})`
+      : "no limit",
   };
 }

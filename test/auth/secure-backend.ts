@@ -55,7 +55,7 @@ function guard(impl: Impl, check: (md: grpc.Metadata) => string | undefined): Im
 export async function startSecureBackend(opts: SecureBackendOptions): Promise<SecureBackend> {
   const cas = await DiskCas.open(join(opts.dataDir, "cas"));
   const ac = await DiskActionCache.open(join(opts.dataDir, "ac"));
-  const executor = new EmbeddedExecutor({ cas, ac, execDir: join(opts.dataDir, "exec"), concurrency: 2, platform: { OSFamily: "linux" } });
+  const executor = new EmbeddedExecutor({ cas, ac, execDir: join(opts.dataDir, "exec"), dataDir: opts.dataDir, concurrency: 2, platform: { OSFamily: "linux" }, commandPolicy: "any" });
   await executor.cleanExecDir();
   const inFlight = new Set<Promise<void>>();
   const seenTokens: string[] = [];

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { startStack, freePort, gomaBin, run, type GomaStack } from "../e2e/harness.ts";
 import { startProxyWith } from "../auth/proxy.ts";
 import { check, doctor } from "./helpers.ts";
+import { localTokenPath } from "../../lib/auth/local-token.ts";
 
 let dir: string;
 const stacks: GomaStack[] = [];
@@ -47,7 +48,7 @@ test("a healthy chain passes: backend tiny action and a real compile with its st
   assert.equal(check(d, "backend.reachable").status, "pass");
   assert.match(check(d, "backend.api").evidence, /2\.0–2\.3/);
   assert.equal(check(d, "backend.digest").status, "pass");
-  assert.match(check(d, "backend.action").evidence, /\/bin\/sh -c 'echo ok' ran on a worker with platform \{OSFamily=linux\}/);
+  assert.match(check(d, "backend.action").evidence, /^\/usr\/bin\/gcc --version \(through goma's wrapper, with its environment manifest\) ran on a worker with platform \{OSFamily=linux\} in \d+ ms: gcc /);
   const c = check(d, "compile");
   assert.equal(c.status, "pass", c.evidence);
   assert.match(c.evidence, /ran remotely in \d+ ms \(proxy \d+ ms: flags [\d.]+ ms, info [\d.]+ ms, inputs [\d.]+ ms, request [\d.]+ ms, exec [\d.]+ ms, outputs [\d.]+ ms\)/);
@@ -125,13 +126,15 @@ test("a platform the backend does not offer (OSFamily=Linux): doctor finds the o
   const a = await stack({ proxy: false });
   const addr = /backend: embedded at (127\.0\.0\.1:\d+)/.exec(a.serverLog())?.[1];
   assert.ok(addr, a.serverLog());
-  const b = await stack({ proxy: false, serverArgs: ["--remoteexec-addr", addr!, "--platform-property", "OSFamily=Linux"] });
+  // The embedded backend takes its server's credentials: here the user's local token.
+  const token = ["--remoteexec-token-file", localTokenPath(process.env)];
+  const b = await stack({ proxy: false, serverArgs: ["--remoteexec-addr", addr!, ...token, "--platform-property", "OSFamily=Linux"] });
   const d = await doctor(b.env, ["--no-compile"]);
   const p = check(d, "backend.platform");
   assert.equal(p.status, "fail");
   assert.match(p.evidence, /no worker for the server's platform \{OSFamily=Linux\}, but one for OSFamily=linux instead of Linux \{OSFamily=linux\}/);
   assert.match(p.fix!, /--platform-property OSFamily=linux/);
-  const direct = await doctor(a.env, ["--no-compile", "--remoteexec-addr", addr!, "--platform-property", "OSFamily=linux", "--platform-property", "container-image=docker://x"]);
+  const direct = await doctor(a.env, ["--no-compile", "--remoteexec-addr", addr!, ...token, "--platform-property", "OSFamily=linux", "--platform-property", "container-image=docker://x"]);
   const q = check(direct, "backend.platform");
   assert.match(q.evidence, /but one for without container-image \{OSFamily=linux\}/);
   assert.match(q.fix!, /--platform-property OSFamily=linux/);

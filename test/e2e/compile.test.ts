@@ -9,6 +9,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync, existsSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startStack, gomaBin, run, type GomaStack } from "./harness.ts";
+import { localTokenPath } from "../../lib/auth/local-token.ts";
 
 let stack: GomaStack;
 let proj: string;
@@ -170,12 +171,14 @@ test("proxy not running: goma cc compiles locally and succeeds", async () => {
 
 test("server errors are answered with 400/413 and the server keeps serving", async () => {
   const base = `http://127.0.0.1:${stack.serverPort}/cxx-compiler-service`;
-  const bad = await fetch(`${base}/e`, { method: "POST", body: new Uint8Array([0x0a, 0x7f, 1]) });
+  // A loopback server without token files takes its user's local token (lib/auth/local-token.ts).
+  const headers = { authorization: `Bearer ${readFileSync(localTokenPath(process.env), "utf8").trim()}` };
+  const bad = await fetch(`${base}/e`, { method: "POST", body: new Uint8Array([0x0a, 0x7f, 1]), headers });
   assert.equal(bad.status, 400);
   assert.match(await bad.text(), /cannot parse ExecReq/);
-  const big = await fetch(`${base}/e`, { method: "POST", body: new Uint8Array(65 * 1024 * 1024) });
+  const big = await fetch(`${base}/e`, { method: "POST", body: new Uint8Array(65 * 1024 * 1024), headers });
   assert.equal(big.status, 413);
-  const ping = await fetch(`${base}/ping`, { method: "POST" });
+  const ping = await fetch(`${base}/ping`, { method: "POST", headers });
   assert.equal(ping.status, 200);
   // and a real compile still works
   assert.equal((await cc(["gcc", "-Iinc", "-c", "src/a.c", "-o", "after-errors.o"])).code, 0);

@@ -59,6 +59,19 @@ export interface StartOptions {
   proxy?: boolean;
   /** Extra arguments for `goma server` (after --port and --cache-dir). */
   serverArgs?: string[];
+  /**
+   * Wraps the server's command line, e.g. to run it in its own mount namespace with the cache dir on a
+   * tiny tmpfs: `(cmd, cacheDir) => ["unshare", "-m", "sh", "-c", 'mount … "$0" && exec "$@"', cacheDir, ...cmd]`.
+   * The wrapper must exec the server (its pid is the one stopped).
+   */
+  serverWrap?: (cmd: string[], cacheDir: string) => string[];
+  /**
+   * With `server: false`: the port of a server the test runs itself (e.g. a fake Goma server), which the
+   * proxy is pointed at. Default: a free port with nobody on it.
+   */
+  serverPort?: number;
+  /** Extra environment for the server and the proxy (also in `env`), e.g. XDG_CONFIG_HOME. */
+  env?: Record<string, string>;
 }
 
 export interface RunResult {
@@ -156,10 +169,12 @@ interface ServerHandle {
  * stdout. Rejects (with the server's output) when it exits first or is not ready within READY_TIMEOUT_MS;
  * `addrInUse` tells whether it failed because the port was taken meanwhile.
  */
-function startServer(port: number, cacheDir: string, extra: string[]): Promise<ServerHandle> {
+function startServer(port: number, cacheDir: string, extra: string[], wrap?: StartOptions["serverWrap"], extraEnv: Record<string, string> = {}): Promise<ServerHandle> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(gomaBin(), ["server", "--port", String(port), "--cache-dir", cacheDir, ...extra], {
-      env: { ...process.env },
+    const plain = [gomaBin(), "server", "--port", String(port), "--cache-dir", cacheDir, ...extra];
+    const cmd = wrap ? wrap(plain, cacheDir) : plain;
+    const child = spawn(cmd[0]!, cmd.slice(1), {
+      env: { ...process.env, ...extraEnv },
       stdio: ["ignore", "pipe", "pipe"],
     });
     // A stack a test forgot to stop must not keep the test process alive (its watchdog stops it).
@@ -310,7 +325,7 @@ export async function startStack(opts: StartOptions = {}): Promise<GomaStack> {
       for (let attempt = 1; ; attempt++) {
         serverPort = await freePort();
         try {
-          server = await startServer(serverPort, cacheDir, opts.serverArgs ?? []);
+          server = await startServer(serverPort, cacheDir, opts.serverArgs ?? [], opts.serverWrap, opts.env);
           if (server.child.pid) watchdog.tell(`server ${server.child.pid}`);
           break;
         } catch (e) {
@@ -320,7 +335,7 @@ export async function startStack(opts: StartOptions = {}): Promise<GomaStack> {
         }
       }
     } else {
-      serverPort = await freePort();
+      serverPort = opts.serverPort ?? (await freePort());
     }
 
     const dashboardPort = await freePort();
@@ -333,6 +348,7 @@ export async function startStack(opts: StartOptions = {}): Promise<GomaStack> {
       GOMA_TMP_DIR: gomaTmp,
       GOMA_CACHE_DIR: join(tmp, "proxy-cache"),
       GOMA_COMPILER_PROXY_PORT: String(dashboardPort),
+      ...opts.env,
     };
 
     if (wantProxy) {
