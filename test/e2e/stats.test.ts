@@ -1,7 +1,7 @@
 /**
  * `goma proxy stats` (like `ccache -s` / `-z`) through the compiled binary, after real compiles: counts
  * by outcome, hit rate, time, bytes, the top reasons for local runs; steps goma cc runs itself (a link,
- * `-E`, `GOMA_DISABLED`) reported after the run; compiles run while no proxy answered, counted by the
+ * `-E`, stdin input, `GOMA_DISABLED`) reported after the run; compiles run while no proxy answered, counted by the
  * next proxy from goma cc's spool; `--zero`. Plus: the cc path's static imports stay lean.
  */
 import { test, before, after } from "node:test";
@@ -67,17 +67,19 @@ test("goma proxy stats counts every outcome, the hit rate, time, bytes and the r
   assert.equal(pre.code, 0);
   assert.match(pre.stdout, /twice/);
   assert.equal((await cc(["gcc", "-c", "a.c", "-o", "disabled.o"], { ...stack.env, GOMA_DISABLED: "true" })).code, 0);
+  const stdin = await run([gomaBin(), "cc", "gcc", "-x", "c", "-c", "-", "-o", "stdin.o"], { cwd: proj, env: stack.env, stdin: "int from_stdin;\n" });
+  assert.equal(stdin.code, 0, stdin.stderr); // stdin input: local at once
   // The proxy answers local (a dep file it cannot name); goma cc then reports the local run's time.
   assert.equal((await cc(["gcc", "-c", "a.c", "-o", "deps.o"], { ...stack.env, DEPENDENCIES_OUTPUT: join(proj, "deps.d") })).code, 0);
 
-  const s = await statsWhen((x) => x.counts.direct === 3 && x.timeMs.local > 0);
+  const s = await statsWhen((x) => x.counts.direct === 4 && x.timeMs.local > 0);
   assert.equal(s.counts.remote, 2);
   assert.equal(s.counts.cacheHit, 1);
   assert.equal(s.counts.local, 1);
-  assert.equal(s.counts.direct, 3);
+  assert.equal(s.counts.direct, 4);
   assert.equal(s.counts.remoteErrors, 1);
   assert.equal(s.counts.localFallback, 0);
-  assert.equal(s.steps, 7);
+  assert.equal(s.steps, 8);
   assert.equal(s.hitRatePercent, 33.3);
   assert.ok(s.timeMs.remote > 0 && s.timeMs.local > 0, JSON.stringify(s.timeMs));
   assert.ok(s.bytes.sent > 0 && s.bytes.received > 0, JSON.stringify(s.bytes));
@@ -85,6 +87,7 @@ test("goma proxy stats counts every outcome, the hit rate, time, bytes and the r
   assert.equal(reasons.get("not a compile (no -c): link or other step"), 1);
   assert.equal(reasons.get("preprocess only (-E)"), 1);
   assert.equal(reasons.get("GOMA_DISABLED is set"), 1);
+  assert.equal(reasons.get("input is stdin"), 1);
   assert.ok([...reasons.keys()].some((r) => r.startsWith("DEPENDENCIES_OUTPUT is set")), [...reasons.keys()].join("\n"));
 
   // The local run the proxy decided on carries goma cc's time and exit code; the link is a task row too.
@@ -101,8 +104,8 @@ test("goma proxy stats counts every outcome, the hit rate, time, bytes and the r
 
   const table = await run([gomaBin(), "proxy", "stats"], { env: stack.env });
   assert.equal(table.code, 0, table.stderr);
-  assert.match(table.stdout, /^Steps +7$/m);
-  assert.match(table.stdout, /^ {2}cache hit +1 +14\.3 %$/m);
+  assert.match(table.stdout, /^Steps +8$/m);
+  assert.match(table.stdout, /^ {2}cache hit +1 +12\.5 %$/m);
   assert.match(table.stdout, /^Cache hit rate +33\.3 %/m);
   assert.match(table.stdout, /^Time on remote compiles +\d+\.\d\d s$/m);
   assert.match(table.stdout, /^Bytes sent to the server +[\d.]+ (B|KiB|MiB)$/m);
@@ -111,7 +114,7 @@ test("goma proxy stats counts every outcome, the hit rate, time, bytes and the r
 
   const zero = await run([gomaBin(), "proxy", "stats", "--zero"], { env: stack.env });
   assert.equal(zero.code, 0, zero.stderr);
-  assert.match(zero.stdout, /^Steps +7$/m, "--zero prints the statistics it resets");
+  assert.match(zero.stdout, /^Steps +8$/m, "--zero prints the statistics it resets");
   assert.match(zero.stdout, /Statistics zeroed\./);
   const z = await stats();
   assert.equal(z.steps, 0);
