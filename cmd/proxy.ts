@@ -1,4 +1,4 @@
-/** `goma proxy start|stop|status|run`: the local daemon (Goma's compiler_proxy). */
+/** `goma proxy start|stop|status|stats|run`: the local daemon (Goma's compiler_proxy). */
 import { defineCommand } from "citty";
 
 export default defineCommand({
@@ -8,5 +8,6 @@ export default defineCommand({
     start: () => import("../lib/proxy/cli.ts").then((m) => m.startCommand),
     stop: () => import("../lib/proxy/cli.ts").then((m) => m.stopCommand),
     status: () => import("../lib/proxy/cli.ts").then((m) => m.statusCommand),
+    stats: () => import("../lib/proxy/cli.ts").then((m) => m.statsCommand),
   },
 });

@@ -96,3 +96,61 @@ export function exchange(socketPath: string, req: CcRequest): Promise<CcReply> {
       }),
   );
 }
+
+/**
+ * Sends one frame to the proxy without waiting for an answer (fire and forget): resolves true once the
+ * frame is written and the connection closed, false when the socket is absent, refuses or `timeoutMs`
+ * passes first (the connection is then dropped). Never rejects. Used by `goma cc` after a local run, so
+ * it is bounded: it cannot keep a build step waiting on a stuck proxy.
+ */
+export function notify(socketPath: string, msg: unknown, timeoutMs = 200): Promise<boolean> {
+  const frame = encodeFrame(msg);
+  return new Promise<boolean>((resolve) => {
+    let done = false;
+    let drop = () => {};
+    const finish = (ok: boolean) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (!ok) drop();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    const Bun_ = (globalThis as { Bun?: typeof Bun }).Bun;
+    if (Bun_) {
+      let pending = frame;
+      const push = (s: { write(b: Uint8Array): number; end(): void }) => {
+        if (pending.byteLength) pending = pending.subarray(s.write(pending));
+        if (!pending.byteLength) s.end();
+      };
+      Bun_.connect({
+        unix: socketPath,
+        socket: {
+          open(s) {
+            drop = () => s.terminate();
+            push(s);
+          },
+          drain: push,
+          data() {},
+          close() {
+            finish(pending.byteLength === 0);
+          },
+          error() {
+            finish(false);
+          },
+          connectError() {
+            finish(false);
+          },
+        },
+      }).catch(() => finish(false));
+      return;
+    }
+    import("node:net").then((net) => {
+      const s = net.createConnection(socketPath);
+      drop = () => s.destroy();
+      s.on("connect", () => s.end(frame));
+      s.on("error", () => finish(false));
+      s.on("close", (hadError) => finish(!hadError));
+    }, () => finish(false));
+  });
+}

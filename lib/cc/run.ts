@@ -7,12 +7,17 @@
  * remote failure …), and whenever the proxy cannot be reached: a build never fails because goma is down.
  * Exit code, stdout and stderr are the compiler's own.
  *
+ * Every local run is counted by the proxy (`goma proxy stats`): after the compiler exits, `goma cc`
+ * reports it fire and forget (bounded, never failing the step); a run while no proxy answers is appended
+ * to a spool file in GOMA_TMP_DIR that the next proxy counts.
+ *
  * Lean on purpose: imports only lib/ipc and node:fs (reference/toolchain.md §4).
  */
-import { writeSync } from "node:fs";
+import { appendFileSync, mkdirSync, statSync, writeSync } from "node:fs";
 import { runLocal } from "./local.ts";
-import { exchange } from "./connect.ts";
-import { proxySocketPath } from "../ipc/paths.ts";
+import { exchange, notify } from "./connect.ts";
+import { gomaTmpDir, proxySocketPath, unreachedSpoolPath } from "../ipc/paths.ts";
+import type { CcReport } from "../ipc/protocol.ts";
 import { findRealCompiler, installLinks } from "./masquerade.ts";
 import { exactArgv, exactCwd, exactEnv } from "./bytes.ts";
 
@@ -100,7 +105,10 @@ export async function runCc(argvAsDecoded: string[], opts: { masquerade?: boolea
     }
     return;
   }
-  if (localOnlyReason(argv, env) === "") {
+  const atOnce = localOnlyReason(argv, env);
+  let report: CcReport["report"] = { outcome: "direct", reason: atOnce, ms: 0, exitCode: 0, at: Date.now() };
+  if (atOnce === "") {
+    report = { ...report, outcome: "unreachable", reason: "no goma proxy answered" };
     try {
       const umask = process.umask();
       const reply = await exchange(proxySocketPath(env), {
@@ -118,9 +126,45 @@ export async function runCc(argvAsDecoded: string[], opts: { masquerade?: boolea
         process.exitCode = code >= 0 && code <= 255 ? code : 1;
         return;
       }
-    } catch {
-      // The proxy is not running or failed: compile locally (it records nothing, it cannot be reached).
+      // `local`: the proxy counted the task; `error`: it refused the request, so count the run here.
+      report = reply.header.kind === "local"
+        ? { ...report, outcome: "local", id: reply.header.id, reason: undefined }
+        : { ...report, outcome: "direct", reason: `the proxy refused the request: ${reply.header.reason}` };
+    } catch (e) {
+      // The proxy is not running or failed: compile locally; the report goes to the spool (below).
+      report.reason = `no goma proxy answered: ${(e as Error).message}`.slice(0, 300);
     }
   }
+  const t0 = performance.now();
   process.exitCode = await runLocal(argv);
+  report.ms = performance.now() - t0;
+  report.exitCode = process.exitCode;
+  await reportLocalRun(env, argv, report);
+}
+
+/** Largest spool file goma cc appends to (bytes); beyond it, runs without a proxy go uncounted. */
+const SPOOL_MAX_BYTES = 4 * 1024 * 1024;
+
+/**
+ * After a local run: tells the proxy (fire and forget, at most 200 ms, lib/cc/connect.ts `notify`), or,
+ * when no proxy answers, appends the run to the spool file the next proxy counts
+ * (lib/ipc/paths.ts `unreachedSpoolPath`). A run the proxy answered `local` for is only reported to a
+ * proxy (it counted the task already). Never throws: counting must not change a build's result.
+ */
+async function reportLocalRun(env: Record<string, string>, argv: string[], r: CcReport["report"]): Promise<void> {
+  const full: CcReport["report"] = r.outcome === "local" ? r : { ...r, argv, cwd: process.cwd(), pid: process.pid };
+  if (r.outcome !== "unreachable" && await notify(proxySocketPath(env), { v: 1, report: full } satisfies CcReport)) return;
+  if (r.outcome === "local") return;
+  try {
+    const spool = unreachedSpoolPath(env);
+    let size = 0;
+    try {
+      size = statSync(spool).size;
+    } catch {
+      mkdirSync(gomaTmpDir(env), { recursive: true, mode: 0o700 });
+    }
+    if (size < SPOOL_MAX_BYTES) appendFileSync(spool, JSON.stringify(full) + "\n", { mode: 0o600 });
+  } catch {
+    // unwritable tmp dir: this run is not counted
+  }
 }

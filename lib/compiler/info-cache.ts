@@ -118,6 +118,11 @@ export async function storeInfo(cacheDir: string, key: string, stamps: FileStamp
   }
 }
 
+/** The CompilerInfos this process holds in memory (copies), for the dashboard's /compilerinfoz. */
+export function cachedCompilerInfos(): CompilerInfo[] {
+  return [...memory.values()].map((e) => structuredClone(e.info));
+}
+
 /**
  * Forgets every in-memory entry, as a restarted proxy would; the disk files stay.
  * @internal for tests that prove a disk hit.

@@ -1,7 +1,8 @@
 /**
  * `goma doctor`'s checks along the chain `goma cc` → proxy → server → backend, in that order, each
  * naming what it saw and the fix: credentials (lookup, file, `~`, `Bearer ` form, accepted by the server),
- * the proxy (socket answering, dashboard port free or ours, compilers and their CompilerInfo), the server
+ * the proxy (socket answering, its health as of a ping it makes now, dashboard port free or ours, compilers
+ * and their CompilerInfo), the server
  * (`/ping` and what 401/403/502/refused mean here), the backend through the server
  * (`GET /api/doctor/backend`), and a real compile of a tiny C file with the time of each stage.
  *
@@ -92,7 +93,9 @@ export async function proxyChecks(env: Env): Promise<{ results: CheckResult[]; p
   const portName = wantPort === 8088 ? " (8088 is listed as \"omniorb\" by netstat and /etc/services: that is goma's dashboard, not OmniORB)" : "";
   let proxy: ChainState["proxy"];
   if (await socketAlive(sock)) {
-    const s = (await control(sock, "stats")) as { health?: string; dashboardPort?: number; pid?: number; version?: string };
+    // "health" makes the proxy ping the server now: its view may date from its last compile (the server
+    // may have started since), and a stale "cannot reach goma server" would send the user the wrong way.
+    const s = (await control(sock, "health")) as { health?: string; dashboardPort?: number; pid?: number; version?: string };
     proxy = { dashboardPort: Number(s.dashboardPort), health: String(s.health) };
     const ev = `answering on ${sock}${s.pid ? `, pid ${s.pid}` : ""}${s.version ? `, version ${s.version}` : ""}, health "${s.health}"`;
     out.push(s.health === "ok" ? pass("proxy.socket", "proxy", ev)

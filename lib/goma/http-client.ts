@@ -105,6 +105,15 @@ export class GomaHttpClient {
   private encoding: Encoding = "gzip";
   /** Number of RPCs sent and failed, for the dashboard. */
   readonly stats = { requests: 0, errors: 0, bytesSent: 0, bytesReceived: 0 };
+  /** Failed RPCs by endpoint ("/e", "/ping" …) and gRPC code name (Code[…]: "Unavailable" …), for /metrics. */
+  readonly errorsByCode = new Map<string, { endpoint: string; code: string; count: number }>();
+
+  private countError(endpoint: string, code: Code): void {
+    const k = `${endpoint} ${code}`;
+    const e = this.errorsByCode.get(k) ?? { endpoint, code: Code[code] ?? String(code), count: 0 };
+    e.count++;
+    this.errorsByCode.set(k, e);
+  }
 
   constructor(readonly config: GomaServerConfig) {}
 
@@ -128,6 +137,7 @@ export class GomaHttpClient {
     const auth = this.config.authorizationProvider?.() ?? { header: this.config.authorization };
     if (auth.error) {
       this.stats.errors++;
+      this.countError(endpoint, Code.FailedPrecondition);
       throw new GomaError(Code.FailedPrecondition, auth.error);
     }
     if (auth.header) headers.authorization = auth.header;
@@ -144,6 +154,7 @@ export class GomaHttpClient {
       this.stats.errors++;
       const msg = (e as Error).message;
       const code = /timed? ?out|abort/i.test(msg) ? Code.DeadlineExceeded : Code.Unavailable;
+      this.countError(endpoint, code);
       throw new GomaError(code, `cannot reach goma server at ${this.baseUrl}: ${msg}`, { cause: e });
     }
     const raw = new Uint8Array(await res.arrayBuffer());
@@ -151,6 +162,7 @@ export class GomaHttpClient {
     if (res.status !== 200) {
       this.stats.errors++;
       if (res.status === 400 || res.status === 415) this.encoding = "identity";
+      this.countError(endpoint, codeFromHttpStatus(res.status));
       const text = new TextDecoder().decode(raw.subarray(0, 2000)).trim();
       throw new GomaError(codeFromHttpStatus(res.status), `goma server answered HTTP ${res.status} on ${endpoint}: ${text}`);
     }

@@ -32,3 +32,12 @@ export function proxySocketPath(env: Record<string, string | undefined> = proces
   const name = env.GOMA_COMPILER_PROXY_SOCKET_NAME || "goma.ipc";
   return name.startsWith("/") ? name : `${gomaTmpDir(env)}/${name}`;
 }
+
+/**
+ * `goma cc`'s spool of compiles it ran while no proxy answered: `$GOMA_TMP_DIR/goma_cc_unreached.jsonl`,
+ * one JSON object per line (lib/ipc/protocol.ts `CcReport["report"]`). The proxy counts and empties it
+ * when it starts and whenever its stats are read.
+ */
+export function unreachedSpoolPath(env: Record<string, string | undefined> = process.env): string {
+  return `${gomaTmpDir(env)}/goma_cc_unreached.jsonl`;
+}

@@ -30,14 +30,39 @@ export interface CcRequest {
  * What the proxy answers.
  * - `done`: the compile ran (remotely or from a cache); the proxy already wrote the output files;
  *   `stdoutLength` + `stderrLength` payload bytes follow the header.
- * - `local`: `goma cc` must run the compiler itself; `reason` says why (recorded by the proxy).
+ * - `local`: `goma cc` must run the compiler itself; `reason` says why (recorded by the proxy); `id` is
+ *   the proxy's task, for the {@link CcReport} `goma cc` sends after the local run.
  * - `error`: the request was malformed (not a complete frame, not JSON, wrong field types); `reason`
  *   is one line. `goma cc` runs the compiler itself, as for `local`.
  */
 export type CcResponse =
   | { kind: "done"; exitCode: number; stdoutLength: number; stderrLength: number; messages?: string[] }
-  | { kind: "local"; reason: string }
+  | { kind: "local"; reason: string; id?: number }
   | { kind: "error"; reason: string };
+
+/**
+ * What `goma cc` sends, fire and forget, after it ran the compiler itself: the proxy counts it and
+ * answers nothing (lib/proxy/tasks.ts `TaskLog.report`).
+ * - `outcome: "local"` with `id`: the proxy answered `local` for task `id`; `ms` is the local run's time.
+ * - `outcome: "direct"`: a step goma cc ran at once without asking (link, `-E`, stdin, `GOMA_DISABLED`).
+ * - `outcome: "unreachable"`: no proxy answered the compile (sent to a proxy only from the spool file).
+ */
+export interface CcReport {
+  v: 1;
+  report: {
+    outcome: "local" | "direct" | "unreachable";
+    id?: number;
+    argv?: string[];
+    cwd?: string;
+    pid?: number;
+    reason?: string;
+    /** Duration of the local run, ms. */
+    ms: number;
+    exitCode: number;
+    /** When the run started, ms since the epoch. */
+    at: number;
+  };
+}
 
 /** Encodes a header (and optional payload parts) into one frame. */
 export function encodeFrame(header: unknown, ...payload: Uint8Array[]): Uint8Array {

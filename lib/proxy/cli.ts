@@ -1,5 +1,5 @@
 /**
- * `goma proxy run|start|stop|status` (goma_ctl's run in the foreground / ensure_start / stop / status,
+ * `goma proxy run|start|stop|status|stats` (goma_ctl's run in the foreground / ensure_start / stop / status,
  * reference/goma-protocol.md §4.6). `start` returns once the proxy answers on its socket: the child
  * reports readiness on an inherited pipe, so nothing polls or sleeps.
  */
@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { gomaTmpDir, proxySocketPath } from "../ipc/paths.ts";
 import { control, socketAlive, startProxy } from "./daemon.ts";
 import { selfCommand } from "../util/cli-args.ts";
+import type { StatsSummary } from "./tasks.ts";
 
 const READY_FD_ENV = "GOMA_PROXY_READY_FD";
 
@@ -118,6 +119,57 @@ export const statusCommand = defineCommand({
       return;
     }
     process.stdout.write(`goma proxy: ${s.health} — dashboard http://127.0.0.1:${s.dashboardPort}, server ${s.server}\n`);
-    process.stdout.write(`tasks: ${["total", "remote", "cacheHit", "localFallback", "local", "failed"].map((k) => `${k} ${s[k]}`).join(", ")}\n`);
+    process.stdout.write(`tasks: ${["total", "remote", "cacheHit", "localFallback", "local", "failed", "direct", "unreachable"].map((k) => `${k} ${s[k]}`).join(", ")}\n`);
+  },
+});
+
+/**
+ * Formats a {@link StatsSummary} as `goma proxy stats` prints it (like `ccache -s`): one line per
+ * count, the hit rate, remote vs local time, bytes, then the top reasons for local runs.
+ */
+export function formatStats(s: StatsSummary): string {
+  const c = s.counts;
+  const line = (label: string, value: string, note = "") => `${label.padEnd(36)}${value.padStart(10)}${note ? `  ${note}` : ""}\n`;
+  const share = (n: number) => (s.steps ? `${((100 * n) / s.steps).toFixed(1)} %` : "");
+  const time = (ms: number) => `${(ms / 1000).toFixed(ms >= 100_000 ? 0 : 2)} s`;
+  const size = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
+  let out = `goma proxy statistics since ${new Date(s.since).toISOString()} (reset with goma proxy stats --zero)\n`;
+  out += line("Steps", String(s.steps));
+  out += line("  remote", String(c.remote), share(c.remote));
+  out += line("  cache hit", String(c.cacheHit), share(c.cacheHit));
+  out += line("  local fallback (goma failed over)", String(c.localFallback), share(c.localFallback));
+  out += line("  local (not remotable)", String(c.local), share(c.local));
+  out += line("  local at once (link, -E, …)", String(c.direct), share(c.direct));
+  out += line("  proxy unreachable", String(c.unreachable), share(c.unreachable));
+  out += line("  goma failed (bug)", String(c.failed), share(c.failed));
+  if (c.running) out += line("  running", String(c.running));
+  out += line("Cache hit rate", s.hitRatePercent === null ? "–" : `${s.hitRatePercent.toFixed(1)} %`, "of the compiles the backend answered");
+  out += line("Remote compile errors", String(c.remoteErrors), "compiler exit code not 0");
+  out += line("Time on remote compiles", time(s.timeMs.remote));
+  out += line("Time on local runs", time(s.timeMs.local));
+  out += line("Bytes sent to the server", size(s.bytes.sent));
+  out += line("Bytes received from the server", size(s.bytes.received));
+  out += s.localReasons.length ? "Top reasons for local runs:\n" : "Top reasons for local runs: none\n";
+  for (const r of s.localReasons) out += `${String(r.count).padStart(8)}  ${r.reason}\n`;
+  return out;
+}
+
+export const statsCommand = defineCommand({
+  meta: { name: "stats", description: "Show the proxy's statistics like ccache -s: compiles by outcome, hit rate, time, bytes, reasons for local runs" },
+  args: {
+    json: { type: "boolean", default: false, description: "Print them as JSON" },
+    zero: { type: "boolean", default: false, description: "Reset them (like ccache -z); prints the statistics before the reset" },
+  },
+  async run({ args }) {
+    const sock = proxySocketPath(process.env);
+    if (!(await socketAlive(sock))) {
+      if (args.json) process.stdout.write(JSON.stringify({ running: false }) + "\n");
+      else process.stderr.write(`goma proxy is not running (${sock}): start it with goma proxy start\n`);
+      process.exitCode = 1;
+      return;
+    }
+    const s = (await control(sock, args.zero ? "zero" : "summary")) as StatsSummary;
+    if (args.json) process.stdout.write(JSON.stringify(s) + "\n");
+    else process.stdout.write(formatStats(s) + (args.zero ? "Statistics zeroed.\n" : ""));
   },
 });

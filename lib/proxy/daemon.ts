@@ -5,11 +5,11 @@
  * (lib/ipc/protocol.ts). A failing task never takes the daemon down: it answers `local`.
  */
 import { createServer, createConnection, type Server, type Socket } from "node:net";
-import { mkdirSync, statSync, unlinkSync, chmodSync } from "node:fs";
+import { mkdirSync, statSync, unlinkSync, chmodSync, readFileSync, renameSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { hostname } from "node:os";
-import { encodeFrame, FrameReader, type CcRequest } from "../ipc/protocol.ts";
-import { gomaTmpDir, proxySocketPath, userName } from "../ipc/paths.ts";
+import { encodeFrame, FrameReader, type CcReport, type CcRequest } from "../ipc/protocol.ts";
+import { gomaTmpDir, proxySocketPath, unreachedSpoolPath, userName } from "../ipc/paths.ts";
 import { GomaHttpClient, serverConfigForProxy } from "../goma/http-client.ts";
 import { serveHttp, type HttpServer } from "../platform/serve.ts";
 import { GomaError } from "../util/status.ts";
@@ -21,11 +21,19 @@ import { runTask, type TaskContext } from "./task.ts";
 import { Breaker } from "./breaker.ts";
 import { createDashboard } from "./dashboard.ts";
 import { includeStats, setProbeCacheDir } from "../include/index.ts";
+import { createProxyMetrics } from "./metrics.ts";
+import { cachedCompilerInfos } from "../compiler/info-cache.ts";
+import { recentLogLines } from "../util/log.ts";
 
-/** A control request on the socket (goma proxy stop/status). */
+/**
+ * A control request on the socket: `quit` (goma proxy stop), `stats` (goma proxy status: counters,
+ * health, ports), `summary` (goma proxy stats: lib/proxy/tasks.ts `StatsSummary`), `zero` (goma proxy
+ * stats --zero: resets the counters, answers the summary before the reset), `health` (pings the server
+ * now, then answers as `stats`: goma doctor's fresh view), `tasks`, `ping`.
+ */
 export interface ControlRequest {
   v: 1;
-  control: "quit" | "stats" | "tasks" | "ping";
+  control: "quit" | "stats" | "tasks" | "ping" | "summary" | "zero" | "health";
 }
 
 /** A connection without a complete request after this long gets an error answer and is closed (ms). */
@@ -33,13 +41,15 @@ const IPC_IDLE_MS = 60_000;
 
 /**
  * Why a decoded IPC header is not a request the proxy can serve, or "" when it is one: a control
- * request, or a compile request with `argv` a non-empty string array, `cwd` a string and `env` an object
+ * request, a report of goma cc (`report` an object: lib/ipc/protocol.ts `CcReport`), or a compile request
+ * with `argv` a non-empty string array, `cwd` a string and `env` an object
  * of strings. (Other versions get a `local` answer from the handler, as before.)
  */
 export function requestProblem(h: unknown): string {
   if (!h || typeof h !== "object" || Array.isArray(h)) return `the header is ${h === null ? "null" : Array.isArray(h) ? "an array" : typeof h}, not an object`;
   const r = h as Record<string, unknown>;
   if ("control" in r) return typeof r.control === "string" ? "" : "control is not a string";
+  if ("report" in r) return r.report && typeof r.report === "object" && !Array.isArray(r.report) ? "" : "report is not an object";
   if (r.v !== 1) return "";
   if (!Array.isArray(r.argv) || r.argv.length === 0 || !r.argv.every((a) => typeof a === "string")) return "argv is not a non-empty array of strings";
   if (typeof r.cwd !== "string") return "cwd is not a string";
@@ -109,12 +119,53 @@ export async function startProxy(env: Record<string, string | undefined>): Promi
     breaker: new Breaker(),
   };
   let health = "running: ping no response";
-  const ping = () =>
+  const ping = (): Promise<void> =>
     http.ping().then(
       () => void (health = "ok"),
       (e) => void (health = `running: ${GomaError.from(e).rawMessage}`),
     );
   void ping();
+  // Bytes counted by the HTTP client at the last `goma proxy stats --zero`.
+  const bytesBase = { sent: 0, received: 0 };
+  const summary = () => {
+    ingestSpool();
+    return tasks.summary({ sent: http.stats.bytesSent - bytesBase.sent, received: http.stats.bytesReceived - bytesBase.received });
+  };
+  // Compiles goma cc ran while no proxy answered (lib/cc/run.ts): counted now, then forgotten.
+  const spool = unreachedSpoolPath(env);
+  const ingestSpool = () => {
+    const taken = `${spool}.${process.pid}`;
+    try {
+      renameSync(spool, taken);
+    } catch {
+      return; // none spooled
+    }
+    try {
+      for (const line of readFileSync(taken, "utf8").split("\n").slice(0, 100_000)) {
+        if (!line.trim()) continue;
+        try {
+          const r = JSON.parse(line) as CcReport["report"];
+          if (r && typeof r === "object") tasks.report({ ...r, id: undefined });
+        } catch {
+          // a torn or foreign line: skipped
+        }
+      }
+    } catch (e) {
+      log.warn(`${spool}: ${(e as Error).message}`);
+    } finally {
+      try {
+        unlinkSync(taken);
+      } catch {
+        // gone already
+      }
+    }
+  };
+  const metrics = createProxyMetrics({ tasks, http, breaker: ctx.breaker, health: () => health });
+  tasks.onFinish = (t) => {
+    metrics.observe(t);
+    if (t.outcome === "localFallback" || t.outcome === "failed") log.info(`task ${t.id} ${t.outcome}: ${(t.reason ?? "").split("\n")[0]}`);
+  };
+  ingestSpool();
 
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
@@ -157,7 +208,13 @@ export async function startProxy(env: Record<string, string | undefined>): Promi
       });
     });
   });
-  const handle = async (h: CcRequest | ControlRequest, sock: Socket) => {
+  const handle = async (h: CcRequest | ControlRequest | CcReport, sock: Socket) => {
+    if (!h || typeof h !== "object") return void sock.destroy();
+    if ("report" in h) {
+      // goma cc's fire-and-forget report of a local run: counted, nothing answered.
+      if (h.report && typeof h.report === "object") tasks.report(h.report);
+      return void sock.end();
+    }
     if ("control" in h) {
       if (h.control === "quit") {
         sock.end(encodeFrame({ ok: true }));
@@ -170,6 +227,18 @@ export async function startProxy(env: Record<string, string | undefined>): Promi
         return void sock.end(encodeFrame({ ...tasks.stats, health, dashboardPort: dash?.port, server: http.baseUrl, auth, pid: process.pid, version: VERSION }));
       }
       if (h.control === "tasks") return void sock.end(encodeFrame(tasks.list()));
+      if (h.control === "summary") return void sock.end(encodeFrame(summary()));
+      if (h.control === "zero") {
+        const before = summary();
+        tasks.zero();
+        bytesBase.sent = http.stats.bytesSent;
+        bytesBase.received = http.stats.bytesReceived;
+        return void sock.end(encodeFrame(before));
+      }
+      if (h.control === "health") {
+        await ping();
+        return void sock.end(encodeFrame({ ...tasks.stats, health, dashboardPort: dash?.port, server: http.baseUrl, pid: process.pid, version: VERSION }));
+      }
       return void sock.end(encodeFrame({ ok: true, health }));
     }
     if (h.v !== 1 || !Array.isArray(h.argv) || typeof h.cwd !== "string") {
@@ -191,6 +260,10 @@ export async function startProxy(env: Record<string, string | undefined>): Promi
     version: VERSION,
     server: http.baseUrl,
     health: () => health,
+    summary,
+    metrics,
+    compilerInfos: cachedCompilerInfos,
+    logLines: recentLogLines,
     extra: () => ({
       socket: socketPath,
       cacheDir,

@@ -113,9 +113,9 @@ export async function runTask(req: CcRequest, ctx: TaskContext): Promise<TaskAns
       required: [flags.output, ...(flags.depFile !== undefined ? [flags.depFile] : [])],
     }));
     const cacheHit = resp.cacheHit === goma.ExecResp.CacheSource.STORAGE_CACHE || resp.cacheHit === goma.ExecResp.CacheSource.MEM_CACHE;
-    ctx.tasks.finish(t, cacheHit ? "cacheHit" : "remote", { exitCode: result.exitStatus });
     const stdout = result.stdoutBuffer ?? new Uint8Array();
     const stderr = result.stderrBuffer ?? new Uint8Array();
+    ctx.tasks.finish(t, cacheHit ? "cacheHit" : "remote", { exitCode: result.exitStatus, stderr });
     return { header: { kind: "done", exitCode: result.exitStatus, stdoutLength: stdout.byteLength, stderrLength: stderr.byteLength }, stdout, stderr };
   } catch (e) {
     if (e instanceof LocalOnly) return local(ctx, t, "local", e.message);
@@ -132,7 +132,7 @@ function local(ctx: TaskContext, t: TaskRecord, outcome: "local" | "localFallbac
     return { header: { kind: "done", exitCode: 1, stdoutLength: 0, stderrLength: stderr.byteLength }, stdout: new Uint8Array(), stderr };
   }
   ctx.tasks.finish(t, outcome, { reason });
-  return { header: { kind: "local", reason } };
+  return { header: { kind: "local", reason, id: t.id } };
 }
 
 /** A lone low surrogate U+DC80..U+DCFF: a byte that was not valid UTF-8, escaped by `goma cc` (lib/cc/bytes.ts). */

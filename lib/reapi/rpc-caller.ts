@@ -57,6 +57,24 @@ export function isLoopbackTarget(target: string): boolean {
   return host === "localhost" || /^127\.\d+\.\d+\.\d+$/.test(host) || host === "[::1]" || host === "::1";
 }
 
+/**
+ * Told of every failed backend RPC of this process: the method path (`/build.bazel.remote.execution.v2.
+ * ContentAddressableStorage/FindMissingBlobs`) and the gRPC code's name (`Unavailable`). For the
+ * server's /metrics (lib/server/metrics.ts). A listener that throws is ignored.
+ */
+export const rpcErrorListeners = new Set<(method: string, code: string) => void>();
+
+function noteRpcError(method: string, e: GomaError): GomaError {
+  for (const l of rpcErrorListeners) {
+    try {
+      l(method, Code[e.code] ?? String(e.code));
+    } catch {
+      // a metrics problem must not change an RPC's result
+    }
+  }
+  return e;
+}
+
 /** Converts a grpc-js error (or anything) into a GomaError, keeping the code and the server's message. */
 export function toGomaError(err: unknown): GomaError {
   return GomaError.from(err, Code.Unknown);
@@ -152,7 +170,7 @@ export class RpcCaller {
         this.metadata(), { deadline }, (err, res) => {
           release();
           signal?.removeEventListener("abort", onAbort);
-          if (err) reject(toGomaError(err));
+          if (err) reject(noteRpcError(m.path, toGomaError(err)));
           else resolve(res as Res);
         });
       const onAbort = () => call.cancel();
@@ -169,7 +187,10 @@ export class RpcCaller {
     const { client, release } = this.#acquire();
     const stream = client.makeServerStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, req,
       this.metadata(), {});
-    stream.on("error", () => {});
+    stream.on("error", (e) => {
+      const g = toGomaError(e);
+      if (g.code !== Code.Canceled) noteRpcError(m.path, g); // CANCELLED: our own cancel() after the answer
+    });
     stream.on("status", release);
     stream.on("close", release);
     return stream;
@@ -189,7 +210,7 @@ export class RpcCaller {
       stream = client.makeClientStreamRequest(m.path, m.requestSerialize, m.responseDeserialize,
         this.metadata(), {}, (err, res) => {
           release();
-          if (err) reject(toGomaError(err));
+          if (err) reject(noteRpcError(m.path, toGomaError(err)));
           else resolve(res as Res);
         });
     });

@@ -21,6 +21,7 @@ import { withAuth } from "../auth/http-auth.ts";
 import { backendCredentials, type BackendCredentialOptions } from "../auth/backend-credentials.ts";
 import { log } from "../util/log.ts";
 import { withDoctorEndpoint } from "../doctor/server-endpoint.ts";
+import { createServerMetrics, withMetrics } from "./metrics.ts";
 
 /** Everything `goma server` is configured with. */
 export interface ServerConfig {
@@ -162,7 +163,9 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     bearer: Boolean(creds.bearerToken),
     sandbox: embedded?.sandbox,
   });
-  const handler = withAuth(auth, doctorHandler, authCounters);
+  // Outermost of all: /metrics, and the count of every request (refused ones included).
+  const metrics = createServerMetrics({ exec, files });
+  const handler = withMetrics(metrics, withAuth(auth, doctorHandler, authCounters));
   const http = await serveHttp({ hostname: cfg.listen, port: cfg.port, handler, maxRequestBodySize: cfg.maxRequestBytes * 2 });
   return {
     port: http.port,
@@ -172,6 +175,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     sandbox: embedded?.sandbox.describe,
     async stop() {
       await http.stop();
+      metrics.close();
       reapi.close();
       await embedded?.close();
     },

@@ -7,9 +7,21 @@ const LEVELS = { error: 0, warn: 1, info: 2, debug: 3 } as const;
 type Level = keyof typeof LEVELS;
 const current: number = LEVELS[(process.env.GOMA_LOG_LEVEL as Level) ?? "info"] ?? LEVELS.info;
 
+/** How many recent lines {@link recentLogLines} keeps. */
+const KEEP_LINES = 500;
+const recent: string[] = [];
+
 function emit(level: Level, msg: string): void {
   if (LEVELS[level] > current) return;
-  process.stderr.write(`${new Date().toISOString()} ${level.toUpperCase()} ${msg}\n`);
+  const line = `${new Date().toISOString()} ${level.toUpperCase()} ${msg}`;
+  recent.push(line);
+  if (recent.length > KEEP_LINES) recent.shift();
+  process.stderr.write(line + "\n");
+}
+
+/** The last lines logged by this process (at most 500, oldest first), for the dashboard's /logz. */
+export function recentLogLines(): string[] {
+  return [...recent];
 }
 
 /** The logger. */
