@@ -63,9 +63,10 @@ function dropHeld(): void {
   for (const s of held.splice(0)) s.destroy();
 }
 
+/** The breaker's counters as the dashboard's stats page (/statz) shows them. */
 const breakerState = async () => {
-  const html = await stack.dashboard();
-  const n = (k: string) => Number(new RegExp(`<b>breaker\\.${k}</b> (\\d+)`).exec(html)?.[1] ?? NaN);
+  const html = await (await fetch(`http://127.0.0.1:${stack.dashboardPort}/statz`)).text();
+  const n = (k: string) => Number(new RegExp(`<td>breaker\\.${k}</td><td>(\\d+)</td>`).exec(html)?.[1] ?? NaN);
   return { failures: n("consecutiveFailures"), pausedForMs: n("pausedForMs") };
 };
 

@@ -56,9 +56,10 @@ test("help names the whole command and is plain text when stdout is not a termin
 });
 
 test("colour only on a terminal, and never with NO_COLOR", async () => {
-  const tty = await onTty(["server", "--help"]);
+  // CI=true (as CI runs) also turns colour off, by citty's rule: a terminal without it gets colour.
+  const tty = await onTty(["server", "--help"], { CI: "", TEST: "", TERM: "xterm" });
   assert.match(tty.stdout, /\x1b\[/);
-  const noColor = await onTty(["server", "--help"], { NO_COLOR: "1" });
+  const noColor = await onTty(["server", "--help"], { CI: "", TEST: "", TERM: "xterm", NO_COLOR: "1" });
   assert.match(noColor.stdout, /USAGE goma server/);
   assert.doesNotMatch(noColor.stdout, /\x1b\[/);
 });
