@@ -1,7 +1,8 @@
 /** `goma proxy start|stop|status|stats|run`: the local daemon (Goma's compiler_proxy). */
 import { defineCommand } from "citty";
+import { varsHelp } from "../lib/config/goma-env.ts";
 
-export default defineCommand({
+const proxy = defineCommand({
   meta: { name: "proxy", description: "The local daemon (compiler_proxy)" },
   subCommands: {
     run: () => import("../lib/proxy/cli.ts").then((m) => m.runCommand),
@@ -11,3 +12,6 @@ export default defineCommand({
     stats: () => import("../lib/proxy/cli.ts").then((m) => m.statsCommand),
   },
 });
+
+/** `goma proxy --help` ends with the GOMA_* variables it reads (its only configuration) and their defaults. */
+export default Object.assign(proxy, { helpEpilog: `ENVIRONMENT (Goma's names and meanings)\n\n${varsHelp()}` });

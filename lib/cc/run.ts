@@ -19,13 +19,13 @@ import { exchange, notify } from "./connect.ts";
 import { gomaTmpDir, proxySocketPath, unreachedSpoolPath } from "../ipc/paths.ts";
 import type { CcReport } from "../ipc/protocol.ts";
 import { findRealCompiler, installLinks } from "./masquerade.ts";
+import { gomaBool } from "../config/goma-env.ts";
 import { exactArgv, exactCwd, exactEnv } from "./bytes.ts";
 
-const TRUE = /^(1|t|true|y|yes|on)$/i;
 
 /** Decides, from argv alone, whether asking the proxy could help. Returns a reason to stay local, or "". */
 export function localOnlyReason(argv: string[], env: Record<string, string | undefined>): string {
-  if (TRUE.test(env.GOMA_DISABLED ?? "")) return "GOMA_DISABLED is set";
+  if (gomaBool(env.GOMA_DISABLED) === true) return "GOMA_DISABLED is set";
   let compile = false;
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i]!;

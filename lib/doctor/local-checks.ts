@@ -13,6 +13,7 @@ import { gomaTmpDir } from "../ipc/paths.ts";
 import { GomaError } from "../util/status.ts";
 import { VERSION } from "../util/version.ts";
 import { fail, pass, warn, type CheckResult } from "./check.ts";
+import { gomaBool, isGomaBool } from "../config/goma-env.ts";
 
 type Env = Record<string, string | undefined>;
 
@@ -48,8 +49,6 @@ export const KNOWN_GOMA_VARIABLES: readonly string[] = [
   "GOMA_LOG_LEVEL", "GOMA_BIN", "GOMA_PROXY_READY_FD", "GOMA_PREFIX_MAP_LAST",
 ];
 
-const TRUE = /^(1|t|true|y|yes|on)$/i;
-const BOOL = /^(1|0|t|f|true|false|y|n|yes|no|on|off)$/i;
 
 /** The closest known name (edit distance ≤ 3), for "did you mean". */
 function closest(name: string): string | undefined {
@@ -137,22 +136,22 @@ export function envChecks(env: Env): CheckResult[] {
   }
   for (const k of ["GOMA_USE_LOCAL", "GOMA_FALLBACK", "GOMA_ARBITRARY_TOOLCHAIN_SUPPORT", "GOMA_USE_SSL", "GOMA_STORE_ONLY", "GOMA_USE_SUCCESS", "GOMA_DISABLED"]) {
     const v = env[k];
-    if (v !== undefined && v !== "" && !BOOL.test(v)) {
+    if (v !== undefined && v !== "" && !isGomaBool(v)) {
       out.push(fail("env.bool", k, `${k}="${v}" is not a boolean; Goma's own client aborts on it`, `set ${k} to true or false`));
     }
   }
-  if (env.GOMA_FALLBACK !== undefined && !TRUE.test(env.GOMA_FALLBACK) && BOOL.test(env.GOMA_FALLBACK)) {
+  if (gomaBool(env.GOMA_FALLBACK) === false) {
     out.push(warn("env.fallback", "GOMA_FALLBACK", `GOMA_FALLBACK=${env.GOMA_FALLBACK}: a compile fails when goma cannot run it remotely`, "unset GOMA_FALLBACK (default true) unless failing loudly is wanted"));
   }
-  if (env.GOMA_DISABLED && TRUE.test(env.GOMA_DISABLED)) {
+  if (gomaBool(env.GOMA_DISABLED) === true) {
     out.push(warn("env.disabled", "GOMA_DISABLED", "GOMA_DISABLED is true: goma cc runs every compiler locally", "unset GOMA_DISABLED"));
   }
-  if (env.GOMA_ARBITRARY_TOOLCHAIN_SUPPORT !== undefined && BOOL.test(env.GOMA_ARBITRARY_TOOLCHAIN_SUPPORT) && !TRUE.test(env.GOMA_ARBITRARY_TOOLCHAIN_SUPPORT)) {
+  if (gomaBool(env.GOMA_ARBITRARY_TOOLCHAIN_SUPPORT) === false) {
     out.push(warn("env.ats", "GOMA_ARBITRARY_TOOLCHAIN_SUPPORT", "false: Goma's own client would not send the compiler, and remoteexec-style servers refuse its requests",
       "unset it or set it to true (goma's proxy always sends the toolchain)"));
   }
   const ctl = env.GOMACTL_USE_PROXY;
-  if (ctl !== undefined && TRUE.test(ctl)) {
+  if (gomaBool(ctl) === true) {
     out.push(fail("env.gomactl_proxy", "GOMACTL_USE_PROXY", `GOMACTL_USE_PROXY=${ctl}: goma_ctl's http_proxy forwards to https://<host>:443 and drops GOMA_SERVER_PORT, so a plain-HTTP goma server answers 502 on /ping`,
       "export GOMACTL_USE_PROXY=false when using Goma's goma_ctl with goma server (goma's own proxy ignores it)"));
   } else if (ctl === undefined) {

@@ -12,6 +12,7 @@ import { codeFromHttpStatus } from "./http-status.ts";
 import { Code, GomaError } from "../util/status.ts";
 import { ClientAuthorizationProvider } from "../auth/client-auth.ts";
 import { gomaUserAgent } from "../util/build-info.ts";
+import { gomaBool } from "../config/goma-env.ts";
 
 /** Where and how to reach the server (the GOMA_* variables of the real client). */
 export interface GomaServerConfig {
@@ -31,8 +32,6 @@ export interface GomaServerConfig {
   compressionLevel: number;
 }
 
-const TRUE = /^(1|t|true|y|yes|on)$/i;
-const FALSE = /^(0|f|false|n|no|off)$/i;
 
 /**
  * Reads the server config from `GOMA_SERVER_HOST` (default 127.0.0.1), `GOMA_USE_SSL` (default false),
@@ -46,8 +45,8 @@ export function serverConfigFromEnv(env: Record<string, string | undefined>): Go
   const bool = (name: string, dflt: boolean) => {
     const v = env[name];
     if (v === undefined || v === "") return dflt;
-    if (TRUE.test(v)) return true;
-    if (FALSE.test(v)) return false;
+    const b = gomaBool(v);
+    if (b !== undefined) return b;
     throw new GomaError(Code.InvalidArgument, `${name} must be true or false, got "${v}"`);
   };
   const useSsl = bool("GOMA_USE_SSL", false);

@@ -24,6 +24,7 @@ import { includeStats, setProbeCacheDir } from "../include/index.ts";
 import { createProxyMetrics } from "./metrics.ts";
 import { cachedCompilerInfos } from "../compiler/info-cache.ts";
 import { recentLogLines } from "../util/log.ts";
+import { gomaBool } from "../config/goma-env.ts";
 
 /**
  * A control request on the socket: `quit` (goma proxy stop), `stats` (goma proxy status: counters,
@@ -115,7 +116,7 @@ export async function startProxy(env: Record<string, string | undefined>): Promi
     cacheDir,
     serverHas: new Set(),
     compilerProxyId: `${userName(env)}@${hostname()}:${process.pid}/${startedAt}`,
-    includeProcessor: !/^(0|f|false|n|no|off)$/i.test(env.GOMA_USE_INCLUDE_PROCESSOR ?? ""),
+    includeProcessor: gomaBool(env.GOMA_USE_INCLUDE_PROCESSOR) !== false,
     breaker: new Breaker(),
   };
   let health = "running: ping no response";

@@ -15,6 +15,7 @@ import type { TaskLog, TaskRecord } from "./tasks.ts";
 import { writeOutputs } from "./outputs.ts";
 import { isOutage, type Breaker } from "./breaker.ts";
 import { scanInputs } from "../include/index.ts";
+import { gomaBool } from "../config/goma-env.ts";
 
 /** The proxy-wide state a task uses. */
 export interface TaskContext {
@@ -49,9 +50,6 @@ const MAX_EXEC_CALLS = 5;
 /** A failure that means "compile locally, not a goma failure": the local compiler shows the real error. */
 class LocalOnly extends Error {}
 
-/** Goma's spellings of false for a boolean flag variable (`GOMA_FALLBACK=false`, `=0`, `=no`, `=off`). */
-const FALSE = /^(0|f|false|n|no|off)$/i;
-
 /**
  * `GOMA_FALLBACK=false` (the compile's environment, else the proxy's; Goma's requester_env.fallback):
  * a compile goma should have run remotely and could not fails with goma's reason instead of running
@@ -59,7 +57,7 @@ const FALSE = /^(0|f|false|n|no|off)$/i;
  * flags goma does not handle) still run locally.
  */
 function fallbackAllowed(env: Record<string, string>): boolean {
-  return !FALSE.test(env.GOMA_FALLBACK ?? process.env.GOMA_FALLBACK ?? "");
+  return (gomaBool(env.GOMA_FALLBACK) ?? gomaBool(process.env.GOMA_FALLBACK)) !== false;
 }
 
 /** Runs one compile task and returns the answer for `goma cc`. Never throws. */
@@ -160,8 +158,8 @@ function firstLine(s: string): string {
 /** The ExecReq for a compile, inputs not yet attached (Goma's SETUP). */
 function buildExecReq(req: CcRequest, flags: CompilerFlags, info: CompilerInfo, ctx: TaskContext): IExecReq {
   const env = Object.entries(req.env).filter(([k]) => CLIENT_ENV.test(k) && k !== "PWD").map(([k, v]) => `${k}=${v}`);
-  const useSuccess = /^(1|t|true|y|yes)$/i.test(req.env.GOMA_USE_SUCCESS ?? "");
-  const storeOnly = /^(1|t|true|y|yes)$/i.test(req.env.GOMA_STORE_ONLY ?? "");
+  const useSuccess = gomaBool(req.env.GOMA_USE_SUCCESS) === true;
+  const storeOnly = gomaBool(req.env.GOMA_STORE_ONLY) === true;
   const P = goma.ExecReq.CachePolicy;
   return {
     commandSpec: {

@@ -55,6 +55,16 @@ test("help names the whole command and is plain text when stdout is not a termin
   assert.match(top.stdout, /USAGE goma cc\|proxy\|server\|auth\|doctor\|bench/);
 });
 
+test("goma proxy --help lists the GOMA_* variables it reads, with their defaults", async () => {
+  const r = await goma(["proxy", "--help"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /USAGE goma proxy/);
+  assert.match(r.stdout, /^ENVIRONMENT/m);
+  for (const [name, dflt] of [["GOMA_SERVER_HOST", "127.0.0.1"], ["GOMA_SERVER_PORT", "5050"], ["GOMA_COMPILER_PROXY_PORT", "8088"], ["GOMA_FALLBACK", "true"]]) {
+    assert.match(r.stdout, new RegExp(`^  ${name} .*\\(default: ${dflt}`, "m"), name);
+  }
+});
+
 test("colour only on a terminal, and never with NO_COLOR", async () => {
   // CI=true (as CI runs) also turns colour off, by citty's rule: a terminal without it gets colour.
   const tty = await onTty(["server", "--help"], { CI: "", TEST: "", TERM: "xterm" });

@@ -184,6 +184,19 @@ test("server errors are answered with 400/413 and the server keeps serving", asy
   assert.equal((await cc(["gcc", "-Iinc", "-c", "src/a.c", "-o", "after-errors.o"])).code, 0);
 });
 
+test("GOMA_STORE_ONLY in any of Goma's spellings (=on) skips the cache lookup; unset, the same compile is a hit", async () => {
+  writeFileSync(join(proj, "src", "store.c"), "int store_only(void) { return 7; }\n");
+  const last = async () => (await stack.tasks()).reduce((a, b) => (b.id > a.id ? b : a));
+  const args = ["gcc", "-c", "src/store.c", "-o", "src/store.o"];
+  assert.equal((await cc(args)).code, 0);
+  assert.equal((await cc(args)).code, 0);
+  const hit = await last();
+  assert.equal(hit.outcome, "cacheHit", hit.reason);
+  const r = await cc(args, { ...stack.env, GOMA_STORE_ONLY: "on" });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await last()).outcome, "remote", "GOMA_STORE_ONLY=on: executed again, not looked up");
+});
+
 test("server down: the compile falls back to local, succeeds, and the reason is recorded", async () => {
   await stack.stopServer();
   const before = await stack.stats();
