@@ -22,7 +22,7 @@ export interface SchedulerCheckOptions {
   instanceName: string;
   platform: Record<string, string>;
   insecure?: boolean;
-  tls?: TlsMaterial;
+  tls?: TlsMaterial | (() => TlsMaterial);
   bearerToken?: () => string | undefined;
   timeoutMs?: number;
 }

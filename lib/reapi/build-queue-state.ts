@@ -67,7 +67,7 @@ export interface BuildQueueStateOptions {
   /** `host:port` of bb_scheduler's BuildQueueState listener. */
   target: string;
   insecure?: boolean;
-  tls?: TlsMaterial;
+  tls?: TlsMaterial | (() => TlsMaterial);
   bearerToken?: () => string | undefined;
   /** Deadline of each call, ms (default 10 s). */
   timeoutMs?: number;

@@ -26,6 +26,8 @@ export interface ServerConfig {
   /** REAPI endpoint; undefined starts the embedded backend. */
   remoteexecAddr?: string;
   instanceName: string;
+  /** bb_scheduler's BuildQueueState service (`host:port`), for `goma doctor`'s scheduler checks. */
+  buildbarnScheduler?: string;
   insecure: boolean;
   platform: Record<string, string>;
   envPrefixes?: string[];
@@ -86,6 +88,8 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     bearerToken: creds.bearerToken,
     toolName: "goma",
     toolVersion: VERSION,
+    onExecuteRetry: (d, message, attempt) =>
+      log.warn(`the backend lost the execution of action ${d.hash}/${d.sizeBytes} (${message}): executing it again (retry ${attempt})`),
   };
   const reapi = new ReapiClient(reapiOptions);
   const files = new FileStore();
@@ -118,6 +122,9 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     tls: !reapiOptions.insecure,
     caCert: Boolean(cfg.backendAuth?.caCert),
     bearer: Boolean(creds.bearerToken),
+    scheduler: cfg.buildbarnScheduler
+      ? { target: cfg.buildbarnScheduler, insecure: reapiOptions.insecure, tls: reapiOptions.tls, bearerToken: reapiOptions.bearerToken }
+      : undefined,
   });
   const handler = withAuth(auth, doctorHandler, authCounters);
   const http = await serveHttp({ hostname: cfg.listen, port: cfg.port, handler, maxRequestBodySize: cfg.maxRequestBytes * 2 });

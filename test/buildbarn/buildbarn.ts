@@ -37,7 +37,7 @@ export interface BuildbarnInstall {
 /**
  * Installs Buildbarn with scripts/buildbarn/install.sh. When the full install fails because the module proxy
  * does not serve a pinned module version (install.sh's exit status 3), installs bb_storage alone and says why
- * the rest is missing; tests that need execution then fail with that reason (they live in *.exec.ts files outside `npm test`).
+ * the rest is missing; tests that need execution then fail with that reason.
  * @throws {Error} when install.sh fails for another reason (a build error, no Go): with its output.
  */
 export async function installBuildbarn(): Promise<BuildbarnInstall> {

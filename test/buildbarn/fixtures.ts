@@ -35,8 +35,7 @@ after(async () => {
 
 /**
  * Fails the test (never skips it) when the part of Buildbarn it needs could not be installed: a test that
- * cannot run here must say so as a failure. The tests needing bb_scheduler/bb_worker/bb_runner live in
- * *.exec.ts files that `npm test` does not run (see package.json "test:buildbarn-exec").
+ * cannot run here must say so as a failure.
  */
 export function need(_t: unknown, what: "storage" | "full"): boolean {
   if (installError) throw installError;
