@@ -14,6 +14,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { check, doctor } from "./helpers.ts";
+import { BuildQueueStateClient } from "../../lib/reapi/build-queue-state.ts";
 import { buildbarn, install, schedulerOf, serverFor } from "./buildbarn-fixtures.ts";
 
 const fullInstall = install(false);
@@ -49,6 +50,19 @@ test("two workers under 'hardlinking': goma doctor lists the scheduler's queue a
     "--platform", `container-image=${image}`, "--no-workers-timeout", "1s"]);
   const sched = schedulerOf(addr);
   const queue = `"hardlinking" {OSFamily=linux, container-image=${image}}`;
+  // start.sh returns once every process is healthy; the workers register with the scheduler a moment later.
+  const bqs = new BuildQueueStateClient({ target: sched });
+  try {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const threads = (await bqs.queues()).reduce((n, q) => n + q.workers, 0);
+      if (threads === 4) break;
+      assert.ok(Date.now() < deadline, `the scheduler shows ${threads} worker threads, not 4, a minute after start`);
+      await new Promise((r) => setTimeout(r, 100)); // the poll interval
+    }
+  } finally {
+    bqs.close();
+  }
 
   // The server knows the scheduler (goma server --buildbarn-scheduler) and sends what the queue takes.
   const right = await serverFor(addr, ["--remote-instance-name", "hardlinking", "--platform-container-image", image, "--buildbarn-scheduler", sched]);
