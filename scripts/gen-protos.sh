@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Generates the protobuf encoders/decoders (protobufjs static modules + typings) from protos/.
 # Goma's wire protocol goes to lib/goma/gen/, REAPI + ByteStream + longrunning + rpc to lib/reapi/gen/.
+# (lib/reapi/gen/ also holds the subset of Buildbarn's BuildQueueState that goma doctor reads.)
 # googleapis protos come from the npm package google-proto-files. Output is not committed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,5 +21,5 @@ src_hash=$(cat protos/**/*.proto protos/build/bazel/*/*.proto protos/build/bazel
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$src_hash" ] && [ -f lib/goma/gen/goma.js ] && [ -f lib/reapi/gen/reapi.js ]; then exit 0; fi
 gen goma lib/goma/gen/goma.js protos/goma/goma_data.proto
 gen reapi lib/reapi/gen/reapi.js protos/build/bazel/remote/execution/v2/remote_execution.proto \
-  "$gp/google/bytestream/bytestream.proto" "$gp/google/rpc/error_details.proto"
+  "$gp/google/bytestream/bytestream.proto" "$gp/google/rpc/error_details.proto" protos/buildbarn/buildqueuestate.proto
 echo "$src_hash" > "$stamp"

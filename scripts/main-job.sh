@@ -3,7 +3,7 @@
 # byte-for-byte those of a local build.
 #
 #   bash scripts/main-job.sh [--backend embedded|buildbarn] [--instance-name NAME] [--remoteexec-addr ADDR]
-#                            [--twice] [--keep-cache | --fresh] [--state-dir DIR]
+#                            [--workers N] [--jobs N] [--twice] [--keep-cache | --fresh] [--state-dir DIR]
 #                            [--no-setup] [--no-goma] [PROJECT…]        (projects: zlib lua5.4; default both)
 #
 # Steps: scripts/setup.sh, scripts/build.sh, scripts/fetch-sources.sh; then it starts `dist/goma server`
@@ -21,7 +21,8 @@
 # with its worker serving --instance-name as instance name prefix, and stopped at the end); goma server
 # reaches it with --remoteexec-addr and --remote-instance-name. With --remoteexec-addr ADDR, goma server uses
 # the REAPI service at ADDR (an existing Buildbarn, BuildGrid …) and nothing else is started. BB_PORT_OFFSET
-# moves the started Buildbarn's ports (default 8980 …).
+# moves the started Buildbarn's ports (default 8980 …); --workers N starts it with N workers (start.sh).
+# --jobs N runs make -jN (default: the number of cores).
 # Then it prints per project the proxy's counts (remote, cache hits, local fallbacks, local, failures), the
 # goma and local build times, and stops the proxy and the server (also on failure or Ctrl-C).
 #
@@ -42,6 +43,7 @@ BACKEND=embedded
 INSTANCE_NAME=
 REMOTEEXEC_ADDR=
 TWICE=0
+BB_WORKERS=1
 BB_STARTED=0
 KEEP_CACHE=1
 DO_SETUP=1
@@ -64,6 +66,10 @@ while [ $# -gt 0 ]; do
     --remoteexec-addr) [ $# -ge 2 ] || die "--remoteexec-addr needs a value"; REMOTEEXEC_ADDR=$2; shift 2 ;;
     --remoteexec-addr=*) REMOTEEXEC_ADDR=${1#--remoteexec-addr=}; shift ;;
     --twice) TWICE=1; shift ;;
+    --workers) [ $# -ge 2 ] || die "--workers needs a value"; BB_WORKERS=$2; shift 2 ;;
+    --workers=*) BB_WORKERS=${1#--workers=}; shift ;;
+    --jobs) [ $# -ge 2 ] || die "--jobs needs a value"; JOBS_ARG=$2; shift 2 ;;
+    --jobs=*) JOBS_ARG=${1#--jobs=}; shift ;;
     --keep-cache) KEEP_CACHE=1; shift ;;
     --fresh) KEEP_CACHE=0; shift ;;
     --state-dir) [ $# -ge 2 ] || die "--state-dir needs a value"; STATE=$2; shift 2 ;;
@@ -90,7 +96,10 @@ STATE=$(cd "$STATE" && pwd)
 LOGS=$STATE/logs
 BUILD=$STATE/build
 OBJS=$STATE/objs
-JOBS=$(nproc 2>/dev/null || echo 2)
+JOBS=${JOBS_ARG:-$(nproc 2>/dev/null || echo 2)}
+[[ $JOBS =~ ^[1-9][0-9]*$ ]] || die "--jobs wants a positive number, got '$JOBS'"
+[[ $BB_WORKERS =~ ^[1-9][0-9]*$ ]] || die "--workers wants a positive number, got '$BB_WORKERS'"
+[ "$BB_WORKERS" = 1 ] || [ "$BACKEND" = buildbarn ] || die "--workers needs --backend buildbarn (without --remoteexec-addr)"
 now() { echo "${EPOCHREALTIME/,/.}"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 rel() { local p=$1; echo "${p#"$REPO"/}"; }
@@ -382,7 +391,7 @@ if [ "$USE_GOMA" = 1 ]; then
     step "start Buildbarn (scripts/buildbarn/start.sh; the first start installs it, which takes minutes)"
     BB_STARTED=1 # from here on, cleanup stops it, also after a half-done start
     if ! REMOTEEXEC_ADDR=$(BB_ROOT=$STATE/buildbarn bash "$REPO/scripts/buildbarn/start.sh" --fresh \
-      --instance-prefix "$INSTANCE_NAME" 2>"$LOGS/buildbarn-start.log"); then
+      --instance-prefix "$INSTANCE_NAME" --workers "$BB_WORKERS" 2>"$LOGS/buildbarn-start.log"); then
       show_log_tail "$LOGS/buildbarn-start.log"
       die "Buildbarn did not start (log: $(rel "$LOGS/buildbarn-start.log"); its processes log to $(rel "$STATE/buildbarn/logs"))"
     fi

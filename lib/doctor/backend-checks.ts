@@ -8,7 +8,9 @@
  * 4. a tiny real action (a compiler's `--version` through goma's wrapper with its environment manifest,
  *    as a compile runs, with the server's platform) end to end; when no worker
  *    takes it, variants of the platform (OSFamily casing, without container-image, empty) tell a platform
- *    mismatch from a missing worker or a wrong instance name.
+ *    mismatch from a missing worker or a wrong instance name;
+ * 5. with `scheduler` (goma server --buildbarn-scheduler, goma doctor --buildbarn-scheduler): what
+ *    Buildbarn's scheduler offers (platform queues, workers) next to what the server sends.
  *
  * Spec: REAPI Capabilities, Execution; reference/reapi-buildbarn.md §2, §3, §4.5;
  * reference/goma-protocol.md §6 items 3–6.
@@ -21,6 +23,7 @@ import { R } from "../reapi/proto.ts";
 import type { ReapiClient } from "../reapi/client.ts";
 import { Code, codeName, GomaError } from "../util/status.ts";
 import { fail, pass, skip, warn, type CheckResult } from "./check.ts";
+import { runSchedulerChecks, type SchedulerCheckOptions } from "./scheduler-checks.ts";
 
 /** What the checks need to know about the backend. */
 export interface BackendCheckOptions {
@@ -38,6 +41,8 @@ export interface BackendCheckOptions {
   timeoutMs?: number;
   /** The embedded backend's sandbox (lib/backend/sandbox.ts); undefined for an external backend. */
   sandbox?: { kind: string; describe: string };
+  /** Also read this Buildbarn scheduler's BuildQueueState (lib/doctor/scheduler-checks.ts). */
+  scheduler?: Omit<SchedulerCheckOptions, "instanceName" | "platform">;
 }
 
 const SHA256 = 1;
@@ -204,6 +209,12 @@ function variants(p: Record<string, string>): [string, Record<string, string>][]
  * credentials). Never throws: every problem is a finding.
  */
 export async function runBackendChecks(reapi: ReapiClient, o: BackendCheckOptions): Promise<CheckResult[]> {
+  const out = await reapiChecks(reapi, o);
+  if (o.scheduler) out.push(...await runSchedulerChecks({ ...o.scheduler, instanceName: o.instanceName, platform: o.platform }));
+  return out;
+}
+
+async function reapiChecks(reapi: ReapiClient, o: BackendCheckOptions): Promise<CheckResult[]> {
   const out: CheckResult[] = [];
   const timeoutMs = o.timeoutMs ?? 20_000;
   const t0 = performance.now();
@@ -243,10 +254,11 @@ export async function runBackendChecks(reapi: ReapiClient, o: BackendCheckOption
   if (fns.includes(SHA256)) out.push(pass("backend.digest", "backend digest function", "SHA256 supported"));
   else out.push(fail("backend.digest", "backend digest function", `digest functions ${JSON.stringify(fns)} lack SHA256`, "configure the backend for SHA256 (goma hashes with SHA-256 only)"));
 
+  const sent = { instanceName: o.instanceName, platform: o.platform };
   if (o.instanceName === ".") {
-    out.push(warn("backend.instance", "backend instance name", 'sent as "." — what Goma\'s Go server makes of an empty name', 'use --remote-instance-name "" (goma sends it verbatim) unless the backend really serves "."'));
+    out.push(warn("backend.instance", "backend instance name", 'sent as "." — what Goma\'s Go server makes of an empty name', 'use --remote-instance-name "" (goma sends it verbatim) unless the backend really serves "."', sent));
   } else {
-    out.push(pass("backend.instance", "backend instance name", `sent as ${JSON.stringify(o.instanceName)}${o.instanceName ? "" : " (empty: no prefix in resource names)"}`));
+    out.push(pass("backend.instance", "backend instance name", `sent as ${JSON.stringify(o.instanceName)}${o.instanceName ? "" : " (empty: no prefix in resource names)"}`, sent));
   }
 
   if (caps.executionCapabilities && caps.executionCapabilities.execEnabled === false) {

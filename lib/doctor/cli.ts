@@ -21,6 +21,7 @@ export const doctorArgs = {
   "remoteexec-client-cert": { type: "string", description: "Client certificate (PEM) for --remoteexec-addr" },
   "remoteexec-client-key": { type: "string", description: "Client key (PEM) for --remoteexec-addr" },
   "remoteexec-tls-server-name": { type: "string", description: "Name the backend's certificate must carry" },
+  "buildbarn-scheduler": { type: "string", description: "host:port of bb_scheduler's BuildQueueState service: list its queues and workers next to what goma server sends" },
 } as const;
 
 /** Runs the checks and prints the report; sets the exit code. */
@@ -38,6 +39,7 @@ export async function doctorMain(args: Record<string, unknown>, rawArgs: string[
     noCompile: Boolean(args["no-compile"]),
     remoteexecAddr: s("remoteexec-addr"),
     instanceName: s("remote-instance-name") ?? "",
+    buildbarnScheduler: s("buildbarn-scheduler"),
     platform: Object.keys(platform).length ? platform : undefined,
     insecure: Boolean(args["insecure-remoteexec"]),
     backendAuth: {

@@ -15,6 +15,7 @@ import { fail, report, skip, type CheckResult, type DoctorReport } from "./check
 import { binaryCheck, envChecks, hostChecks } from "./local-checks.ts";
 import { authChecks, backendViaServer, compileCheck, compilerChecks, proxyChecks, serverChecks, type ChainState } from "./chain-checks.ts";
 import { runBackendChecks } from "./backend-checks.ts";
+import { runSchedulerChecks } from "./scheduler-checks.ts";
 
 /** Options of {@link runDoctor}. */
 export interface DoctorOptions {
@@ -22,6 +23,8 @@ export interface DoctorOptions {
   remoteexecAddr?: string;
   instanceName?: string;
   platform?: Record<string, string>;
+  /** bb_scheduler's BuildQueueState service: list what the scheduler offers next to what goma sends. */
+  buildbarnScheduler?: string;
   insecure?: boolean;
   backendAuth?: BackendCredentialOptions;
   /** How to run this binary (for the real compile): `[execPath]` or `[execPath, script]`. */
@@ -43,7 +46,10 @@ export async function directBackendChecks(o: DoctorOptions): Promise<CheckResult
   const insecure = o.insecure || (isLoopbackTarget(target) && !creds.useTls);
   const client = new ReapiClient({ target, instanceName: o.instanceName ?? "", insecure, tls: creds.tls, bearerToken: creds.bearerToken, toolName: "goma-doctor", toolVersion: VERSION });
   try {
-    return await runBackendChecks(client, { target, instanceName: o.instanceName ?? "", platform: o.platform ?? { OSFamily: "linux" }, tls: !insecure, caCert: Boolean(o.backendAuth?.caCert), bearer: Boolean(creds.bearerToken) });
+    return await runBackendChecks(client, {
+      target, instanceName: o.instanceName ?? "", platform: o.platform ?? { OSFamily: "linux" }, tls: !insecure, caCert: Boolean(o.backendAuth?.caCert), bearer: Boolean(creds.bearerToken),
+      scheduler: o.buildbarnScheduler ? { target: o.buildbarnScheduler, insecure, tls: creds.tls, bearerToken: creds.bearerToken } : undefined,
+    });
   } finally {
     client.close();
   }
@@ -68,7 +74,18 @@ export async function runDoctor(env: Record<string, string | undefined>, o: Doct
   state.serverOk = s.ok;
   state.serverStatus = s.status;
   if (o.remoteexecAddr) checks.push(...await directBackendChecks(o));
-  else if (s.ok) checks.push(...await backendViaServer(env, a.auth));
+  else if (s.ok) {
+    const viaServer = await backendViaServer(env, a.auth);
+    checks.push(...viaServer);
+    if (o.buildbarnScheduler && !viaServer.some((c) => c.id === "backend.scheduler")) {
+      // The scheduler as seen from here, against what the server reports it sends.
+      const sent = viaServer.find((c) => c.id === "backend.instance")?.data as { instanceName?: string; platform?: Record<string, string> } | undefined;
+      checks.push(...await runSchedulerChecks({
+        target: o.buildbarnScheduler, instanceName: sent?.instanceName ?? o.instanceName ?? "", platform: sent?.platform ?? o.platform ?? { OSFamily: "linux" },
+        insecure: o.insecure || isLoopbackTarget(o.buildbarnScheduler),
+      }));
+    }
+  }
   else checks.push(skip("backend", "backend", "not run: the server did not answer /ping with 200 (or give --remoteexec-addr to check the backend directly)"));
   if (!o.noCompile) checks.push(await compileCheck(env, o.self, state));
   return report(VERSION, checks);

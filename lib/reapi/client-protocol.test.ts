@@ -10,6 +10,7 @@ import * as grpc from "@grpc/grpc-js";
 import { digestOf } from "../digest/digest.ts";
 import { Code, GomaError } from "../util/status.ts";
 import { ReapiClient } from "./client.ts";
+import { MAX_LOST_RETRIES } from "./execute-client.ts";
 import {
   byteStreamService, capabilitiesService, casService, executionService, GRPC_OPTIONS, REQUEST_METADATA_KEY, TYPE_URL,
 } from "./grpc-service.ts";
@@ -216,6 +217,44 @@ describe("ReapiClient wire protocol (scripted server)", () => {
     await withClient({}, async (c) => assert.equal((await c.execute(digestOf(randomBytes(3)))).result?.exitCode, 0));
     assert.deepEqual([count("Execute"), count("WaitExecution")], [2, 1]);
     assert.equal((script.calls.find((x) => x.method === "WaitExecution")!.request as R.IWaitExecutionRequest).name, "operations/lost");
+  });
+
+  test("execute() executes again when the backend completes the operation with status UNAVAILABLE (a lost worker), a bounded number of times", async () => {
+    const lostMsg = "Worker {\"host\":\"w2\"} disappeared while task was executing";
+    script.execute = (call, n) => {
+      call.write(stageOp(`operations/${n}`, 3));
+      call.write(doneOp(`operations/${n}`, n < 3 ? { status: { code: Code.Unavailable, message: lostMsg } } : { result: { exitCode: 0 } }));
+      call.end();
+    };
+    const retries: string[] = [];
+    const hooked: string[] = [];
+    const d = digestOf(randomBytes(3));
+    await withClient({ onExecuteRetry: (digest, m, n) => hooked.push(`${digest.hash === d.hash} ${n} ${m}`) }, async (c) => {
+      const res = await c.execute(d, { onRetry: (m, n) => retries.push(`${n} ${m}`) });
+      assert.equal(res.result?.exitCode, 0);
+      assert.equal(res.status?.code ?? 0, 0);
+    });
+    assert.equal(count("Execute"), 3);
+    assert.deepEqual(retries, [`1 ${lostMsg}`, `2 ${lostMsg}`]);
+    assert.deepEqual(hooked, [`true 1 ${lostMsg}`, `true 2 ${lostMsg}`]);
+
+    // Lost every time: after MAX_LOST_RETRIES new executions the UNAVAILABLE response is returned as data.
+    script.calls = [];
+    script.execute = (call, n) => {
+      call.write(doneOp(`operations/x${n}`, { status: { code: Code.Unavailable, message: lostMsg } }));
+      call.end();
+    };
+    await withClient({}, async (c) => assert.equal((await c.execute(digestOf(randomBytes(3)))).status?.code, Code.Unavailable));
+    assert.equal(count("Execute"), 1 + MAX_LOST_RETRIES);
+
+    // Other statuses are the action's result, not retried.
+    script.calls = [];
+    script.execute = (call) => {
+      call.write(doneOp("operations/t", { status: { code: Code.DeadlineExceeded, message: "timeout" } }));
+      call.end();
+    };
+    await withClient({}, async (c) => assert.equal((await c.execute(digestOf(randomBytes(3)))).status?.code, Code.DeadlineExceeded));
+    assert.equal(count("Execute"), 1);
   });
 
   test("execute() keeps the code and message of a failed Execute call verbatim", async () => {

@@ -41,6 +41,8 @@ export interface ReapiClientOptions {
   maxBatchBytes?: number;
   /** Deadline of each unary call in ms (default 60 s): a hung backend fails fast instead of holding a compile. */
   unaryTimeoutMs?: number;
+  /** Called when an operation the backend lost (ExecuteResponse status UNAVAILABLE) is executed again. */
+  onExecuteRetry?: (actionDigest: Digest, message: string, attempt: number) => void;
   /** `RequestMetadata.tool_details`. */
   toolName?: string;
   toolVersion?: string;
@@ -201,7 +203,11 @@ export class ReapiClient {
    * `Operation.error`; Canceled on abort.
    */
   execute(actionDigest: Digest, opts: ExecuteOptions = {}): Promise<R.IExecuteResponse> {
-    return executeAndWait(this.#caller, this.instanceName, actionDigest, opts);
+    const hook = this.#opts.onExecuteRetry;
+    const onRetry = hook || opts.onRetry
+      ? (message: string, attempt: number) => { hook?.(actionDigest, message, attempt); opts.onRetry?.(message, attempt); }
+      : undefined;
+    return executeAndWait(this.#caller, this.instanceName, actionDigest, { ...opts, onRetry });
   }
 
   /** Closes the channel. */

@@ -3,6 +3,10 @@
  * `done`; when the stream breaks after the operation has a name, re-attaches with WaitExecution(name);
  * when WaitExecution says NOT_FOUND (the server forgot the operation), executes again. Errors creating the
  * operation (FAILED_PRECONDITION "No workers exist …", INVALID_ARGUMENT, …) are thrown verbatim.
+ * An operation that completes with `ExecuteResponse.status` UNAVAILABLE — the backend lost it, e.g.
+ * Buildbarn's "Worker … disappeared while task was executing" once a worker stopped synchronizing for a
+ * minute — is executed again as a new operation (at most {@link MAX_LOST_RETRIES} times, with backoff):
+ * REAPI calls that status transient, and Buildbarn does not requeue such a task itself.
  *
  * Spec: REAPI Execution.Execute / Execution.WaitExecution; reference/reapi-buildbarn.md §1.7, §4.5.
  */
@@ -19,6 +23,8 @@ import R = build.bazel.remote.execution.v2;
 export interface ExecuteOptions {
   skipCacheLookup?: boolean;
   onStage?: (stage: number) => void;
+  /** Called before an operation the backend lost (status UNAVAILABLE) is executed again: its status message. */
+  onRetry?: (message: string, attempt: number) => void;
   signal?: AbortSignal;
 }
 
@@ -26,6 +32,8 @@ export interface ExecuteOptions {
 const MAX_IDLE_RECONNECTS = DEFAULT_RETRY.attempts;
 /** Reconnections allowed in total for one execution. */
 const MAX_TOTAL_RECONNECTS = 100;
+/** New executions after the backend completed the operation with status UNAVAILABLE (it lost it). */
+export const MAX_LOST_RETRIES = 3;
 
 type StreamOutcome =
   | { kind: "done"; response: R.IExecuteResponse }
@@ -86,6 +94,7 @@ export async function executeAndWait(
 ): Promise<R.IExecuteResponse> {
   let name: string | undefined;
   let idle = 0;
+  let lost = 0;
   for (let total = 0; ; total++) {
     if (opts.signal?.aborted) throw new GomaError(Code.Canceled, "Execute was cancelled");
     const waiting = name !== undefined;
@@ -94,7 +103,16 @@ export async function executeAndWait(
       : caller.serverStream(executionService.Execute,
         { instanceName, actionDigest, skipCacheLookup: opts.skipCacheLookup ?? false });
     const out = await readOperations(stream, opts, (n) => { name = n; });
-    if (out.kind === "done") return out.response;
+    if (out.kind === "done") {
+      const st = out.response.status;
+      if (st?.code !== Code.Unavailable || lost >= MAX_LOST_RETRIES) return out.response;
+      lost++;
+      opts.onRetry?.(st.message ?? "", lost);
+      name = undefined; // a new operation for the same action
+      idle = 0;
+      await backoffSleep(backoffDelayMs(DEFAULT_RETRY, lost), opts.signal);
+      continue;
+    }
     const err = out.error;
     if (err && waiting && err.code === Code.NotFound) {
       name = undefined; // the server lost the operation: run it again

@@ -62,6 +62,7 @@ export const serverCommand = defineCommand({
     "remoteexec-client-cert": { type: "string", description: "Client certificate (PEM) for mTLS to the backend; needs --remoteexec-client-key" },
     "remoteexec-client-key": { type: "string", description: "Client private key (PEM) for mTLS to the backend" },
     "remoteexec-tls-server-name": { type: "string", description: "Name the backend's certificate must carry (default: the host of --remoteexec-addr)" },
+    "buildbarn-scheduler": { type: "string", description: "host:port of bb_scheduler's BuildQueueState service: goma doctor then lists its queues and workers" },
   },
   async run({ args, rawArgs }) {
     const { startServer } = await import("./start.ts");
@@ -85,6 +86,7 @@ export const serverCommand = defineCommand({
       listen: String(args.listen),
       remoteexecAddr: args["remoteexec-addr"] ? String(args["remoteexec-addr"]) : undefined,
       instanceName: String(args["remote-instance-name"] ?? ""),
+      buildbarnScheduler: opt(args["buildbarn-scheduler"]),
       insecure: Boolean(args["insecure-remoteexec"]),
       platform,
       envPrefixes: envPrefixes.length ? envPrefixes : undefined,

@@ -30,6 +30,8 @@ export interface ServerConfig {
   /** REAPI endpoint; undefined starts the embedded backend. */
   remoteexecAddr?: string;
   instanceName: string;
+  /** bb_scheduler's BuildQueueState service (`host:port`), for `goma doctor`'s scheduler checks. */
+  buildbarnScheduler?: string;
   insecure: boolean;
   platform: Record<string, string>;
   envPrefixes?: string[];
@@ -127,6 +129,8 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     bearerToken: embedded ? () => internalToken : creds.bearerToken,
     toolName: "goma",
     toolVersion: VERSION,
+    onExecuteRetry: (d, message, attempt) =>
+      log.warn(`the backend lost the execution of action ${d.hash}/${d.sizeBytes} (${message}): executing it again (retry ${attempt})`),
   };
   const reapi = new ReapiClient(reapiOptions);
   const files = new FileStore();
@@ -162,6 +166,9 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     caCert: Boolean(cfg.backendAuth?.caCert),
     bearer: Boolean(creds.bearerToken),
     sandbox: embedded?.sandbox,
+    scheduler: cfg.buildbarnScheduler
+      ? { target: cfg.buildbarnScheduler, insecure: reapiOptions.insecure, tls: reapiOptions.tls, bearerToken: reapiOptions.bearerToken }
+      : undefined,
   });
   // Outermost of all: /metrics, and the count of every request (refused ones included).
   const metrics = createServerMetrics({ exec, files });

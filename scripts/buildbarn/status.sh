@@ -27,6 +27,7 @@ for c in "${expected[@]}"; do
 done
 echo "frontend: 127.0.0.1:$BB_FRONTEND_PORT (goma server --remoteexec-addr 127.0.0.1:$BB_FRONTEND_PORT --remote-instance-name ${BB_INSTANCE_PREFIX:-''})"
 [ "$BB_WITH_SCHEDULER" = 1 ] || echo "cache only (--storage-only): no scheduler, no worker"
-echo "worker: instance name prefix '$BB_INSTANCE_PREFIX', platform $BB_WORKER_PLATFORM_JSON"
+echo "workers: ${BB_WORKERS:-1}, instance name prefix '$BB_INSTANCE_PREFIX', platform $BB_WORKER_PLATFORM_JSON"
+[ "$BB_WITH_SCHEDULER" = 0 ] || echo "scheduler: BuildQueueState gRPC 127.0.0.1:${BB_BUILD_QUEUE_STATE_PORT:-?} (goma doctor --buildbarn-scheduler), web UI http://127.0.0.1:$BB_SCHEDULER_ADMIN_PORT/"
 [ "$up" -gt 0 ] || exit 3
 [ "$down" -eq 0 ] || exit 1

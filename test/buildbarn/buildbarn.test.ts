@@ -3,7 +3,7 @@
  * (scripts/buildbarn/install.sh). The REAPI client against Buildbarn's CAS, action cache and ByteStream for
  * the empty and a named instance; and, through Buildbarn's real frontend, the platform-mismatch error path.
  * The tests that need Buildbarn's execution side (bb_scheduler, bb_worker, bb_runner) are in
- * execution.exec.ts, run by `npm run test:buildbarn-exec`.
+ * execution.test.ts and workers.test.ts.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";

@@ -37,7 +37,7 @@ export interface BuildbarnInstall {
 /**
  * Installs Buildbarn with scripts/buildbarn/install.sh. When the full install fails because the module proxy
  * does not serve a pinned module version (install.sh's exit status 3), installs bb_storage alone and says why
- * the rest is missing; tests that need execution then fail with that reason (they live in *.exec.ts files outside `npm test`).
+ * the rest is missing; tests that need execution then fail with that reason.
  * @throws {Error} when install.sh fails for another reason (a build error, no Go): with its output.
  */
 export async function installBuildbarn(): Promise<BuildbarnInstall> {
@@ -73,6 +73,8 @@ export interface BuildbarnOptions {
   components?: string[];
   /** How long an unknown platform is UNAVAILABLE after the scheduler starts (default start.sh's 15s). */
   noWorkersTimeout?: string;
+  /** bb_worker + bb_runner pairs behind the scheduler (start.sh --workers; default 1). */
+  workers?: number;
 }
 
 /** A running Buildbarn in its own temp BB_ROOT. */
@@ -81,6 +83,12 @@ export interface Buildbarn {
   address: string;
   /** Where the scheduler's client port is (the frontend forwards Execute there). */
   schedulerPort: number;
+  /** The scheduler's BuildQueueState gRPC service, `127.0.0.1:PORT` (goma doctor --buildbarn-scheduler). */
+  buildQueueState: string;
+  /** The diagnostics HTTP port of a component (`worker`, `worker2`, …): /-/healthy and /metrics. */
+  diagPort(component: string): number;
+  /** The pid of a running component (from its pid file), or undefined. */
+  pid(component: string): number | undefined;
   root: string;
   /** Stops components (default all); they can be started again with {@link start}. */
   stopComponents(components?: string[]): Promise<void>;
@@ -94,9 +102,20 @@ export interface Buildbarn {
   stop(): Promise<void>;
 }
 
-/** Ports a Buildbarn with port offset `off` binds (start.sh's defaults plus the offset). */
-function portsAt(off: number): number[] {
-  return [8980, 8982, 8983, 7982, 9980, 9982, 9986, 9987].map((p) => p + off);
+/** Diagnostics port of `component` at port offset `off` (scripts/buildbarn/lib.sh's bb_diag_port). */
+function diagPortAt(component: string, off: number): number {
+  const fixed: Record<string, number> = { storage: 9980, scheduler: 9982, worker: 9986, runner: 9987 };
+  if (component in fixed) return fixed[component]! + off;
+  const m = /^(worker|runner)([2-9])$/.exec(component);
+  if (!m) throw new Error(`no Buildbarn component "${component}"`);
+  return 6980 + off + 2 * (Number(m[2]) - 2) + (m[1] === "runner" ? 1 : 0);
+}
+
+/** Ports a Buildbarn with port offset `off` and `workers` workers binds (start.sh's defaults plus the offset). */
+function portsAt(off: number, workers = 1): number[] {
+  const extra: number[] = [];
+  for (let k = 2; k <= workers; k++) extra.push(diagPortAt(`worker${k}`, 0), diagPortAt(`runner${k}`, 0));
+  return [8980, 8982, 8983, 8984, 7982, 9980, 9982, 9986, 9987, ...extra].map((p) => p + off);
 }
 
 function portFree(port: number): Promise<boolean> {
@@ -108,14 +127,14 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** A port offset (a multiple of 10 in 1000..49990) at which every Buildbarn port was free a moment ago. */
-export async function freePortOffset(): Promise<number> {
+/** A port offset (a multiple of 10 in 1000..49990) at which every port of a Buildbarn with `workers` workers was free a moment ago. */
+export async function freePortOffset(workers = 1): Promise<number> {
   for (let i = 0; i < 50; i++) {
     const off = 1000 + 10 * Math.floor(Math.random() * 4900);
-    const free = await Promise.all(portsAt(off).map(portFree));
+    const free = await Promise.all(portsAt(off, workers).map(portFree));
     if (free.every(Boolean)) return off;
   }
-  throw new Error("no port offset with all 8 Buildbarn ports free");
+  throw new Error(`no port offset with all ${portsAt(0, workers).length} Buildbarn ports free`);
 }
 
 /**
@@ -126,7 +145,7 @@ export async function freePortOffset(): Promise<number> {
 export async function startBuildbarn(inst: BuildbarnInstall, opts: BuildbarnOptions = {}): Promise<Buildbarn> {
   if (!inst.bin) throw new Error(`Buildbarn is not installed: ${inst.missing}`);
   const root = mkdtempSync(join(tmpdir(), "goma-bb-"));
-  const offset = await freePortOffset();
+  const offset = await freePortOffset(opts.workers ?? 1);
   const env = { BB_ROOT: root, BB_BIN: inst.bin };
   const watchdog = spawn("sh", ["-c", 'cat >/dev/null; bash "$1/stop.sh" >/dev/null 2>&1; rm -rf "$BB_ROOT"', "goma-bb-watchdog", SCRIPTS], {
     detached: true,
@@ -144,6 +163,7 @@ export async function startBuildbarn(inst: BuildbarnInstall, opts: BuildbarnOpti
   for (const p of opts.platform ?? []) args.push("--platform", p);
   if (opts.storageOnly) args.push("--storage-only");
   if (opts.noWorkersTimeout) args.push("--no-workers-timeout", opts.noWorkersTimeout);
+  if (opts.workers) args.push("--workers", String(opts.workers));
   const logs = (lines = 40): string => {
     const dir = join(root, "logs");
     if (!existsSync(dir)) return "(no Buildbarn logs)";
@@ -164,12 +184,23 @@ export async function startBuildbarn(inst: BuildbarnInstall, opts: BuildbarnOpti
     return {
       address,
       schedulerPort: 8982 + offset,
+      buildQueueState: `127.0.0.1:${8984 + offset}`,
+      diagPort: (component) => diagPortAt(component, offset),
+      pid(component) {
+        try {
+          const pid = Number(readFileSync(join(root, "pids", `${component}.pid`), "utf8").trim());
+          return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+        } catch {
+          return undefined;
+        }
+      },
       root,
       async stopComponents(components = []) {
         await script("stop.sh", components);
       },
       async start(components = []) {
-        const all = opts.storageOnly ? ["storage"] : opts.components ?? ["storage", "scheduler", "runner", "worker"];
+        const workers = Array.from({ length: (opts.workers ?? 1) - 1 }, (_, i) => [`runner${i + 2}`, `worker${i + 2}`]).flat();
+        const all = opts.storageOnly ? ["storage"] : opts.components ?? ["storage", "scheduler", "runner", "worker", ...workers];
         await script("start.sh", components.length ? components : all);
       },
       async status() {

@@ -45,6 +45,12 @@ export async function buildbarn(bin: string, args: string[]): Promise<string> {
   return r.stdout.trim();
 }
 
+/** bb_scheduler's BuildQueueState address of the Buildbarn whose frontend is `addr` (start.sh: frontend port + 4). */
+export function schedulerOf(addr: string): string {
+  const [host, port] = [addr.slice(0, addr.lastIndexOf(":")), Number(addr.slice(addr.lastIndexOf(":") + 1))];
+  return `${host}:${port + 4}`;
+}
+
 /** A goma server (no proxy) in front of the Buildbarn at `addr`; stopped after the file's tests. */
 export async function serverFor(addr: string, extra: string[] = []): Promise<GomaStack> {
   const s = await startStack({ proxy: false, serverArgs: ["--remoteexec-addr", addr, ...extra] });

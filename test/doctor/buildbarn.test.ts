@@ -2,7 +2,7 @@
  * `goma doctor` against a real single-host Buildbarn in cache-only form (bb_storage alone, from
  * scripts/buildbarn/install.sh --storage-only): capabilities from the real Buildbarn pass, and the tiny
  * action is named as "no Execution service". The tests that need a Buildbarn worker are in
- * buildbarn-workers.exec.ts, run by `npm run test:buildbarn-exec`.
+ * buildbarn-workers.test.ts.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";

@@ -9,6 +9,12 @@ local port(name) = std.parseInt(env(name));
   schedulerClientAddr: '127.0.0.1:' + port('BB_SCHEDULER_CLIENT_PORT'),
   schedulerWorkerAddr: '127.0.0.1:' + port('BB_SCHEDULER_WORKER_PORT'),
   schedulerAdminAddr: '127.0.0.1:' + port('BB_SCHEDULER_ADMIN_PORT'),
+  buildQueueStateAddr: '127.0.0.1:' + port('BB_BUILD_QUEUE_STATE_PORT'),
+  // Set by start.sh for each process: its diagnostics port, and for a worker or runner its directory
+  // (build/, cache/, filepool, runner.sock) and the worker id's "worker" label.
+  componentDiagPort: port('BB_COMPONENT_DIAG_PORT'),
+  workerDir: env('BB_WORKER_DIR'),
+  workerId: env('BB_WORKER_ID'),
   diagPort: {
     storage: port('BB_STORAGE_DIAG_PORT'),
     scheduler: port('BB_SCHEDULER_DIAG_PORT'),

@@ -5,6 +5,8 @@ local c = import 'common.libsonnet';
   clientGrpcServers: [{ listenAddresses: [c.schedulerClientAddr], authenticationPolicy: c.allow }],
   workerGrpcServers: [{ listenAddresses: [c.schedulerWorkerAddr], authenticationPolicy: c.allow }],
   adminHttpServers: [{ listenAddresses: [c.schedulerAdminAddr], authenticationPolicy: c.allow }],
+  // The build queue's state (platform queues, workers, operations) over gRPC: what goma doctor reads.
+  buildQueueStateGrpcServers: [{ listenAddresses: [c.buildQueueStateAddr], authenticationPolicy: c.allow }],
   browserUrl: c.browserUrl,
   contentAddressableStorage: { grpc: { client: { address: c.frontendAddr } } },
   maximumMessageSizeBytes: c.maxMsg,

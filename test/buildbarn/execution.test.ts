@@ -1,9 +1,9 @@
 /**
  * goma compiling through a complete single-host Buildbarn (bb_storage, bb_scheduler, bb_worker, bb_runner
- * from the Go module proxy): the main job byte-identical to local builds with a second clean build from
+ * from the Go module proxy or BB_RE_SOURCE): the main job byte-identical to local builds with a second clean build from
  * Buildbarn's action cache; the named instance `hardlinking`; Buildbarn stopped in the middle of a build.
- * Run by `npm run test:buildbarn-exec` (not by `npm test`): where the module proxy does not serve
- * bb-remote-execution these tests fail and say so; they never skip.
+ * Part of `npm test`: where bb-remote-execution can be installed neither from the module proxy nor from
+ * BB_RE_SOURCE (scripts/buildbarn/install.sh) these tests fail and say so; they never skip.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";

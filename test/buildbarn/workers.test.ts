@@ -1,0 +1,174 @@
+/**
+ * goma against a Buildbarn with two workers (scripts/buildbarn/start.sh --workers 2: two bb_worker +
+ * bb_runner pairs behind one bb_scheduler), building Debian's lua5.4 with `make -j8` through
+ * scripts/main-job.sh --remoteexec-addr (which compares every object with a local build at the same path
+ * and fails on any local fallback):
+ *
+ * 1. both workers execute goma's actions: each worker's own Prometheus counter of executed actions, and
+ *    the ActionResult (`execution_metadata.worker`) of the actions seen running on each worker through
+ *    the scheduler's BuildQueueState;
+ * 2. in the same build, worker 2 killed (`kill -9` of its bb_worker and bb_runner) while it runs an action,
+ *    once 20 actions have completed (at least 5 on each worker): the build still succeeds with identical
+ *    objects and no local fallback. What happens
+ *    to the actions it was running, as observed: bb_scheduler does not requeue them; when the worker has
+ *    not synchronized for a minute (its fixed WorkerWithNoSynchronizationsTimeout) it completes them with
+ *    UNAVAILABLE "Worker … disappeared while task was executing", and goma's REAPI client executes them
+ *    again as new operations (lib/reapi/execute-client.ts), which worker 1 runs. The test asserts each of
+ *    these steps and prints what it saw.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { run } from "../e2e/harness.ts";
+import { BuildQueueStateClient, type SchedulerQueue } from "../../lib/reapi/build-queue-state.ts";
+import { ReapiClient } from "../../lib/reapi/client.ts";
+import { REPO, MINUTE, need, cleanups, withBuildbarn } from "./fixtures.ts";
+import type { Buildbarn } from "./buildbarn.ts";
+
+/** Actions a bb_worker has executed: the counts of its `buildbarn_builder_build_executor_duration_seconds` histogram for stage Running (every result). */
+async function executedBy(bb: Buildbarn, worker: string): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${bb.diagPort(worker)}/metrics`);
+  assert.equal(res.status, 200, `${worker} /metrics`);
+  const text = await res.text();
+  let n = 0;
+  for (const m of text.matchAll(/^buildbarn_builder_build_executor_duration_seconds_count\{[^}]*stage="Running"[^}]*\} (\d+)$/gm)) n += Number(m[1]);
+  return n;
+}
+
+/** What the scheduler shows running, sampled while a build runs: action digest → worker ("goma-test-K"). */
+interface Sampler {
+  seen: Map<string, string>;
+  /** The digests worker `name` runs right now (from the last sample). */
+  runningOn(name: string): string[];
+  /** Resolves once `cond` holds for a sample (checked after every sample). */
+  until(cond: () => Promise<boolean> | boolean): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Polls bb_scheduler's BuildQueueState (every 50 ms) for the workers of the build's one platform queue. */
+function sample(bb: Buildbarn): Sampler {
+  const bqs = new BuildQueueStateClient({ target: bb.buildQueueState });
+  const seen = new Map<string, string>();
+  let current: { worker: string; digest: string }[] = [];
+  let stopped = false;
+  const waiters: { cond: () => Promise<boolean> | boolean; resolve: () => void }[] = [];
+  const loop = (async () => {
+    let queue: SchedulerQueue | undefined;
+    while (!stopped) {
+      queue ??= (await bqs.queues())[0];
+      if (queue) {
+        const ws = await bqs.workers(queue).catch(() => []);
+        current = ws.filter((w) => w.actionDigest).map((w) => ({ worker: w.id.worker ?? "?", digest: w.actionDigest! }));
+        for (const c of current) seen.set(c.digest, c.worker);
+      }
+      for (const w of [...waiters]) {
+        if (await w.cond()) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve();
+        }
+      }
+      await new Promise((r) => setTimeout(r, 50)); // the poll interval
+    }
+  })();
+  return {
+    seen,
+    runningOn: (name) => current.filter((c) => c.worker === name).map((c) => c.digest),
+    until: (cond) => new Promise((resolve) => waiters.push({ cond, resolve })),
+    async stop() {
+      stopped = true;
+      await loop;
+      bqs.close();
+    },
+  };
+}
+
+/** The ActionResult of `hashSize` ("hash/size") in Buildbarn's action cache: the worker that produced it. */
+async function resultWorker(bb: Buildbarn, hashSize: string): Promise<string | undefined> {
+  const [hash, size] = hashSize.split("/");
+  const c = new ReapiClient({ target: bb.address, instanceName: "", insecure: true });
+  try {
+    const ar = await c.getActionResult({ hash: hash!, sizeBytes: Number(size) });
+    return ar?.executionMetadata?.worker ?? undefined;
+  } finally {
+    c.close();
+  }
+}
+
+/** main-job.sh for lua5.4 with make -j8 against the Buildbarn `bb`, in a fresh state directory. */
+function luaJob(bb: Buildbarn) {
+  const state = mkdtempSync(join(tmpdir(), "goma-bb-workers-"));
+  cleanups.push(async () => rmSync(state, { recursive: true, force: true }));
+  const done = run(["bash", join(REPO, "scripts", "main-job.sh"), "--no-setup", "--remoteexec-addr", bb.address,
+    "--jobs", "8", "--state-dir", state, "lua5.4"]);
+  return { state, done };
+}
+
+function assertJobPassed(r: { code: number; stdout: string; stderr: string }): void {
+  const out = `${r.stdout}${r.stderr}`;
+  assert.equal(r.code, 0, `main-job.sh failed:\n${out.slice(-12000)}`);
+  assert.match(out, /^lua5\.4: identical: (\d+)\/\1 objects$/m, "every object identical to the local build");
+  assert.match(out, /^lua5\.4 +(\d+)\/\1 +\d+ +\d+ +0 /m, "no compile fell back to local");
+  const summary = out.slice(out.indexOf("== summary")).split("\n").slice(0, 4).join("\n");
+  console.log(`${summary}\n${/^main-job: total time .*$/m.exec(out)?.[0] ?? ""}`);
+}
+
+test("lua5.4 with make -j8 against 2 Buildbarn workers: both execute goma's actions; worker 2 killed with kill -9 mid-build: the build succeeds with every object identical to local, its running action executed again on worker 1", { timeout: 40 * MINUTE }, async (t) => {
+  if (!need(t, "full")) return;
+  await withBuildbarn({ workers: 2 }, async (bb) => {
+    const s = sample(bb);
+    const job = luaJob(bb);
+    let inFlight: string[] = [];
+    let before = { "goma-test-1": 0, "goma-test-2": 0 };
+    let killedAt = 0;
+    // The trigger: 20 actions completed, at least 5 on each worker, and worker 2 running one now.
+    const killed = s.until(async () => {
+      before = { "goma-test-1": await executedBy(bb, "worker"), "goma-test-2": await executedBy(bb, "worker2") };
+      if (before["goma-test-1"] + before["goma-test-2"] < 20 || before["goma-test-1"] < 5 || before["goma-test-2"] < 5) return false;
+      inFlight = s.runningOn("goma-test-2");
+      return inFlight.length > 0;
+    }).then(async () => {
+      const pids = [bb.pid("worker2"), bb.pid("runner2")];
+      assert.ok(pids.every(Boolean), `pids of worker2 and runner2: ${pids}`);
+      const k = await run(["kill", "-9", ...pids.map(String)]);
+      assert.equal(k.code, 0, k.stderr);
+      killedAt = Date.now();
+      console.log(`actions executed before the kill (bb_worker metrics): ${JSON.stringify(before)}`);
+      console.log(`killed worker 2 (bb_worker pid ${pids[0]}, bb_runner pid ${pids[1]}) while it ran ${inFlight.join(", ")}`);
+    });
+    const r = await job.done.finally(() => s.stop());
+    await killed;
+    assert.ok(killedAt > 0, "the build ended before worker 2 was killed");
+    assertJobPassed(r);
+
+    // 1. Both workers executed goma's actions: their own counters, and the ActionResults of the actions
+    //    seen running on each (except those worker 2 lost) name that worker.
+    assert.ok(before["goma-test-1"] > 0 && before["goma-test-2"] > 0, JSON.stringify(before));
+    const after1 = await executedBy(bb, "worker");
+    console.log(`worker 1 executed ${after1} actions in all; ${s.seen.size} actions seen running through BuildQueueState`);
+    const byWorker: Record<string, number> = {};
+    for (const [digest, worker] of s.seen) {
+      if (inFlight.includes(digest)) continue;
+      const produced = await resultWorker(bb, digest);
+      assert.ok(produced, `no ActionResult for ${digest}`);
+      assert.ok(produced.includes(`"worker":"${worker}"`), `${digest} ran on ${worker}, its ActionResult names ${produced}`);
+      byWorker[worker] = (byWorker[worker] ?? 0) + 1;
+    }
+    console.log(`ActionResults checked per worker: ${JSON.stringify(byWorker)}`);
+    assert.ok(byWorker["goma-test-1"] && byWorker["goma-test-2"], `ActionResults of both workers: ${JSON.stringify(byWorker)}`);
+
+    // 2. What happened to the actions worker 2 was running: Buildbarn's UNAVAILABLE, goma's new execution, worker 1's result.
+    const serverLog = readFileSync(join(job.state, "logs", "server.log"), "utf8");
+    const retried = inFlight.filter((d) => serverLog.includes(`the backend lost the execution of action ${d}`));
+    console.log(`in flight on worker 2 when killed: ${inFlight.length}; executed again by goma: ${retried.length}`);
+    for (const line of serverLog.split("\n").filter((l) => l.includes("the backend lost the execution"))) console.log(`  server log: ${line}`);
+    assert.ok(retried.length > 0, `goma re-executed none of the actions worker 2 was running (${inFlight.join(", ")}):\n${serverLog.slice(-4000)}`);
+    assert.match(serverLog, /Worker \{[^}]*goma-test-2[^}]*\} disappeared while task was executing/, "Buildbarn's reason");
+    for (const d of retried) {
+      const produced = await resultWorker(bb, d);
+      console.log(`  ${d}: ActionResult from ${produced}`);
+      assert.ok(produced?.includes('"worker":"goma-test-1"'), `${d} was re-executed on worker 1, but its ActionResult names ${produced}`);
+    }
+  });
+});

@@ -1,0 +1,148 @@
+/**
+ * goma against a real BuildGrid (PyPI `buildgrid`, in a virtualenv under the cache: scripts/buildgrid/
+ * install.sh) serving CAS, ByteStream and ActionCache on 127.0.0.1 for the empty and a named instance:
+ * goma's REAPI client round-trips blobs (batches and ByteStream beyond its cap) and action results, and
+ * goma server in front of it passes the doctor's capability checks and falls back locally, with the reason
+ * recorded, because BuildGrid has no worker here (its Python bots were removed; buildbox-worker is on no
+ * registry this machine reaches), so no Execution service is configured.
+ * Which version runs depends on the machine's Python: 0.9.1 needs Python >= 3.13, Debian 12 has 3.11, so
+ * there 0.4.4 (the newest release for Python 3.11) is tested (see install.sh).
+ */
+import { test, after } from "node:test";
+import { beforeAll } from "bun:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { connect, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ReapiClient } from "../../lib/reapi/client.ts";
+import { digestOf } from "../../lib/digest/digest.ts";
+import { R } from "../../lib/reapi/proto.ts";
+import { startStack } from "../e2e/harness.ts";
+import { check, doctor } from "../doctor/helpers.ts";
+import { compileBoth, makeProject } from "../buildbarn/project.ts";
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const MINUTE = 60_000;
+let bgd = "";
+let installError = "";
+
+beforeAll(() => {
+  const r = spawnSync("bash", [join(REPO, "scripts", "buildgrid", "install.sh")], { encoding: "utf8", timeout: 20 * MINUTE });
+  if (r.status === 0) bgd = r.stdout.trim();
+  else installError = `scripts/buildgrid/install.sh exited ${r.status}:\n${r.stderr}`;
+  console.log(r.stderr.trim().split("\n").at(-1));
+}, 25 * MINUTE);
+
+const running: { proc: ChildProcess; root: string }[] = [];
+after(() => {
+  for (const r of running) {
+    r.proc.kill("SIGKILL");
+    rmSync(r.root, { recursive: true, force: true });
+  }
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolvePort(port));
+    });
+  });
+}
+
+const accepts = (port: number) => new Promise<boolean>((res) => {
+  const s = connect({ host: "127.0.0.1", port });
+  s.once("connect", () => { s.destroy(); res(true); });
+  s.once("error", () => res(false));
+});
+
+/** Starts `bgd server` with CAS, ByteStream and ActionCache for instances "" and "hardlinking"; resolves once it accepts connections. */
+async function startBuildGrid(): Promise<{ address: string; log: () => string }> {
+  if (!bgd) throw new Error(installError);
+  const root = mkdtempSync(join(tmpdir(), "goma-bgd-"));
+  mkdirSync(join(root, "cas"));
+  const port = await freePort();
+  const instance = (name: string) => `  - name: '${name}'\n    services:\n      - !action-cache\n        cache: *ac\n      - !cas\n        storage: *cas\n      - !bytestream\n        storage: *cas\n`;
+  writeFileSync(join(root, "bgd.yml"), [
+    "server:", "  - !channel", `    address: "127.0.0.1:${port}"`, "    insecure-mode: true",
+    "authorization:", "  method: none", "monitoring:", "  enabled: false",
+    "storages:", "  - !disk-storage &cas", `    path: ${join(root, "cas")}`,
+    "caches:", "  - !lru-action-cache &ac", "    storage: *cas", "    max-cached-refs: 1024", "    allow-updates: true", "    cache-failed-actions: false",
+    "instances:", instance("") + instance("hardlinking"),
+  ].join("\n"));
+  const logFile = join(root, "bgd.log");
+  const out = openSync(logFile, "a");
+  const proc = spawn(bgd, ["server", "start", join(root, "bgd.yml")], { cwd: root, stdio: ["ignore", out, out] });
+  running.push({ proc, root });
+  const log = () => readFileSync(logFile, "utf8");
+  let exited = false;
+  proc.once("exit", () => { exited = true; });
+  const deadline = Date.now() + 2 * MINUTE;
+  while (!(await accepts(port))) {
+    if (exited) throw new Error(`bgd exited during start-up:\n${log()}`);
+    if (Date.now() > deadline) throw new Error(`bgd did not listen on 127.0.0.1:${port} within 2 minutes:\n${log()}`);
+    await new Promise((r) => setTimeout(r, 100)); // the poll interval
+  }
+  return { address: `127.0.0.1:${port}`, log };
+}
+
+test("BuildGrid: goma's REAPI client against its CAS (batches, ByteStream beyond the cap) and ActionCache, for the empty and a named instance", { timeout: 10 * MINUTE }, async () => {
+  const bg = await startBuildGrid();
+  const salt = String(Date.now());
+  for (const instanceName of ["", "hardlinking"]) {
+    const c = new ReapiClient({ target: bg.address, instanceName, insecure: true });
+    try {
+      const caps = await c.getCapabilities();
+      assert.ok((caps.highApiVersion?.major ?? 0) === 2 && (caps.highApiVersion?.minor ?? 0) >= 1, `REAPI ≥ 2.1: ${JSON.stringify(caps.highApiVersion)}`);
+      const small = new TextEncoder().encode(`small ${instanceName} ${salt}`);
+      const big = new Uint8Array(3 * 1024 * 1024 + instanceName.length).map((_, i) => (i * 31 + salt.length) & 0xff);
+      const blobs = [small, big].map((data) => ({ digest: digestOf(data), data }));
+      assert.equal((await c.findMissingBlobs(blobs.map((b) => b.digest))).length, 2);
+      await c.uploadBlobs(blobs);
+      assert.deepEqual(await c.findMissingBlobs(blobs.map((b) => b.digest)), []);
+      for (const b of blobs) assert.ok(Buffer.from(await c.readBlob(b.digest)).equals(Buffer.from(b.data)));
+      const action = R.Action.encode({
+        commandDigest: digestOf(R.Command.encode({ arguments: ["/bin/true", instanceName, salt] }).finish()),
+        inputRootDigest: digestOf(new Uint8Array()),
+        platform: { properties: [{ name: "OSFamily", value: "linux" }] },
+      }).finish();
+      const ad = digestOf(action);
+      assert.equal(await c.getActionResult(ad), undefined);
+      await c.uploadBlobs([{ digest: ad, data: action }]);
+      await c.updateActionResult(ad, { exitCode: 0, stdoutDigest: blobs[0]!.digest });
+      const hit = await c.getActionResult(ad);
+      assert.equal(hit?.stdoutDigest?.hash, blobs[0]!.digest.hash);
+    } finally {
+      c.close();
+    }
+  }
+});
+
+test("BuildGrid without a worker: goma doctor passes its capabilities and names it cache-only; a compile falls back locally with the reason recorded", { timeout: 10 * MINUTE }, async () => {
+  const bg = await startBuildGrid();
+  const stack = await startStack({ serverArgs: ["--remoteexec-addr", bg.address] });
+  try {
+    const d = await doctor(stack.env, ["--no-compile"]);
+    assert.equal(check(d, "backend.reachable").status, "pass");
+    assert.equal(check(d, "backend.api").status, "pass", check(d, "backend.api").evidence);
+    assert.equal(check(d, "backend.digest").status, "pass");
+    const a = check(d, "backend.action");
+    assert.equal(a.status, "fail");
+    console.log(`doctor: ${a.evidence} / ${a.fix}`);
+    assert.match(`${a.evidence} ${a.fix}`, /execution disabled \(cache only\)|cache-only REAPI service/);
+    const proj = makeProject(1);
+    const task = await compileBoth(stack, proj, "src/f0.c", "localFallback");
+    console.log(`recorded reason: ${task.reason}`);
+    assert.match(task.reason ?? "", new RegExp(`Execute on REAPI ${bg.address.replace(/\./g, "\\.")} .*failed.*(unimplemented|UNIMPLEMENTED|Method not found)`, "i"));
+  } catch (e) {
+    (e as Error).message += `\n--- bgd log ---\n${bg.log().slice(-4000)}\n--- goma server log ---\n${stack.serverLog().slice(-4000)}`;
+    throw e;
+  } finally {
+    await stack.stop();
+  }
+});
