@@ -8,7 +8,7 @@
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -131,7 +131,7 @@ test("goma bench zlib with local, goma, ccache and sccache: JSON, table and SVG,
   assert.deepEqual(processesUsing(tmp), []);
 });
 
-test("a peer that is not installed is named, not faked", async () => {
+test("a peer that is not installed is named, not faked; a directory with a Makefile or a CMakeLists.txt is built", async () => {
   // A PATH with everything of the usual one except ccache and sccache.
   const bin = join(dir, "bin");
   mkdirSync(bin);
@@ -142,8 +142,18 @@ test("a peer that is not installed is named, not faked", async () => {
       symlinkSync(join(d, f), join(bin, f));
     }
   }
+  // Two small projects: one built by its Makefile, one by CMake.
+  const src = { "a.c": "int a(int x) { return x * 3; }\n", "b.c": '#include "b.h"\nint b(void) { return B; }\n', "b.h": "#define B 7\n" };
+  const mk = join(dir, "mkproj");
+  const cm = join(dir, "cmproj");
+  for (const d of [mk, cm]) {
+    mkdirSync(d);
+    for (const [f, text] of Object.entries(src)) writeFileSync(join(d, f), text);
+  }
+  writeFileSync(join(mk, "Makefile"), "all: a.o b.o\n%.o: %.c\n\t$(CC) -O2 -g -MD -c $(CURDIR)/$< -o $(CURDIR)/$@\n");
+  writeFileSync(join(cm, "CMakeLists.txt"), "cmake_minimum_required(VERSION 3.13)\nproject(cmproj C)\nadd_library(cmproj STATIC a.c b.c)\n");
   const json = join(dir, "missing.json");
-  const r = await run([gomaBin(), "bench", "zlib", "--tools", "ccache,sccache", "--rounds", "1", "-j", "2", "--hit-runs", "1", "--json", json], {
+  const r = await run([gomaBin(), "bench", mk, cm, "--tools", "goma,ccache,sccache", "--rounds", "1", "-j", "2", "--json", json], {
     cwd: REPO, env: { PATH: bin },
   });
   assert.equal(r.code, 0, r.stderr);
@@ -151,10 +161,17 @@ test("a peer that is not installed is named, not faked", async () => {
   assert.deepEqual(j.tools.ccache, { available: false, missing: "ccache: not installed (not on PATH)" });
   assert.deepEqual(j.tools.sccache, { available: false, missing: "sccache: not installed (not on PATH)" });
   assert.equal(j.tools.local.available, true);
-  assert.deepEqual(Object.keys(j.projects[0].summary), ["local"]);
-  assert.ok(j.projects[0].builds.every((b: { tool: string }) => b.tool === "local"));
+  assert.equal(j.tools.goma.available, true);
   assert.match(r.stderr, /ccache: not installed/);
   assert.match(r.stdout, /sccache: not installed/);
+  assert.deepEqual(j.projects.map((p: { name: string; recipe: string }) => [p.name, p.recipe]), [["mkproj", "make"], ["cmproj", "cmake"]]);
+  for (const p of j.projects) {
+    assert.deepEqual(Object.keys(p.summary), ["local", "goma"], p.name);
+    assert.ok(p.builds.every((b: { tool: string }) => b.tool === "local" || b.tool === "goma"));
+    const warm = p.builds.find((b: { tool: string; phase: string }) => b.tool === "goma" && b.phase === "warm");
+    assert.deepEqual([warm.counters.compiles, warm.counters.hits], [2, 2], `${p.name}: ${JSON.stringify(warm.counters)}`);
+    assert.equal(p.hitLatency, undefined, "no single-file compile for these recipes");
+  }
 });
 
 test("bad command lines: one line, exit 2", async () => {
