@@ -15,6 +15,8 @@ export interface BuildRecord {
   /** cold: empty private cache, daemons fresh; warm: the same tree again; checkout2: a copy at another path, warm cache. */
   phase: "cold" | "warm" | "checkout2";
   wallS: number;
+  /** The machine's 1-minute load average when the build started (other users' work shows here). */
+  load1: number;
   /** buildCpuS + the daemons' CPU during the build. */
   cpuS: number;
   /** CPU of everything the build ran (make, compilers, `goma cc`, ccache, sccache clients). */

@@ -9,9 +9,9 @@
  * the end; every daemon started is stopped, also on failure, Ctrl-C or SIGTERM.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, release, tmpdir, totalmem } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { BenchError, parseBenchArgs, type BenchOptions } from "./args.ts";
 import { createProgress, type Progress } from "./progress.ts";
 import { checkout, resolveProjects, type Checkout, type Project } from "./projects.ts";
@@ -35,6 +35,9 @@ export async function benchMain(raw: string[]): Promise<number> {
   let projects: Project[];
   try {
     opts = parseBenchArgs(raw);
+    for (const out of [opts.json, opts.svg]) {
+      if (out && !isDir(dirname(resolve(out)))) throw new BenchError(`${out}: no such directory ${dirname(resolve(out))}`);
+    }
     projects = resolveProjects(opts.projects, process.cwd(), process.execPath);
   } catch (e) {
     return fail(e);
@@ -70,6 +73,14 @@ export async function benchMain(raw: string[]): Promise<number> {
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+  }
+}
+
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
   }
 }
 
@@ -208,6 +219,7 @@ async function build(
   await tool.resetCounters();
   const daemons = tool.daemons();
   const before = daemons.map((d) => processCpuSeconds(d.pid) ?? 0);
+  const load1 = round(loadavg()[0]!, 2);
   const r = await runTimed(co.script, { cwd: co.root, env: tool.env(), logPath: o.log });
   const after = daemons.map((d) => processCpuSeconds(d.pid) ?? 0);
   if (r.code !== 0) {
@@ -222,7 +234,7 @@ async function build(
   const cpuS = buildCpuS + Object.values(daemonCpuS).reduce((s, v) => s + v, 0);
   return {
     record: {
-      project: o.project, tool: tool.name, round: o.round, phase, wallS: round(r.wallS), cpuS: round(cpuS), buildCpuS: round(buildCpuS),
+      project: o.project, tool: tool.name, round: o.round, phase, wallS: round(r.wallS), load1, cpuS: round(cpuS), buildCpuS: round(buildCpuS),
       daemonCpuS, ...(counters ? { counters } : {}),
     },
     tasks,

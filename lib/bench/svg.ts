@@ -48,8 +48,8 @@ export function renderSvg(r: BenchReport): string {
 <title>${esc(title)}</title>
 <rect width="${W}" height="${H}" fill="#ffffff"/>
 <text x="8" y="20" font-size="14">${esc(title)}</text>
-${parts.join("\n")}
 <line x1="${one}" y1="${top}" x2="${one}" y2="${y}" stroke="#444444" stroke-dasharray="4 3"/>
+${parts.join("\n")}
 <text x="${one}" y="${y + 14}" text-anchor="middle">local = 1</text>
 </svg>
 `;

@@ -86,7 +86,7 @@ test("goma bench zlib with local, goma, ccache and sccache: JSON, table and SVG,
     for (const phase of ["cold", "warm", "checkout2"]) assert.equal(builds(t, phase).length, 1, `${t} ${phase}`);
   }
   for (const b of p.builds) {
-    assert.ok(b.wallS > 0 && b.cpuS > 0 && b.buildCpuS >= 0, JSON.stringify(b));
+    assert.ok(b.wallS > 0 && b.cpuS > 0 && b.buildCpuS >= 0 && b.load1 >= 0, JSON.stringify(b));
     if (b.tool !== "local") assert.equal(b.counters.compiles, p.units, `${b.tool} ${b.phase} saw every compile`);
   }
   // Cold builds miss, warm builds hit (all of them: nothing changed).
@@ -181,6 +181,7 @@ test("bad command lines: one line, exit 2", async () => {
     [["--tools", "local,distcc"], /^goma bench: unknown tool 'distcc' \(known: local, goma, ccache, sccache\)\n$/],
     [["no-such-project"], /^goma bench: unknown project 'no-such-project'/],
     [["--json"], /^goma bench: --json needs a value\n$/],
+    [["--svg", "/nonexistent-dir/x.svg"], /^goma bench: \/nonexistent-dir\/x\.svg: no such directory \/nonexistent-dir\n$/],
   ] as [string[], RegExp][]) {
     const r = await run([gomaBin(), "bench", ...args], { cwd: dir });
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
