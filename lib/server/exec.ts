@@ -154,7 +154,7 @@ export class ExecAdapter {
     for (const d of tree.directories.values()) blobs.set(d.digest.hash, { digest: d.digest, bytes: d.bytes });
 
     // 4. Command and Action.
-    const command = this.buildCommand(req, cwd, root, outputs.map(rel), outputDirs.map(rel));
+    const command = this.buildCommand(req, cwd, root, outputs.map(rel), outputDirs.map(rel), specs);
     const commandBytes = R.Command.encode(command).finish();
     const commandDigest = digestOf(commandBytes);
     blobs.set(commandDigest.hash, { digest: commandDigest, bytes: commandBytes });
@@ -300,18 +300,46 @@ export class ExecAdapter {
   }
 
   /**
+   * Where a worker finds the compiler `abs`: itself when it is inside the input root or under an env
+   * prefix; else, for a toolchain symlink elsewhere (`~/bin/gcc -> /usr/bin/gcc`, a directory of links on
+   * PATH), the first path along its symlink chain that is (`/usr/bin/gcc`), which keeps the name the
+   * compiler driver goes by (`clang++`). A worker has neither the client's home nor its /tmp.
+   */
+  private reachableCompiler(abs: string, root: string, specs: Map<string, goma.IToolchainSpec>): string {
+    const reachable = (p: string) => isUnder(p, root) || this.envPrefixes.some((e) => p.startsWith(e));
+    let p = abs;
+    for (let hop = 0; hop < 40 && !reachable(p); hop++) {
+      const target = specs.get(p)?.symlinkPath;
+      if (!target) return abs;
+      p = path.resolve(path.dirname(p), target);
+    }
+    return reachable(p) ? p : abs;
+  }
+
+  /**
    * The Command: the wrapper, then argv with the compiler's path (toolchain_specs[0] in ATS mode) and the
    * client root tokenized; the environment the wrapper and compiler need, sorted; outputs sorted.
    */
-  private buildCommand(req: IExecReq, cwd: string, root: string, outputFiles: string[], outputDirs: string[]): R.ICommand {
+  private buildCommand(req: IExecReq, cwd: string, root: string, outputFiles: string[], outputDirs: string[],
+    specs: Map<string, goma.IToolchainSpec>): R.ICommand {
     const args = [...(req.arg ?? [])];
     const first = req.toolchainSpecs?.[0]?.path || req.commandSpec?.localCompilerPath;
-    if (first && (req.toolchainIncluded || !args[0]!.includes("/"))) args[0] = first;
+    let argv0: string | undefined;
+    if (first && (req.toolchainIncluded || !args[0]!.includes("/"))) {
+      const abs = path.resolve(cwd, first);
+      args[0] = this.reachableCompiler(abs, root, specs);
+      if (args[0] !== abs) argv0 = abs;
+    }
     const tokenized = args.map((a) => tokenizeRoot(a, root, ROOT_TOKEN));
     const env = new Map<string, string>([["PATH", DEFAULT_PATH], ["WORK_DIR", path.relative(root, cwd) || "."]]);
     if (/(^|[-/])(g?cc|c\+\+|g\+\+|clang(\+\+)?)(-[0-9.]+)?$/.test(req.commandSpec?.name ?? path.basename(args[0]!))) {
       env.set("GOMA_CLIENT_ROOT", root);
-      if (/clang/.test(req.commandSpec?.name ?? path.basename(args[0]!))) env.set("GOMA_PREFIX_MAP_LAST", "1");
+      if (/clang/.test(req.commandSpec?.name ?? path.basename(args[0]!))) {
+        env.set("GOMA_PREFIX_MAP_LAST", "1");
+        // clang takes its installation dir (where it looks for gcc's headers) from argv[0] as given, so it
+        // runs by the client's path; gcc finds cc1 from a real argv[0] and gives the same object by either.
+        if (argv0 !== undefined) env.set("GOMA_ARGV0", argv0);
+      }
       const depFile = parseFlags(req.arg ?? [], cwd).depFile;
       if (depFile) env.set("GOMA_DEP_FILE", tokenizeRoot(depFile, root, ROOT_TOKEN));
     }

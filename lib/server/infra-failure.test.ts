@@ -12,6 +12,8 @@ test("infrastructureFailure: OS resource errors, signals and a wrapper that neve
     [137, "", true, /killed on the worker by signal 9/],
     [127, "bash: line 1: gcc: command not found\n", true, /could not execute the compiler \(exit 127\)/],
     [1, "sh: cannot open .goma/run.sh\n", false, /wrapper did not run/],
+    [1, "gcc: fatal error: cannot execute \u2018cc1\u2019: execvp: No such file or directory\ncompilation terminated.\n", true, /could not run a program of the compiler/],
+    [1, "gcc: fatal error: cannot execute 'as': execvp: No such file or directory\n", true, /could not run a program of the compiler/],
   ];
   for (const [code, stderr, ran, want] of infra) assert.match(infrastructureFailure(code, stderr, ran) ?? "(none)", want, stderr);
   const results: [number, string][] = [

@@ -11,7 +11,8 @@
  * - stderr names an operating-system resource error: `No space left on device` (ENOSPC), `Disk quota
  *   exceeded`, `Read-only file system`, `Input/output error`, `Cannot allocate memory`, `virtual memory
  *   exhausted`, `Too many open files`, `Resource temporarily unavailable`, or a compiler stage killed by
- *   a signal (`Killed signal terminated program`, clang's `unable to execute command: Killed`).
+ *   a signal (`Killed signal terminated program`, clang's `unable to execute command: Killed`), or a
+ *   driver that could not start its own cc1/as/ld (gcc's `cannot execute 'cc1': execvp`).
  *
  * A false positive (a source whose `#error` text quotes one of these) costs one local compile, which
  * reports the same error; a false negative fails a build. So the patterns are generous. Such results
@@ -27,6 +28,8 @@ const RESOURCE_ERRORS: [RegExp, string][] = [
   [/Too many open files/, "the worker ran out of file descriptors"],
   [/Resource temporarily unavailable/, "the worker could not start a process"],
   [/Killed signal terminated program|unable to execute command: Killed|terminated by signal 9\b/, "a compiler process was killed on the worker"],
+  // The driver could not start one of its own programs (cc1, as, ld): the worker's toolchain differs.
+  [/(?:fatal )?error: cannot execute ['‘][^'’]+['’]: execvp|error: unable to execute command: (?:Executable|posix_spawn)/, "the worker could not run a program of the compiler"],
 ];
 
 /**

@@ -80,7 +80,7 @@ fi
 if [ -n "\${GOMA_DEP_FILE:-}" ]; then
   # The dep file names inputs as the compiler saw them: map the exec root back to the client's.
   rc=0
-  "\${args[@]}" || rc=$?
+  if [ -n "\${GOMA_ARGV0:-}" ]; then (exec -a "$GOMA_ARGV0" "\${args[@]}") || rc=$?; else "\${args[@]}" || rc=$?; fi
   d=\${GOMA_DEP_FILE//${ROOT_TOKEN}/$root}
   if [ "$rc" = 0 ] && [ -f "$d" ] && [ -n "\${GOMA_CLIENT_ROOT:-}" ]; then
     c=$(<"$d")
@@ -88,5 +88,8 @@ if [ -n "\${GOMA_DEP_FILE:-}" ]; then
   fi
   exit "$rc"
 fi
+# GOMA_ARGV0: the path the client ran the compiler by, when the worker runs it by another (a link outside
+# the root and the env prefixes): clang finds its installation from argv[0], so the object stays the same.
+if [ -n "\${GOMA_ARGV0:-}" ]; then exec -a "$GOMA_ARGV0" "\${args[@]}"; fi
 exec "\${args[@]}"
 `;

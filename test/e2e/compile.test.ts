@@ -106,6 +106,29 @@ test("a compiler reached through a symlink inside the project compiles, and its 
   assert.ok(viaGoma.equals(readFileSync(join(proj, "viatools.o"))));
 });
 
+test("a compiler found through a directory of links outside the project (~/bin/clang++ -> /usr/bin/clang++) compiles remotely as that driver", async () => {
+  // The worker has neither the client's home nor its /tmp (the sandbox hides them): the server runs the
+  // first path of the link chain under an env prefix, keeping the driver's name (clang++ stays C++).
+  const bin = mkdtempSync(join(tmpdir(), "goma-e2e-links-"));
+  try {
+    for (const c of ["gcc", "clang++"]) symlinkSync(`/usr/bin/${c}`, join(bin, c));
+    for (const [c, src] of [["gcc", "src/a.c"], ["clang++", "src/b.cc"]] as const) {
+      const args = [join(bin, c), "-g", "-Iinc", "-c", src, "-o", `vialinks-${c}.o`];
+      const before = await stack.stats();
+      const r = await cc(args);
+      assert.equal(r.code, 0, r.stderr);
+      const after = await stack.stats();
+      assert.equal(after.remote! + after.cacheHit! - before.remote! - before.cacheHit!, 1, `${c} ran on the backend: ${JSON.stringify((await stack.tasks()).at(0))}`);
+      const viaGoma = readFileSync(join(proj, `vialinks-${c}.o`));
+      rmSync(join(proj, `vialinks-${c}.o`));
+      assert.equal((await run(args, { cwd: proj })).code, 0);
+      assert.ok(viaGoma.equals(readFileSync(join(proj, `vialinks-${c}.o`))), `${c}: the object equals a local one`);
+    }
+  } finally {
+    rmSync(bin, { recursive: true, force: true });
+  }
+});
+
 test("the second identical compile is served from the action cache", async () => {
   const args = ["gcc", "-O1", "-Iinc", "-c", "src/a.c", "-o", "cached.o"];
   assert.equal((await cc(args)).code, 0);
