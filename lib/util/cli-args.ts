@@ -12,28 +12,35 @@ export class UsageError extends Error {
 }
 
 /**
- * The candidate closest to `word` by edit distance, when it is close enough to be a likely typo (at most
- * a third of the word's length, and at least 1); undefined otherwise.
+ * The candidate closest to `word` by edit distance (a swap of two neighbours counts as one edit), when
+ * it is close enough to be a likely typo: at most a third of the name's length without leading dashes,
+ * and at least 1. Undefined otherwise.
  * @example nearest("--prot", ["--port", "--listen"]) // "--port"
+ * @example nearest("--bogus", ["--tools"]) // undefined
  */
 export function nearest(word: string, candidates: readonly string[]): string | undefined {
+  const bare = (s: string) => s.replace(/^-+/, "");
   let best: string | undefined;
-  let bestD = Math.max(2, Math.ceil(word.length / 3)) + 1;
+  let bestD = Math.max(1, Math.floor(bare(word).length / 3)) + 1;
   for (const c of candidates) {
-    const d = editDistance(word, c);
+    const d = editDistance(bare(word), bare(c));
     if (d < bestD) [best, bestD] = [c, d];
   }
   return best;
 }
 
+/** Optimal-string-alignment distance: insertions, deletions, substitutions and adjacent swaps. */
 function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
   for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
   }
-  return prev[b.length]!;
+  return d[a.length]![b.length]!;
 }
 
 /**
