@@ -176,7 +176,7 @@ describe("Execute details on the embedded backend", () => {
     const pidDir = await mkdtemp(join(tmpdir(), "goma-pid-"));
     try {
       const a = await uploadTestAction(client, {
-        argv: ["/bin/sh", "-c", `sleep 300 & echo $! > ${pidDir}/pid; echo started; wait`], env: TEST_PATH_ENV, timeoutSeconds: 1,
+        argv: ["/bin/sh", "-c", `sleep 300 & echo $! > ${pidDir}/pid; echo started; wait`], env: TEST_PATH_ENV, timeoutSeconds: 3, // room for a loaded machine to start sh before the deadline
       });
       const res = await client.execute(a.actionDigest);
       assert.equal(res.status?.code, Code.DeadlineExceeded);
