@@ -1,0 +1,85 @@
+/**
+ * `goma server --reapi-listen HOST:PORT` (the compiled binary): the embedded backend serves other REAPI
+ * clients on a fixed address, printed at start, shown on the status page and by `goma doctor`; a client
+ * authenticates with `authorization: Bearer <token>` (the per-user local token on loopback, or a token of
+ * --auth-tokens), and nothing gets in without one. A non-loopback address without auth and a malformed
+ * address are refused at start with one line.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { ReapiClient } from "../../lib/reapi/client.ts";
+import { Code, GomaError } from "../../lib/util/status.ts";
+import { doctor, check } from "../doctor/helpers.ts";
+import { freePort, gomaBin, run, startStack, type GomaStack } from "./harness.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "goma-reapi-listen-"));
+const stacks: GomaStack[] = [];
+after(async () => {
+  for (const s of stacks) await s.stop().catch(() => {});
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** GetCapabilities on `addr` with `token` (none: no authorization header). */
+async function capabilities(addr: string, token?: string) {
+  const c = new ReapiClient({ target: addr, instanceName: "", bearerToken: token === undefined ? undefined : () => token });
+  try {
+    return await c.getCapabilities();
+  } finally {
+    c.close();
+  }
+}
+
+const unauthenticated = (re: RegExp) => (e: unknown) => e instanceof GomaError && e.code === Code.Unauthenticated && re.test(e.rawMessage);
+
+test("--reapi-listen: fixed address, printed, on the status page and in goma doctor; the local token is the credential", async () => {
+  const port = await freePort();
+  const addr = `127.0.0.1:${port}`;
+  const config = join(dir, "config");
+  const s = await startStack({ serverArgs: ["--reapi-listen", addr], env: { XDG_CONFIG_HOME: config } });
+  stacks.push(s);
+  assert.match(s.serverLog(), new RegExp(`^goma server REAPI service: grpc://${addr}, instance name "" \\(any\\), header authorization: Bearer <a token of the Goma port>$`, "m"));
+  const token = readFileSync(join(config, "goma", "local-token"), "utf8").trim();
+
+  const caps = await capabilities(addr, token);
+  assert.equal(caps.executionCapabilities?.execEnabled, true);
+  await assert.rejects(capabilities(addr), unauthenticated(/^auth failed: missing Authorization header/));
+  await assert.rejects(capabilities(addr, "0".repeat(64)), unauthenticated(/^auth failed: /));
+
+  const page = await fetch(`http://127.0.0.1:${s.serverPort}/`, { headers: { authorization: `Bearer ${token}` } });
+  const html = await page.text();
+  assert.match(html, new RegExp(`REAPI service \\(--reapi-listen\\).*grpc://${addr}`, "s"));
+  assert.match(html, /commands run.*declared compilers through goma's wrapper \(--exec-commands toolchain\)/s);
+
+  const d = await doctor(s.env, ["--no-compile"]);
+  assert.match(check(d, "backend.reachable").evidence, new RegExp(`GetCapabilities on the embedded backend at ${addr} \\(--reapi-listen: other REAPI clients use it too\\)`));
+});
+
+test("--reapi-listen with --auth-tokens: a token of the file is the Bearer credential", async () => {
+  const port = await freePort();
+  const addr = `127.0.0.1:${port}`;
+  writeFileSync(join(dir, "tokens"), "bazel-user-token-0123456789 alice\n");
+  const s = await startStack({ proxy: false, serverArgs: ["--reapi-listen", addr, "--auth-tokens", join(dir, "tokens")] });
+  stacks.push(s);
+  assert.equal((await capabilities(addr, "bazel-user-token-0123456789")).cacheCapabilities?.actionCacheUpdateCapabilities?.updateEnabled, true);
+  await assert.rejects(capabilities(addr, "another-token"), unauthenticated(/^auth failed: /));
+});
+
+test("--reapi-listen refuses a non-loopback address without auth, and a malformed address, with one line", async () => {
+  const cache = join(dir, "refused");
+  const off = await run([gomaBin(), "server", "--port", "0", "--cache-dir", cache, "--reapi-listen", "0.0.0.0:8980"]);
+  assert.equal(off.code, 2);
+  assert.equal(off.stderr, 'goma server: refusing to listen on "0.0.0.0:8980" (--reapi-listen) without authentication: anyone who reaches the port could run commands on the backend. ' +
+    "Give --auth-tokens FILE and/or --auth-secret FILE (see goma auth --help), or --allow-unauthenticated if the network is trusted, or --reapi-listen 127.0.0.1:PORT\n");
+  const bad = await run([gomaBin(), "server", "--port", "0", "--cache-dir", cache, "--reapi-listen", "localhost"]);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stderr, 'goma server: --reapi-listen wants HOST:PORT (e.g. 127.0.0.1:8980), got "localhost"\n');
+  const both = await run([gomaBin(), "server", "--port", "0", "--cache-dir", cache, "--reapi-listen", "127.0.0.1:1", "--remoteexec-addr", "127.0.0.1:2"]);
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /^goma server: --reapi-listen is the embedded backend's address: it contradicts --remoteexec-addr\n$/);
+  const policy = await run([gomaBin(), "server", "--port", "0", "--cache-dir", cache, "--exec-commands", "all"]);
+  assert.equal(policy.code, 2);
+  assert.equal(policy.stderr, 'goma server: --exec-commands must be toolchain or any, got "all"\n');
+});
