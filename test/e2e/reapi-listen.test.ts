@@ -10,7 +10,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import { zstdCompressSync, zstdDecompressSync } from "node:zlib";
+import { createHash } from "node:crypto";
 import { ReapiClient } from "../../lib/reapi/client.ts";
+import { byteStreamService, casService } from "../../lib/reapi/grpc-service.ts";
+import { build } from "../../lib/reapi/proto.ts";
+import { RpcCaller } from "../../lib/reapi/rpc-caller.ts";
 import { Code, GomaError } from "../../lib/util/status.ts";
 import { doctor, check } from "../doctor/helpers.ts";
 import { freePort, gomaBin, run, startStack, type GomaStack } from "./harness.ts";
@@ -47,6 +52,24 @@ test("--reapi-listen: fixed address, printed, on the status page and in goma doc
   assert.equal(caps.executionCapabilities?.execEnabled, true);
   await assert.rejects(capabilities(addr), unauthenticated(/^auth failed: missing Authorization header/));
   await assert.rejects(capabilities(addr, "0".repeat(64)), unauthenticated(/^auth failed: /));
+
+  // zstd works in the compiled binary: a compressed batch upload, read back through compressed-blobs/zstd.
+  const data = Buffer.from("int main(void) { return 0; }\n".repeat(2000));
+  const digest = { hash: createHash("sha256").update(data).digest("hex"), sizeBytes: data.length };
+  const caller = new RpcCaller({ target: addr, bearerToken: () => token, requestMetadata: new Uint8Array(0) });
+  try {
+    const ZSTD = build.bazel.remote.execution.v2.Compressor.Value.ZSTD;
+    assert.deepEqual(caps.cacheCapabilities?.supportedCompressors, [ZSTD]);
+    const up = await caller.unary(casService.BatchUpdateBlobs, { instanceName: "", requests: [{ digest, data: zstdCompressSync(data), compressor: ZSTD }] });
+    assert.equal(up.responses?.[0]?.status?.code ?? 0, 0, up.responses?.[0]?.status?.message ?? "");
+    const chunks: Buffer[] = [];
+    for await (const m of caller.serverStream(byteStreamService.Read, { resourceName: `compressed-blobs/zstd/${digest.hash}/${digest.sizeBytes}` })) {
+      chunks.push(Buffer.from(m.data ?? []));
+    }
+    assert.ok(zstdDecompressSync(Buffer.concat(chunks)).equals(data));
+  } finally {
+    caller.close();
+  }
 
   const page = await fetch(`http://127.0.0.1:${s.serverPort}/`, { headers: { authorization: `Bearer ${token}` } });
   const html = await page.text();
