@@ -6,7 +6,7 @@
  * address are refused at start with one line.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -17,6 +17,7 @@ import { byteStreamService, casService } from "../../lib/reapi/grpc-service.ts";
 import { build } from "../../lib/reapi/proto.ts";
 import { RpcCaller } from "../../lib/reapi/rpc-caller.ts";
 import { Code, GomaError } from "../../lib/util/status.ts";
+import { uploadTestAction } from "../../lib/backend/test-actions.ts";
 import { doctor, check } from "../doctor/helpers.ts";
 import { freePort, gomaBin, run, startStack, type GomaStack } from "./harness.ts";
 
@@ -105,4 +106,33 @@ test("--reapi-listen refuses a non-loopback address without auth, and a malforme
   const policy = await run([gomaBin(), "server", "--port", "0", "--cache-dir", cache, "--exec-commands", "all"]);
   assert.equal(policy.code, 2);
   assert.equal(policy.stderr, 'goma server: --exec-commands must be toolchain or any, got "all"\n');
+});
+
+test("platform: goma's own compiles match the embedded worker with --platform-container-image; another client must send the same platform exactly", async () => {
+  const port = await freePort();
+  const addr = `127.0.0.1:${port}`;
+  const config = join(dir, "config-platform");
+  const image = "docker://goma-test@sha256:0123";
+  const s = await startStack({ serverArgs: ["--reapi-listen", addr, "--platform-container-image", image, "--exec-commands", "any"], env: { XDG_CONFIG_HOME: config } });
+  stacks.push(s);
+  const proj = join(dir, "proj");
+  mkdirSync(proj, { recursive: true });
+  writeFileSync(join(proj, "a.c"), "int answer(void) { return 42; }\n");
+  const before = await s.stats();
+  const r = await run([gomaBin(), "cc", "gcc", "-c", "a.c", "-o", "a.o"], { cwd: proj, env: s.env });
+  assert.equal(r.code, 0, r.stderr);
+  const after = await s.stats();
+  assert.equal(after.remote! - before.remote!, 1, JSON.stringify(await s.tasks()));
+
+  const token = readFileSync(join(config, "goma", "local-token"), "utf8").trim();
+  const client = new ReapiClient({ target: addr, instanceName: "", bearerToken: () => token });
+  try {
+    const exact = await uploadTestAction(client, { argv: ["/bin/echo", "hi"], platform: { OSFamily: "linux", "container-image": image } });
+    assert.equal((await client.execute(exact.actionDigest)).result?.exitCode, 0);
+    const subset = await uploadTestAction(client, { argv: ["/bin/echo", "hi"], platform: { OSFamily: "linux" } });
+    await assert.rejects(client.execute(subset.actionDigest), (e: unknown) => e instanceof GomaError && e.code === Code.FailedPrecondition &&
+      e.rawMessage.startsWith('No workers exist for instance name "" platform {"properties":[{"name":"OSFamily","value":"linux"}]}; this worker offers {"properties":[{"name":"OSFamily","value":"linux"},{"name":"container-image","value":"docker://goma-test@sha256:0123"}]}'));
+  } finally {
+    client.close();
+  }
 });
