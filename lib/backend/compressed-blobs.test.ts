@@ -113,6 +113,9 @@ describe("zstd-compressed blobs on the embedded backend", () => {
     await assert.rejects(client.read(`compressed-blobs/zstd/${d.hash}/${d.sizeBytes}`, { readLimit: 10 }),
       grpcError(grpc.status.INVALID_ARGUMENT, /read_limit 10 with compressed-blobs/));
 
+    const absent = digestOf(Buffer.from("never stored anywhere"));
+    await assert.rejects(client.read(`compressed-blobs/zstd/${absent.hash}/${absent.sizeBytes}`), grpcError(grpc.status.NOT_FOUND, /./));
+
     // Already present: the compressed Write ends at once with committed_size -1.
     const again = await client.write(writeRequests(name.replace("0001", "0002"), z, 16 * 1024));
     assert.equal(Number(again.committedSize), -1);
