@@ -91,6 +91,14 @@ test("--reapi-listen with --auth-tokens: a token of the file is the Bearer crede
   await assert.rejects(capabilities(addr, "another-token"), unauthenticated(/^auth failed: /));
 });
 
+test("--reapi-listen with --allow-unauthenticated: clients need no token", async () => {
+  const addr = `127.0.0.1:${await freePort()}`;
+  const s = await startStack({ proxy: false, serverArgs: ["--reapi-listen", addr, "--allow-unauthenticated"] });
+  stacks.push(s);
+  assert.match(s.serverLog(), /REAPI service: grpc:\/\/127\.0\.0\.1:\d+, instance name "" \(any\), no token needed \(--allow-unauthenticated\)/);
+  assert.equal((await capabilities(addr)).executionCapabilities?.execEnabled, true);
+});
+
 test("--reapi-listen refuses a non-loopback address without auth, and a malformed address, with one line", async () => {
   const cache = join(dir, "refused");
   const off = await run([gomaBin(), "server", "--port", "0", "--cache-dir", cache, "--reapi-listen", "0.0.0.0:8980"]);
