@@ -1,7 +1,8 @@
 /**
  * The Capabilities service of the embedded backend. It advertises exactly what the embedded server
  * implements: SHA-256 only, AC updates allowed, a real batch limit (unlike Buildbarn, which reports 0),
- * absolute symlinks allowed, remote execution enabled, and REAPI versions 2.0 (deprecated) to 2.3.
+ * absolute symlinks allowed, zstd for ByteStream `compressed-blobs` and batch calls, remote execution
+ * enabled, and REAPI versions 2.0 (deprecated) to 2.3.
  *
  * Spec: REAPI Capabilities.GetCapabilities, ServerCapabilities; reference/reapi-buildbarn.md §1.9, §4.6.
  */
@@ -25,6 +26,8 @@ export function embeddedCapabilities(): R.IServerCapabilities {
       actionCacheUpdateCapabilities: { updateEnabled: true },
       maxBatchTotalSizeBytes: EMBEDDED_MAX_BATCH_BYTES,
       symlinkAbsolutePathStrategy: R.SymlinkAbsolutePathStrategy.Value.ALLOWED,
+      supportedCompressors: [R.Compressor.Value.ZSTD],
+      supportedBatchUpdateCompressors: [R.Compressor.Value.ZSTD],
     },
     executionCapabilities: {
       digestFunction: SHA256,

@@ -111,7 +111,7 @@ for (const instanceName of ["", "hardlinking"]) {
         e.code === Code.FailedPrecondition &&
         e.rawMessage === `No workers exist for instance name "${instanceName}" platform ` +
           `{"properties":[{"name":"OSFamily","value":"Linux"}]}; this worker offers {"properties":[{"name":"OSFamily","value":"linux"}]}`);
-      // Command.platform is only a fallback for an empty Action.platform.
+      // Command.platform (deprecated) is ignored, as in Buildbarn: only Action.platform counts.
       const legacy = await uploadTestAction(client, { argv: ["/bin/true"], platform: {}, commandPlatform: { OSFamily: "Linux" } });
       await assert.rejects(client.execute(legacy.actionDigest), (e: unknown) => e instanceof GomaError && e.code === Code.FailedPrecondition);
       const preferred = await uploadTestAction(client, { argv: ["/bin/true"], commandPlatform: { OSFamily: "Linux" } });

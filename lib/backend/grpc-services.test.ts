@@ -123,8 +123,8 @@ describe("embedded backend gRPC services", () => {
       { writeOffset: 20, data: b.data.subarray(10), finishWrite: true }]), isCode(Code.InvalidArgument, /write_offset 20/));
     await assert.rejects(rawWrite(caller, [{ resourceName: name, writeOffset: 0, data: randomBytes(1001), finishWrite: true }]),
       isCode(Code.InvalidArgument, /more than 1000 bytes/));
-    await assert.rejects(rawWrite(caller, [{ resourceName: `uploads/u1/compressed-blobs/zstd/${b.digest.hash}/1000`, data: b.data }]),
-      isCode(Code.Unimplemented));
+    await assert.rejects(rawWrite(caller, [{ resourceName: `uploads/u1/compressed-blobs/deflate/${b.digest.hash}/1000`, data: b.data }]),
+      isCode(Code.Unimplemented, /compressor "deflate" is not supported \(this server supports zstd\)/));
     await assert.rejects(caller.unary(byteStreamService.QueryWriteStatus, { resourceName: name }), isCode(Code.NotFound));
 
     const ok = await rawWrite(caller, [{ resourceName: name, writeOffset: 0, data: b.data.subarray(0, 600) },

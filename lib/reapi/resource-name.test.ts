@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import { EMPTY_DIGEST } from "../digest/digest.ts";
 import { Code, GomaError } from "../util/status.ts";
 import {
-  blobSubject, parseReadResourceName, parseWriteResourceName, readResourceName, validateInstanceName, writeResourceName,
+  blobSubject, compressedReadResourceName, compressedWriteResourceName, parseReadResourceName, parseWriteResourceName, readResourceName, validateInstanceName, writeResourceName,
 } from "./resource-name.ts";
 
 const h = "ab".repeat(32);
@@ -43,7 +43,20 @@ describe("resource names (reapi-buildbarn.md §1.6)", () => {
       assert.throws(() => parseReadResourceName(bad), isCode(Code.InvalidArgument), bad);
     }
     assert.throws(() => parseWriteResourceName(`uploads//blobs/${h}/42`), isCode(Code.InvalidArgument));
-    assert.throws(() => parseReadResourceName(`compressed-blobs/zstd/${h}/42`), isCode(Code.Unimplemented));
+    assert.throws(() => parseReadResourceName(`compressed-blobs/deflate/${h}/42`), isCode(Code.Unimplemented));
+    assert.throws(() => parseReadResourceName(`compressed-blobs/identity/${h}/42`), isCode(Code.InvalidArgument));
+    assert.throws(() => parseReadResourceName(`compressed-blobs/${h}/42`), isCode(Code.InvalidArgument));
+    assert.throws(() => parseWriteResourceName(`uploads/u/compressed-blobs/lz4/${h}/42`), isCode(Code.InvalidArgument));
+  });
+
+  test("compressed-blobs/zstd names: built and parsed, the digest is the uncompressed one", () => {
+    assert.equal(compressedReadResourceName("", d), `compressed-blobs/zstd/${h}/42`);
+    assert.equal(compressedWriteResourceName("a/b", "u1", d), `a/b/uploads/u1/compressed-blobs/zstd/${h}/42`);
+    assert.deepEqual(parseReadResourceName(`hardlinking/compressed-blobs/zstd/${h}/42`), { instanceName: "hardlinking", digest: d, compressor: "zstd" });
+    assert.deepEqual(parseReadResourceName(`compressed-blobs/zstd/sha256/${h}/42`), { instanceName: "", digest: d, compressor: "zstd" });
+    assert.deepEqual(parseWriteResourceName(`uploads/u1/compressed-blobs/zstd/${h}/42/meta/data`),
+      { instanceName: "", digest: d, uploadId: "u1", compressor: "zstd" });
+    assert.deepEqual(parseReadResourceName(`blobs/${h}/42`), { instanceName: "", digest: d });
   });
 
   test("validateInstanceName() follows Buildbarn's rules", () => {

@@ -59,21 +59,53 @@ export function blobSubject(d: Digest): string {
   return `blobs/${d.hash}/${d.sizeBytes}`;
 }
 
-/** A parsed resource name. `uploadId` is set for Write names only. */
+/** Compressors the embedded server accepts in `compressed-blobs/{compressor}/…` names. */
+export type BlobCompressor = "zstd";
+
+/**
+ * A parsed resource name. `uploadId` is set for Write names only; `compressor` for `compressed-blobs`
+ * names (the digest is still that of the uncompressed data).
+ */
 export interface ParsedResourceName {
   instanceName: string;
   digest: Digest;
   uploadId?: string;
+  compressor?: BlobCompressor;
 }
 
-/** Parses `blobs/[sha256/]{hash}/{size}` starting at `segs[i]`; returns the digest and the next index. */
-function parseBlobPart(name: string, segs: string[], i: number): { digest: Digest; next: number } {
+/**
+ * The ByteStream Read resource name of a zstd-compressed blob.
+ * Spec: `{instance_name}/compressed-blobs/zstd/{uncompressed_hash}/{uncompressed_size}`.
+ */
+export function compressedReadResourceName(instanceName: string, d: Digest): string {
+  return `${prefix(instanceName)}compressed-blobs/zstd/${d.hash}/${d.sizeBytes}`;
+}
+
+/**
+ * The ByteStream Write resource name of a zstd-compressed upload.
+ * Spec: `{instance_name}/uploads/{uuid}/compressed-blobs/zstd/{uncompressed_hash}/{uncompressed_size}`.
+ */
+export function compressedWriteResourceName(instanceName: string, uploadId: string, d: Digest): string {
+  return `${prefix(instanceName)}uploads/${uploadId}/compressed-blobs/zstd/${d.hash}/${d.sizeBytes}`;
+}
+
+/**
+ * Parses `blobs/[sha256/]{hash}/{size}` or `compressed-blobs/zstd/[sha256/]{hash}/{size}` starting at
+ * `segs[i]`; returns the digest, the compressor and the next index.
+ */
+function parseBlobPart(name: string, segs: string[], i: number): { digest: Digest; next: number; compressor?: BlobCompressor } {
   const invalid = (why: string) => new GomaError(Code.InvalidArgument, `Invalid resource name "${name}": ${why}`);
-  if (segs[i] === "compressed-blobs") {
-    throw new GomaError(Code.Unimplemented, `Compressed blobs are not supported: "${name}"`);
-  }
-  if (segs[i] !== "blobs") throw invalid(`expected "blobs" at segment ${i}`);
+  let compressor: BlobCompressor | undefined;
   let j = i + 1;
+  if (segs[i] === "compressed-blobs") {
+    const c = segs[j];
+    if (c !== "zstd") {
+      throw new GomaError(c === "deflate" || c === "brotli" ? Code.Unimplemented : Code.InvalidArgument,
+        `Invalid resource name "${name}": compressor "${c ?? ""}" is not supported (this server supports zstd)`);
+    }
+    compressor = c;
+    j++;
+  } else if (segs[i] !== "blobs") throw invalid(`expected "blobs" at segment ${i}`);
   if (segs[j] !== undefined && !/^[0-9a-f]+$/.test(segs[j]!)) {
     if (segs[j] !== "sha256") throw new GomaError(Code.InvalidArgument, `Unsupported digest function "${segs[j]}"`);
     j++;
@@ -81,7 +113,7 @@ function parseBlobPart(name: string, segs: string[], i: number): { digest: Diges
   const hash = segs[j], size = segs[j + 1];
   if (hash === undefined || size === undefined || !/^\d+$/.test(size)) throw invalid("expected {hash}/{size}");
   try {
-    return { digest: toDigest({ hash, sizeBytes: Number(size) }), next: j + 2 };
+    return { digest: toDigest({ hash, sizeBytes: Number(size) }), next: j + 2, compressor };
   } catch (e) {
     throw invalid((e as Error).message);
   }
@@ -99,26 +131,29 @@ function splitInstance(name: string, keywords: string[]): { instanceName: string
 }
 
 /**
- * Parses a ByteStream Read resource name, `{instance}/blobs/{hash}/{size}`.
- * @throws {GomaError} InvalidArgument for a malformed name or instance name, Unimplemented for
- * `compressed-blobs`.
+ * Parses a ByteStream Read resource name, `{instance}/blobs/{hash}/{size}` or
+ * `{instance}/compressed-blobs/zstd/{hash}/{size}`.
+ * @throws {GomaError} InvalidArgument for a malformed name or instance name or an unknown compressor,
+ * Unimplemented for `deflate`/`brotli`.
  */
 export function parseReadResourceName(name: string): ParsedResourceName {
   const { instanceName, segs, i } = splitInstance(name, ["blobs", "compressed-blobs"]);
-  const { digest, next } = parseBlobPart(name, segs, i);
+  const { digest, next, compressor } = parseBlobPart(name, segs, i);
   if (next !== segs.length) throw new GomaError(Code.InvalidArgument, `Invalid resource name "${name}": trailing segments`);
-  return { instanceName, digest };
+  return compressor ? { instanceName, digest, compressor } : { instanceName, digest };
 }
 
 /**
- * Parses a ByteStream Write resource name, `{instance}/uploads/{uuid}/blobs/{hash}/{size}{/metadata}`
- * (anything after the size is optional metadata and ignored).
- * @throws {GomaError} InvalidArgument for a malformed name, Unimplemented for `compressed-blobs`.
+ * Parses a ByteStream Write resource name, `{instance}/uploads/{uuid}/blobs/{hash}/{size}{/metadata}` or
+ * `{instance}/uploads/{uuid}/compressed-blobs/zstd/{hash}/{size}{/metadata}` (anything after the size
+ * is optional metadata and ignored).
+ * @throws {GomaError} InvalidArgument for a malformed name or an unknown compressor, Unimplemented for
+ * `deflate`/`brotli`.
  */
 export function parseWriteResourceName(name: string): ParsedResourceName {
   const { instanceName, segs, i } = splitInstance(name, ["uploads"]);
   const uploadId = segs[i + 1];
   if (!uploadId) throw new GomaError(Code.InvalidArgument, `Invalid resource name "${name}": missing upload id`);
-  const { digest } = parseBlobPart(name, segs, i + 2);
-  return { instanceName, digest, uploadId };
+  const { digest, compressor } = parseBlobPart(name, segs, i + 2);
+  return compressor ? { instanceName, digest, uploadId, compressor } : { instanceName, digest, uploadId };
 }

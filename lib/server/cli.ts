@@ -41,6 +41,7 @@ export const serverCommand = defineCommand({
     port: { type: "string", default: "5050", description: "HTTP port of the Goma API (0: any free port)" },
     listen: { type: "string", default: "127.0.0.1", description: "Address to listen on" },
     "remoteexec-addr": { type: "string", description: "REAPI endpoint host:port; default: the embedded backend" },
+    "reapi-listen": { type: "string", description: "Embedded backend: fixed HOST:PORT of its REAPI gRPC service, for Bazel and other clients (default: a random loopback port for this server only); off loopback only with --auth-tokens/--auth-secret or --allow-unauthenticated" },
     "remote-instance-name": { type: "string", default: "", description: "REAPI instance name (empty stays empty)" },
     "insecure-remoteexec": { type: "boolean", default: false, description: "Plaintext gRPC to the backend (default for loopback)" },
     "platform-container-image": { type: "string", description: "Adds the platform property container-image" },
@@ -48,6 +49,7 @@ export const serverCommand = defineCommand({
     "env-prefix": { type: "string", description: "Directory the workers provide (repeatable); default /usr /lib* /bin /sbin /etc" },
     "cache-dir": { type: "string", description: "Embedded backend's CAS, action cache and work dirs (default $XDG_CACHE_HOME/goma)" },
     "cache-max-size-mb": { type: "string", description: "Embedded backend: size limit of its CAS and action cache together, MiB; least recently used entries are evicted beyond it (default $GOMA_SERVER_CACHE_MAX_SIZE_MB or 10240; 0: no limit)" },
+    "exec-commands": { type: "string", default: "toolchain", description: "Embedded backend: which commands it runs: toolchain (declared compilers through goma's wrapper; what goma needs) or any (every command an authorized REAPI client sends, e.g. Bazel's genrules; sandboxed like the rest)" },
     "exec-sandbox": { type: "string", default: "auto", description: "Embedded backend: run actions under bubblewrap: auto (when it works here), required, off" },
     "exec-concurrency": { type: "string", description: "Embedded backend: actions run at once (default: cores)" },
     "max-request-bytes": { type: "string", default: String(64 * 1024 * 1024), description: "Largest request body (413 beyond)" },
@@ -80,11 +82,18 @@ export const serverCommand = defineCommand({
       process.stderr.write(`goma server: --exec-sandbox must be auto, required or off, got "${sandbox}"\n`);
       process.exit(2);
     }
+    const commandPolicy = String(args["exec-commands"]);
+    if (commandPolicy !== "toolchain" && commandPolicy !== "any") {
+      process.stderr.write(`goma server: --exec-commands must be toolchain or any, got "${commandPolicy}"\n`);
+      process.exit(2);
+    }
     const envPrefixes = repeated(rawArgs, "--env-prefix").map((p) => (p.endsWith("/") ? p : p + "/"));
     const s = await startServer({
       port: intFlag("--port", args.port, 0, 65535),
       listen: String(args.listen),
       remoteexecAddr: args["remoteexec-addr"] ? String(args["remoteexec-addr"]) : undefined,
+      reapiListen: opt(args["reapi-listen"]),
+      commandPolicy,
       instanceName: String(args["remote-instance-name"] ?? ""),
       buildbarnScheduler: opt(args["buildbarn-scheduler"]),
       insecure: Boolean(args["insecure-remoteexec"]),
@@ -115,6 +124,8 @@ export const serverCommand = defineCommand({
       process.stderr.write(`goma server: ${e instanceof GomaError ? e.rawMessage : (e as Error).message}\n`);
       process.exit(2);
     });
+    // Before the "listening" line, which scripts (and test/e2e/harness.ts) wait for.
+    if (s.reapiService) process.stdout.write(`goma server REAPI service: ${s.reapiService}\n`);
     process.stdout.write(`goma server listening on http://${s.listen}:${s.port} (backend: ${s.backend})\n`);
     process.stdout.write(`goma server auth: ${s.auth}\n`);
     if (s.sandbox) process.stdout.write(`goma server sandbox: ${s.sandbox}\n`);

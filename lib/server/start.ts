@@ -29,6 +29,16 @@ export interface ServerConfig {
   listen: string;
   /** REAPI endpoint; undefined starts the embedded backend. */
   remoteexecAddr?: string;
+  /**
+   * `HOST:PORT` the embedded backend listens on, for other REAPI clients (Bazel …); undefined: a random
+   * loopback port for this server alone. Off loopback only with auth (as for the Goma port).
+   */
+  reapiListen?: string;
+  /**
+   * Embedded backend: which commands it runs (lib/backend/command-policy.ts); default `"toolchain"`.
+   * `"any"` is for REAPI clients such as Bazel that run arbitrary actions (`--exec-commands any`).
+   */
+  commandPolicy?: import("../backend/command-policy.ts").CommandPolicy;
   instanceName: string;
   /** bb_scheduler's BuildQueueState service (`host:port`), for `goma doctor`'s scheduler checks. */
   buildbarnScheduler?: string;
@@ -60,6 +70,8 @@ export interface RunningServer {
   port: number;
   listen: string;
   backend: string;
+  /** With `reapiListen`: the embedded backend's address for other clients and how they authenticate, one line. */
+  reapiService?: string;
   /** Who may use the server, one line (no secrets). */
   auth: string;
   /** The embedded backend's sandbox, one line; undefined with an external backend. */
@@ -89,6 +101,12 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       localTokenPath: localTokenFile,
     })
     : undefined;
+  if (cfg.reapiListen !== undefined) {
+    if (cfg.remoteexecAddr) throw new GomaError(Code.FailedPrecondition, "--reapi-listen is the embedded backend's address: it contradicts --remoteexec-addr");
+    const host = reapiListenHost(cfg.reapiListen);
+    const problem = unauthenticatedListenProblem(host, hasAuth, Boolean(cfg.auth?.allowUnauthenticated));
+    if (problem) throw new GomaError(Code.FailedPrecondition, problem.replace(`"${host}"`, `"${cfg.reapiListen}" (--reapi-listen)`).replace("--listen 127.0.0.1", "--reapi-listen 127.0.0.1:PORT"));
+  }
   const creds = backendCredentials(cfg.backendAuth ?? {});
   if (!cfg.remoteexecAddr && (creds.useTls || creds.bearerToken)) {
     throw new GomaError(Code.FailedPrecondition, "backend credentials (--remoteexec-token-file, --service-account-json, --remoteexec-ca-cert …) need --remoteexec-addr: the embedded backend speaks plaintext on loopback");
@@ -107,24 +125,30 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     // The backend takes the Goma port's credentials, and a token of the server's own that never leaves
     // this process; with auth off (--allow-unauthenticated), only that token.
     const internal = new Authenticator({ fixedTokens: [{ token: internalToken, user: "goma server", source: "internal" }] });
+    // A fixed --reapi-listen address is for other clients: with --allow-unauthenticated they need no token.
+    const openToAll = cfg.reapiListen !== undefined && !auth;
     const authorize = (h: string | undefined) => {
       const own = internal.check(h);
-      if (own.ok) return undefined;
+      if (own.ok || openToAll) return undefined;
       if (!auth) return `${own.reason} (this backend serves only its goma server)`;
       const r = auth.check(h);
       return r.ok ? undefined : r.reason;
     };
     const started = await startEmbeddedBackend({
       dataDir, concurrency: cfg.concurrency, platform: cfg.platform, maxCacheBytes: cfg.cacheMaxBytes, authorize, sandbox: cfg.sandbox,
+      address: cfg.reapiListen, commandPolicy: cfg.commandPolicy,
     });
     embedded = started;
     target = started.address;
   }
-  const loopback = isLoopbackTarget(target);
+  // The server reaches its own backend on loopback when it listens on every address.
+  const ownTarget = embedded ? target.replace(/^(0\.0\.0\.0|\[::\]):/, (_m, h: string) => (h === "[::]" ? "[::1]:" : "127.0.0.1:")) : target;
+  const loopback = isLoopbackTarget(ownTarget);
   const reapiOptions: ReapiClientOptions = {
-    target,
+    target: ownTarget,
     instanceName: cfg.instanceName,
-    insecure: cfg.insecure || (loopback && !creds.useTls),
+    // The embedded backend speaks plaintext, also on a --reapi-listen address off loopback.
+    insecure: cfg.insecure || embedded !== undefined || (loopback && !creds.useTls),
     tls: creds.tls,
     bearerToken: embedded ? () => internalToken : creds.bearerToken,
     toolName: "goma",
@@ -139,6 +163,9 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     backendName: embedded ? `the embedded backend at ${target}` : `REAPI ${target}`, instanceName: cfg.instanceName,
   });
   const backend = embedded ? `embedded at ${target}, data in ${join(cfg.cacheDir, "backend")}` : `REAPI ${target}`;
+  const reapiService = embedded && cfg.reapiListen !== undefined
+    ? `grpc://${target}, instance name "" (any), ${auth ? "header authorization: Bearer <a token of the Goma port>" : "no token needed (--allow-unauthenticated)"}`
+    : undefined;
   const authCounters = { authFailures: 0 };
   const gomaHandler = createGomaHandler({
     exec,
@@ -147,6 +174,8 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     describe: () => ({
       version: VERSION,
       backend,
+      ...(reapiService ? { "REAPI service (--reapi-listen)": reapiService } : {}),
+      ...(embedded ? { "commands run": cfg.commandPolicy === "any" ? "any (--exec-commands any)" : "declared compilers through goma's wrapper (--exec-commands toolchain)" } : {}),
       "instance name": JSON.stringify(cfg.instanceName),
       platform: Object.entries(cfg.platform).map(([k, v]) => `${k}=${v}`).sort().join(","),
       auth: auth ? auth.describe() : "none (--allow-unauthenticated)",
@@ -159,7 +188,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   // Outermost layer: auth (401 before any handler runs, reference/goma-protocol.md §1.4).
   // Then `goma doctor`'s backend checks, with this server's backend, credentials and platform.
   const doctorHandler = withDoctorEndpoint(gomaHandler, () => new ReapiClient({ ...reapiOptions, toolName: "goma-doctor" }), {
-    target: embedded ? `the embedded backend at ${target}` : target,
+    target: embedded ? `the embedded backend at ${target}${reapiService ? " (--reapi-listen: other REAPI clients use it too)" : ""}` : target,
     instanceName: cfg.instanceName,
     platform: cfg.platform,
     tls: !reapiOptions.insecure,
@@ -178,6 +207,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     port: http.port,
     listen: cfg.listen,
     backend,
+    reapiService,
     auth: auth ? auth.describe() : "none: anyone who reaches the port (--allow-unauthenticated)",
     sandbox: embedded?.sandbox.describe,
     async stop() {
@@ -187,6 +217,19 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       await embedded?.close();
     },
   };
+}
+
+/**
+ * The host of a `--reapi-listen` address: `127.0.0.1:8980` → `127.0.0.1`, `[::1]:8980` → `::1`.
+ * @throws {GomaError} InvalidArgument unless the address is `HOST:PORT` with a port 1–65535 (or 0: any
+ * free port).
+ */
+export function reapiListenHost(address: string): string {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:\[\]\s/]+):(\d{1,5})$/.exec(address);
+  if (!m || Number(m[2]) > 65535) {
+    throw new GomaError(Code.InvalidArgument, `--reapi-listen wants HOST:PORT (e.g. 127.0.0.1:8980), got "${address}"`);
+  }
+  return m[1]!.replace(/^\[(.*)\]$/, "$1");
 }
 
 /** Status-page lines for the embedded stores: integrity counters and the size limit. */
