@@ -31,8 +31,8 @@ export function isMasqueradeName(name: string): boolean {
 }
 
 let selfReal: string | undefined;
-/** The real path of the running goma binary. */
-function self(): string {
+/** The real path of the running goma binary (process.execPath through its links). */
+export function gomaRealPath(): string {
   if (selfReal === undefined) {
     try {
       selfReal = fs.realpathSync(process.execPath);
@@ -47,7 +47,7 @@ function self(): string {
 function isRealCompiler(file: string): boolean {
   try {
     const real = fs.realpathSync(file);
-    if (real === self()) return false;
+    if (real === gomaRealPath()) return false;
     const base = path.basename(real);
     if (base === "goma" || base === "gomacc") return false;
     if (!fs.statSync(real).isFile()) return false;
@@ -82,7 +82,7 @@ export function findRealCompiler(name: string, pathVar: string, cwd: string = pr
  */
 export function installLinks(dir: string, pathVar: string, extra: readonly string[] = []): { linked: string[]; skipped: string[] } {
   fs.mkdirSync(dir, { recursive: true });
-  const target = self();
+  const target = gomaRealPath();
   const names = new Set<string>([...DEFAULT_LINK_NAMES, ...extra]);
   const versioned = /^(?:gcc|g\+\+|clang|clang\+\+)-[0-9]+(?:\.[0-9]+)*$/;
   const absDir = path.resolve(dir);

@@ -10,21 +10,11 @@ import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { Code, GomaError } from "../util/status.ts";
+import { gomaRealPath } from "../cc/masquerade.ts";
 
 /** Basenames of the real goma binaries: a PATH entry resolving to one of them is not a compiler. */
 const GOMA_BINARIES = new Set(["gomacc", "goma"]);
 
-let selfReal: string | undefined;
-function self(): string {
-  if (selfReal === undefined) {
-    try {
-      selfReal = fs.realpathSync(process.execPath);
-    } catch {
-      selfReal = "";
-    }
-  }
-  return selfReal;
-}
 
 /** True when `file` is an executable regular file (after symlinks) and not goma itself. */
 async function isCompilerCandidate(file: string): Promise<boolean> {
@@ -33,7 +23,7 @@ async function isCompilerCandidate(file: string): Promise<boolean> {
     if (!st.isFile()) return false;
     await fsp.access(file, fs.constants.X_OK);
     const real = await fsp.realpath(file);
-    return real !== self() && !GOMA_BINARIES.has(path.basename(real));
+    return real !== gomaRealPath() && !GOMA_BINARIES.has(path.basename(real));
   } catch {
     return false;
   }

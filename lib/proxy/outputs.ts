@@ -74,13 +74,7 @@ async function contentOf(blob: goma.IFileBlob, http: GomaHttpClient): Promise<Ui
       }
     }
     if (pos !== size) throw new GomaError(Code.DataLoss, `output chunks hold ${pos} of ${size} bytes`);
-    const out = new Uint8Array(size);
-    let off = 0;
-    for (const p of parts) {
-      out.set(p, off);
-      off += p.byteLength;
-    }
-    return out;
+    return Buffer.concat(parts, size);
   }
   throw new GomaError(Code.DataLoss, `unexpected output blob type ${String(blob.blobType)}`);
 }

@@ -123,13 +123,7 @@ export function assembleFile(meta: IFileBlob, chunk: (key: string) => IFileBlob 
     parts.push(content);
   }
   if (at !== size) throw bad(`input ${show(name)}: its FILE_META says ${size} bytes, its chunks hold ${at}`);
-  const out = new Uint8Array(size);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.byteLength;
-  }
-  return out;
+  return Buffer.concat(parts, size);
 }
 
 /**
