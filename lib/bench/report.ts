@@ -63,6 +63,8 @@ export interface GomaFigures {
   stagesHitMs: Record<string, number>;
   misses: number;
   hits: number;
+  /** Compiles of the cold and warm builds whose inputs came from the compiler's -M (the include processor gave up). */
+  includeFallbacks: number;
   /** (CPU of the build's processes — `goma cc`, make — plus the proxy's) / remote compiles, median over cold builds. */
   clientCpuPerRemoteMs?: number;
 }
@@ -191,11 +193,11 @@ export function formatTables(r: BenchReport): string {
   const gp = r.projects.filter((p) => p.goma);
   if (gp.length) {
     lines.push("");
-    lines.push("| project | goma: proxy stages per miss (ms, median) | per hit (ms, median) | client CPU per remote compile |");
-    lines.push("|---|---|---|--:|");
+    lines.push("| project | goma: proxy stages per miss (ms, median) | per hit (ms, median) | client CPU per remote compile | -M fallbacks |");
+    lines.push("|---|---|---|--:|--:|");
     for (const p of gp) {
       const g = p.goma!;
-      lines.push(`| ${p.name} | ${stage(g.stagesMissMs)} (${g.misses} misses) | ${stage(g.stagesHitMs)} (${g.hits} hits) | ${g.clientCpuPerRemoteMs !== undefined ? `${f(g.clientCpuPerRemoteMs, 1)} ms` : "—"} |`);
+      lines.push(`| ${p.name} | ${stage(g.stagesMissMs)} (${g.misses} misses) | ${stage(g.stagesHitMs)} (${g.hits} hits) | ${g.clientCpuPerRemoteMs !== undefined ? `${f(g.clientCpuPerRemoteMs, 1)} ms` : "—"} | ${g.includeFallbacks} |`);
     }
   }
   const rss = Object.entries(r.rssMiB).map(([k, v]) => `${k} ${f(v, 0)} MiB`);

@@ -119,7 +119,7 @@ async function bench(opts: BenchOptions, projects: Project[], dir: string, tools
   const reports: ProjectReport[] = projects.map((p) => ({
     name: p.name, source: p.source, recipe: p.recipe, builds: [], summary: {}, crossCheckout: {},
   }));
-  const gomaTasks = new Map<string, { miss: GomaTask[]; hit: GomaTask[]; clientMs: number[] }>();
+  const gomaTasks = new Map<string, { miss: GomaTask[]; hit: GomaTask[]; clientMs: number[]; includeFallbacks: number }>();
   const checkouts = new Map<string, Checkout>();
   const logs = join(dir, "logs");
   spawnSync("mkdir", ["-p", logs]);
@@ -148,16 +148,21 @@ async function bench(opts: BenchOptions, projects: Project[], dir: string, tools
         };
         const cold = await measure("cold", co);
         if (tool.name === "goma") {
-          const g = gomaTasks.get(project.name) ?? { miss: [], hit: [], clientMs: [] };
+          const g = gomaTasks.get(project.name) ?? { miss: [], hit: [], clientMs: [], includeFallbacks: 0 };
           gomaTasks.set(project.name, g);
           g.miss.push(...cold.tasks.filter((t) => t.outcome === "remote"));
+          g.includeFallbacks += cold.tasks.filter((t) => t.includeFallback).length;
           const remote = cold.record.counters?.misses ?? 0;
           if (remote > 0) g.clientMs.push(((cold.record.buildCpuS + (cold.record.daemonCpuS.proxy ?? 0)) / remote) * 1000);
         }
         if (tool.name !== "local") {
           progress.begin(label("warm"));
           const warm = await measure("warm", co);
-          if (tool.name === "goma") gomaTasks.get(project.name)!.hit.push(...warm.tasks.filter((t) => t.outcome === "cacheHit"));
+          if (tool.name === "goma") {
+            const g = gomaTasks.get(project.name)!;
+            g.hit.push(...warm.tasks.filter((t) => t.outcome === "cacheHit"));
+            g.includeFallbacks += warm.tasks.filter((t) => t.includeFallback).length;
+          }
         }
         if (round_ === 1) {
           if (tool.name !== "local") {
@@ -191,6 +196,7 @@ async function bench(opts: BenchOptions, projects: Project[], dir: string, tools
     if (g) {
       rep.goma = {
         stagesMissMs: stageMedians(g.miss), stagesHitMs: stageMedians(g.hit), misses: g.miss.length, hits: g.hit.length,
+        includeFallbacks: g.includeFallbacks,
         ...(g.clientMs.length ? { clientCpuPerRemoteMs: round(median(g.clientMs), 2) } : {}),
       };
     }

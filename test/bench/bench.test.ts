@@ -115,6 +115,7 @@ test("goma bench zlib with local, goma, ccache and sccache: JSON, table and SVG,
   assert.equal(p.goma.hits, p.units);
   assert.ok(p.goma.stagesMissMs.exec > 0 && p.goma.stagesMissMs.inputs >= 0 && p.goma.stagesHitMs.total > 0, JSON.stringify(p.goma));
   assert.ok(p.goma.clientCpuPerRemoteMs > 0);
+  assert.ok(Number.isInteger(p.goma.includeFallbacks), "include-processor fallbacks counted");
   assert.ok(j.rssMiB.proxy > 0 && j.rssMiB.server > 0 && j.rssMiB.sccache > 0, JSON.stringify(j.rssMiB));
 
   // The table on stdout, the progress lines on stderr (not a terminal: one line per step).
