@@ -92,7 +92,7 @@ export interface BenchReport {
   startedAt: string;
   finishedAt: string;
   machine: { cores: number; memGiB: number; kernel: string; loadAvgStart: number[]; loadAvgEnd: number[] };
-  options: { projects: string[]; tools: ToolName[]; rounds: number; jobs: number; hitRuns: number };
+  options: { projects: string[]; tools: ToolName[]; rounds: number; jobs: number; hitRuns: number; prefixMap: boolean };
   /** Every tool asked for: its version, or why it is missing ("sccache: not installed (not on PATH)"). */
   tools: Partial<Record<ToolName, { available: true; version: string } | { available: false; missing: string }>>;
   projects: ProjectReport[];
@@ -167,7 +167,7 @@ const f = (x: number | undefined, d = 2) => (x === undefined || !Number.isFinite
 /** The results as Markdown tables (what the README shows), one line per note. */
 export function formatTables(r: BenchReport): string {
   const lines: string[] = [];
-  lines.push(`goma bench: ${r.options.rounds} round(s), -j${r.options.jobs}, ${r.machine.cores} cores, load average ${r.machine.loadAvgStart.map((x) => x.toFixed(2)).join(" ")} at the start, ${r.machine.loadAvgEnd.map((x) => x.toFixed(2)).join(" ")} at the end`);
+  lines.push(`goma bench: ${r.options.rounds} round(s), -j${r.options.jobs}${r.options.prefixMap ? ", -ffile-prefix-map=<tree>=." : ""}, ${r.machine.cores} cores, load average ${r.machine.loadAvgStart.map((x) => x.toFixed(2)).join(" ")} at the start, ${r.machine.loadAvgEnd.map((x) => x.toFixed(2)).join(" ")} at the end`);
   for (const [t, v] of Object.entries(r.tools)) if (!v.available) lines.push(`  ${v.missing}`);
   lines.push("");
   lines.push("| project | tool | cold wall s | warm wall s | cold CPU s | warm CPU s | cold / local | warm / local | cold CPU / local | warm CPU / local | warm hits |");

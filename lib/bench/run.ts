@@ -137,7 +137,7 @@ async function bench(opts: BenchOptions, projects: Project[], dir: string, tools
         progress.begin(label(tool.name === "local" ? "build" : "cold"));
         await tool.startCold();
         if (!co) {
-          co = checkout(project, join(dir, "w", tool.name, project.name), tool.wrap, opts.jobs, tool.env);
+          co = checkout(project, join(dir, "w", tool.name, project.name), tool.wrap, opts.jobs, tool.env, { prefixMap: opts.prefixMap });
           checkouts.set(key, co);
         }
         const measure = async (phase: BuildRecord["phase"], c: Checkout) => {
@@ -167,7 +167,7 @@ async function bench(opts: BenchOptions, projects: Project[], dir: string, tools
         if (round_ === 1) {
           if (tool.name !== "local") {
             progress.begin(`${project.name} ${tool.name} second checkout`);
-            const co2 = checkout(project, join(dir, "x", "checkout2", tool.name, project.name), tool.wrap, opts.jobs, tool.env);
+            const co2 = checkout(project, join(dir, "x", "checkout2", tool.name, project.name), tool.wrap, opts.jobs, tool.env, { prefixMap: opts.prefixMap });
             const b = await measure("checkout2", co2);
             rep.crossCheckout[tool.name] = { hits: b.record.counters?.hits ?? 0, compiles: b.record.counters?.compiles ?? 0 };
           }
@@ -210,7 +210,10 @@ async function bench(opts: BenchOptions, projects: Project[], dir: string, tools
       cores: availableParallelism(), memGiB: round(totalmem() / 2 ** 30, 1), kernel: release(),
       loadAvgStart, loadAvgEnd: loadavg().map((x) => round(x, 2)),
     },
-    options: { projects: projects.map((p) => p.name), tools: opts.tools, rounds: opts.rounds, jobs: opts.jobs, hitRuns: opts.hitRuns },
+    options: {
+      projects: projects.map((p) => p.name), tools: opts.tools, rounds: opts.rounds, jobs: opts.jobs, hitRuns: opts.hitRuns,
+      prefixMap: opts.prefixMap,
+    },
     tools: toolInfo,
     projects: reports,
     rssMiB: rss,

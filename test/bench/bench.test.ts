@@ -182,6 +182,7 @@ test("bad command lines: one line, exit 2", async () => {
     [["--tools", "local,distcc"], /^goma bench: unknown tool 'distcc' \(known: local, goma, ccache, sccache\)\n$/],
     [["no-such-project"], /^goma bench: unknown project 'no-such-project'/],
     [["--json"], /^goma bench: --json needs a value\n$/],
+    [["--prefix-map=1"], /^goma bench: --prefix-map takes no value\n$/],
     [["--svg", "/nonexistent-dir/x.svg"], /^goma bench: \/nonexistent-dir\/x\.svg: no such directory \/nonexistent-dir\n$/],
   ] as [string[], RegExp][]) {
     const r = await run([gomaBin(), "bench", ...args], { cwd: dir });
@@ -191,5 +192,5 @@ test("bad command lines: one line, exit 2", async () => {
   }
   const h = await run([gomaBin(), "bench", "--help"], { cwd: dir });
   assert.equal(h.code, 0);
-  for (const flag of ["--tools", "--rounds", "--jobs", "--json", "--svg", "--hit-runs"]) assert.ok(h.stdout.includes(flag), flag);
+  for (const flag of ["--tools", "--rounds", "--jobs", "--json", "--svg", "--hit-runs", "--prefix-map"]) assert.ok(h.stdout.includes(flag), flag);
 });
