@@ -24,6 +24,7 @@ export default defineCommand({
     rounds: { type: "string", default: "3", description: "Rounds; each builds every tool cold then warm, tools' order rotating" },
     jobs: { type: "string", alias: "j", description: "Parallel compiles (make -j; default: cores)" },
     "hit-runs": { type: "string", default: "15", description: "Timed runs of one file's warm hit per tool (local: at most 3 compiles)" },
+    "prefix-map": { type: "boolean", description: "Known projects: compile with -ffile-prefix-map=<tree>=. (objects independent of the checkout's path)" },
     json: { type: "string", description: "Write the full results as JSON to FILE" },
     svg: { type: "string", description: "Write a bar chart (wall time / local) as SVG to FILE" },
   },

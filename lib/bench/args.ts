@@ -1,6 +1,6 @@
 /**
  * `goma bench`'s command line: `goma bench [PROJECT|NAME=DIR|DIR …] [--tools LIST] [--rounds N] [-j N]
- * [--hit-runs N] [--json FILE] [--svg FILE]`. citty prints the help; this module validates (citty accepts
+ * [--hit-runs N] [--prefix-map] [--json FILE] [--svg FILE]`. citty prints the help; this module validates (citty accepts
  * any flag), so that every mistake is one line and exit status 2.
  */
 import { availableParallelism } from "node:os";
@@ -30,12 +30,18 @@ export interface BenchOptions {
   jobs: number;
   /** How many times the warm hit of one file is timed, per tool (local compiles: at most 3). */
   hitRuns: number;
+  /**
+   * Objects recipe: add `-ffile-prefix-map=<tree>=.` to every compile, so that the objects do not depend on
+   * the checkout's path (what issue 12 §4's cross-checkout hits need).
+   */
+  prefixMap: boolean;
   json?: string;
   svg?: string;
 }
 
 /** The flags and whether each takes a value. */
 const FLAGS: Record<string, { key: keyof BenchOptions; value: boolean }> = {
+  "--prefix-map": { key: "prefixMap", value: false },
   "--tools": { key: "tools", value: true },
   "--rounds": { key: "rounds", value: true },
   "-j": { key: "jobs", value: true },
@@ -50,7 +56,7 @@ const FLAGS: Record<string, { key: keyof BenchOptions; value: boolean }> = {
  * @throws BenchError (exit 2) for an unknown flag, a missing or bad value, an unknown tool.
  */
 export function parseBenchArgs(raw: string[]): BenchOptions {
-  const o: BenchOptions = { projects: [], tools: [...TOOL_NAMES], rounds: 3, jobs: availableParallelism(), hitRuns: 15 };
+  const o: BenchOptions = { projects: [], tools: [...TOOL_NAMES], rounds: 3, jobs: availableParallelism(), hitRuns: 15, prefixMap: false };
   const int = (flag: string, v: string, min: number): number => {
     if (!/^\d+$/.test(v) || Number(v) < min) throw new BenchError(`${flag} wants a whole number ≥ ${min}, got '${v}'`);
     return Number(v);
@@ -78,6 +84,11 @@ export function parseBenchArgs(raw: string[]): BenchOptions {
     }
     const def = FLAGS[flag];
     if (!def) throw new BenchError(`unknown option '${a}' (see goma bench --help)`);
+    if (!def.value) {
+      if (value !== undefined) throw new BenchError(`${flag} takes no value`);
+      o.prefixMap = true;
+      continue;
+    }
     if (value === undefined) {
       if (i + 1 >= raw.length) throw new BenchError(`${flag} needs a value`);
       value = raw[++i]!;

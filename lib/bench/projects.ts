@@ -163,9 +163,12 @@ export interface Checkout {
  * Copies `project` to `root` (once) and plans its build with compilers prefixed by `wrap` (e.g.
  * ["ccache"], [goma, "cc"], []).
  * @param env the environment configure runs with (cmake recipe), read at each prepare.
+ * @param opts.prefixMap objects recipe: compile with `-ffile-prefix-map=<root>=.` too.
  * @throws BenchError when the cmake configure fails.
  */
-export function checkout(project: Project, root: string, wrap: string[], jobs: number, env: () => Record<string, string>): Checkout {
+export function checkout(
+  project: Project, root: string, wrap: string[], jobs: number, env: () => Record<string, string>, opts: { prefixMap?: boolean } = {},
+): Checkout {
   const fresh = () => {
     rmSync(root, { recursive: true, force: true });
     mkdirSync(dirname(root), { recursive: true });
@@ -180,7 +183,7 @@ export function checkout(project: Project, root: string, wrap: string[], jobs: n
     const out = join(bench, "out");
     const units = r.units(root);
     if (!units.length) throw new BenchError(`${project.name}: no translation units found in ${project.source}`);
-    const flags = r.flags(root);
+    const flags = [...r.flags(root), ...(opts.prefixMap ? [`-ffile-prefix-map=${root}=.`] : [])];
     const cmd = (u: string) => [...cc(r.compiler), ...flags, "-MD", "-c", join(root, u), "-o", join(out, u.replace(/\.[^.]+$/, ".o"))];
     const objs = units.map((u) => join(out, u.replace(/\.[^.]+$/, ".o")));
     const lines = [`all: ${objs.map(mk).join(" ")}`, ""];

@@ -63,6 +63,8 @@ export interface GomaFigures {
   stagesHitMs: Record<string, number>;
   misses: number;
   hits: number;
+  /** Compiles of the cold and warm builds whose inputs came from the compiler's -M (the include processor gave up). */
+  includeFallbacks: number;
   /** (CPU of the build's processes — `goma cc`, make — plus the proxy's) / remote compiles, median over cold builds. */
   clientCpuPerRemoteMs?: number;
 }
@@ -90,7 +92,7 @@ export interface BenchReport {
   startedAt: string;
   finishedAt: string;
   machine: { cores: number; memGiB: number; kernel: string; loadAvgStart: number[]; loadAvgEnd: number[] };
-  options: { projects: string[]; tools: ToolName[]; rounds: number; jobs: number; hitRuns: number };
+  options: { projects: string[]; tools: ToolName[]; rounds: number; jobs: number; hitRuns: number; prefixMap: boolean };
   /** Every tool asked for: its version, or why it is missing ("sccache: not installed (not on PATH)"). */
   tools: Partial<Record<ToolName, { available: true; version: string } | { available: false; missing: string }>>;
   projects: ProjectReport[];
@@ -165,7 +167,7 @@ const f = (x: number | undefined, d = 2) => (x === undefined || !Number.isFinite
 /** The results as Markdown tables (what the README shows), one line per note. */
 export function formatTables(r: BenchReport): string {
   const lines: string[] = [];
-  lines.push(`goma bench: ${r.options.rounds} round(s), -j${r.options.jobs}, ${r.machine.cores} cores, load average ${r.machine.loadAvgStart.map((x) => x.toFixed(2)).join(" ")} at the start, ${r.machine.loadAvgEnd.map((x) => x.toFixed(2)).join(" ")} at the end`);
+  lines.push(`goma bench: ${r.options.rounds} round(s), -j${r.options.jobs}${r.options.prefixMap ? ", -ffile-prefix-map=<tree>=." : ""}, ${r.machine.cores} cores, load average ${r.machine.loadAvgStart.map((x) => x.toFixed(2)).join(" ")} at the start, ${r.machine.loadAvgEnd.map((x) => x.toFixed(2)).join(" ")} at the end`);
   for (const [t, v] of Object.entries(r.tools)) if (!v.available) lines.push(`  ${v.missing}`);
   lines.push("");
   lines.push("| project | tool | cold wall s | warm wall s | cold CPU s | warm CPU s | cold / local | warm / local | cold CPU / local | warm CPU / local | warm hits |");
@@ -191,11 +193,11 @@ export function formatTables(r: BenchReport): string {
   const gp = r.projects.filter((p) => p.goma);
   if (gp.length) {
     lines.push("");
-    lines.push("| project | goma: proxy stages per miss (ms, median) | per hit (ms, median) | client CPU per remote compile |");
-    lines.push("|---|---|---|--:|");
+    lines.push("| project | goma: proxy stages per miss (ms, median) | per hit (ms, median) | client CPU per remote compile | -M fallbacks |");
+    lines.push("|---|---|---|--:|--:|");
     for (const p of gp) {
       const g = p.goma!;
-      lines.push(`| ${p.name} | ${stage(g.stagesMissMs)} (${g.misses} misses) | ${stage(g.stagesHitMs)} (${g.hits} hits) | ${g.clientCpuPerRemoteMs !== undefined ? `${f(g.clientCpuPerRemoteMs, 1)} ms` : "—"} |`);
+      lines.push(`| ${p.name} | ${stage(g.stagesMissMs)} (${g.misses} misses) | ${stage(g.stagesHitMs)} (${g.hits} hits) | ${g.clientCpuPerRemoteMs !== undefined ? `${f(g.clientCpuPerRemoteMs, 1)} ms` : "—"} | ${g.includeFallbacks} |`);
     }
   }
   const rss = Object.entries(r.rssMiB).map(([k, v]) => `${k} ${f(v, 0)} MiB`);

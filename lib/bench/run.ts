@@ -119,7 +119,7 @@ async function bench(opts: BenchOptions, projects: Project[], dir: string, tools
   const reports: ProjectReport[] = projects.map((p) => ({
     name: p.name, source: p.source, recipe: p.recipe, builds: [], summary: {}, crossCheckout: {},
   }));
-  const gomaTasks = new Map<string, { miss: GomaTask[]; hit: GomaTask[]; clientMs: number[] }>();
+  const gomaTasks = new Map<string, { miss: GomaTask[]; hit: GomaTask[]; clientMs: number[]; includeFallbacks: number }>();
   const checkouts = new Map<string, Checkout>();
   const logs = join(dir, "logs");
   spawnSync("mkdir", ["-p", logs]);
@@ -137,7 +137,7 @@ async function bench(opts: BenchOptions, projects: Project[], dir: string, tools
         progress.begin(label(tool.name === "local" ? "build" : "cold"));
         await tool.startCold();
         if (!co) {
-          co = checkout(project, join(dir, "w", tool.name, project.name), tool.wrap, opts.jobs, tool.env);
+          co = checkout(project, join(dir, "w", tool.name, project.name), tool.wrap, opts.jobs, tool.env, { prefixMap: opts.prefixMap });
           checkouts.set(key, co);
         }
         const measure = async (phase: BuildRecord["phase"], c: Checkout) => {
@@ -148,21 +148,26 @@ async function bench(opts: BenchOptions, projects: Project[], dir: string, tools
         };
         const cold = await measure("cold", co);
         if (tool.name === "goma") {
-          const g = gomaTasks.get(project.name) ?? { miss: [], hit: [], clientMs: [] };
+          const g = gomaTasks.get(project.name) ?? { miss: [], hit: [], clientMs: [], includeFallbacks: 0 };
           gomaTasks.set(project.name, g);
           g.miss.push(...cold.tasks.filter((t) => t.outcome === "remote"));
+          g.includeFallbacks += cold.tasks.filter((t) => t.includeFallback).length;
           const remote = cold.record.counters?.misses ?? 0;
           if (remote > 0) g.clientMs.push(((cold.record.buildCpuS + (cold.record.daemonCpuS.proxy ?? 0)) / remote) * 1000);
         }
         if (tool.name !== "local") {
           progress.begin(label("warm"));
           const warm = await measure("warm", co);
-          if (tool.name === "goma") gomaTasks.get(project.name)!.hit.push(...warm.tasks.filter((t) => t.outcome === "cacheHit"));
+          if (tool.name === "goma") {
+            const g = gomaTasks.get(project.name)!;
+            g.hit.push(...warm.tasks.filter((t) => t.outcome === "cacheHit"));
+            g.includeFallbacks += warm.tasks.filter((t) => t.includeFallback).length;
+          }
         }
         if (round_ === 1) {
           if (tool.name !== "local") {
             progress.begin(`${project.name} ${tool.name} second checkout`);
-            const co2 = checkout(project, join(dir, "x", "checkout2", tool.name, project.name), tool.wrap, opts.jobs, tool.env);
+            const co2 = checkout(project, join(dir, "x", "checkout2", tool.name, project.name), tool.wrap, opts.jobs, tool.env, { prefixMap: opts.prefixMap });
             const b = await measure("checkout2", co2);
             rep.crossCheckout[tool.name] = { hits: b.record.counters?.hits ?? 0, compiles: b.record.counters?.compiles ?? 0 };
           }
@@ -191,6 +196,7 @@ async function bench(opts: BenchOptions, projects: Project[], dir: string, tools
     if (g) {
       rep.goma = {
         stagesMissMs: stageMedians(g.miss), stagesHitMs: stageMedians(g.hit), misses: g.miss.length, hits: g.hit.length,
+        includeFallbacks: g.includeFallbacks,
         ...(g.clientMs.length ? { clientCpuPerRemoteMs: round(median(g.clientMs), 2) } : {}),
       };
     }
@@ -204,7 +210,10 @@ async function bench(opts: BenchOptions, projects: Project[], dir: string, tools
       cores: availableParallelism(), memGiB: round(totalmem() / 2 ** 30, 1), kernel: release(),
       loadAvgStart, loadAvgEnd: loadavg().map((x) => round(x, 2)),
     },
-    options: { projects: projects.map((p) => p.name), tools: opts.tools, rounds: opts.rounds, jobs: opts.jobs, hitRuns: opts.hitRuns },
+    options: {
+      projects: projects.map((p) => p.name), tools: opts.tools, rounds: opts.rounds, jobs: opts.jobs, hitRuns: opts.hitRuns,
+      prefixMap: opts.prefixMap,
+    },
     tools: toolInfo,
     projects: reports,
     rssMiB: rss,

@@ -41,6 +41,8 @@ export interface GomaTask {
   outcome?: string;
   durationMs?: number;
   stages: Record<string, number>;
+  /** Why the include processor gave up and the compiler's -M listed the inputs. */
+  includeFallback?: string;
 }
 
 /** A usable tool. */

@@ -89,10 +89,13 @@ test("goma bench zlib with local, goma, ccache and sccache: JSON, table and SVG,
     assert.ok(b.wallS > 0 && b.cpuS > 0 && b.buildCpuS >= 0 && b.load1 >= 0, JSON.stringify(b));
     if (b.tool !== "local") assert.equal(b.counters.compiles, p.units, `${b.tool} ${b.phase} saw every compile`);
   }
-  // Cold builds miss, warm builds hit (all of them: nothing changed).
+  // Cold builds miss, warm builds hit (all of them for ccache and sccache: nothing changed; goma's warm
+  // build misses what a cold compile ran locally, should the loaded machine have made one fall back).
   for (const t of ["goma", "ccache", "sccache"]) {
     assert.equal(builds(t, "cold")[0].counters.hits, 0, `${t} cold`);
-    assert.equal(builds(t, "warm")[0].counters.hits, p.units, `${t} warm`);
+    const warm = builds(t, "warm")[0].counters;
+    if (t === "goma") assert.ok(warm.hits > 0 && warm.hits + warm.misses + warm.fallbacks === p.units, JSON.stringify(warm));
+    else assert.equal(warm.hits, p.units, `${t} warm`);
   }
   // goma's CPU includes its daemons: the proxy's and the server's (whose backend runs the compiles).
   const gomaCold = builds("goma", "cold")[0];
@@ -104,17 +107,18 @@ test("goma bench zlib with local, goma, ccache and sccache: JSON, table and SVG,
   for (const t of ["goma", "ccache", "sccache"]) {
     const s = p.summary[t];
     for (const k of ["coldWall", "coldCpu", "warmWall", "warmCpu"]) assert.ok(Number.isFinite(s.ratios[k]) && s.ratios[k] > 0, `${t} ${k}`);
-    assert.equal(s.warm.hits, p.units);
+    assert.ok(s.warm.hits > 0);
   }
   // The extra figures.
   assert.equal(p.hitLatency.file, "deflate.c");
   for (const t of ["local", "goma", "ccache", "sccache"]) assert.ok(p.hitLatency.tools[t].medianMs > 0, t);
   assert.ok(p.hitLatency.tools.goma.stagesMs.exec > 0, JSON.stringify(p.hitLatency.tools.goma));
   for (const t of ["goma", "ccache", "sccache"]) assert.equal(p.crossCheckout[t].compiles, p.units, t);
-  assert.equal(p.goma.misses, p.units);
-  assert.equal(p.goma.hits, p.units);
+  assert.ok(p.goma.misses > 0 && p.goma.misses <= p.units, `${p.goma.misses} misses`);
+  assert.ok(p.goma.hits > 0 && p.goma.hits <= p.units, `${p.goma.hits} hits`);
   assert.ok(p.goma.stagesMissMs.exec > 0 && p.goma.stagesMissMs.inputs >= 0 && p.goma.stagesHitMs.total > 0, JSON.stringify(p.goma));
   assert.ok(p.goma.clientCpuPerRemoteMs > 0);
+  assert.ok(Number.isInteger(p.goma.includeFallbacks), "include-processor fallbacks counted");
   assert.ok(j.rssMiB.proxy > 0 && j.rssMiB.server > 0 && j.rssMiB.sccache > 0, JSON.stringify(j.rssMiB));
 
   // The table on stdout, the progress lines on stderr (not a terminal: one line per step).
@@ -181,6 +185,7 @@ test("bad command lines: one line, exit 2", async () => {
     [["--tools", "local,distcc"], /^goma bench: unknown tool 'distcc' \(known: local, goma, ccache, sccache\)\n$/],
     [["no-such-project"], /^goma bench: unknown project 'no-such-project'/],
     [["--json"], /^goma bench: --json needs a value\n$/],
+    [["--prefix-map=1"], /^goma bench: --prefix-map takes no value\n$/],
     [["--svg", "/nonexistent-dir/x.svg"], /^goma bench: \/nonexistent-dir\/x\.svg: no such directory \/nonexistent-dir\n$/],
   ] as [string[], RegExp][]) {
     const r = await run([gomaBin(), "bench", ...args], { cwd: dir });
@@ -190,5 +195,5 @@ test("bad command lines: one line, exit 2", async () => {
   }
   const h = await run([gomaBin(), "bench", "--help"], { cwd: dir });
   assert.equal(h.code, 0);
-  for (const flag of ["--tools", "--rounds", "--jobs", "--json", "--svg", "--hit-runs"]) assert.ok(h.stdout.includes(flag), flag);
+  for (const flag of ["--tools", "--rounds", "--jobs", "--json", "--svg", "--hit-runs", "--prefix-map"]) assert.ok(h.stdout.includes(flag), flag);
 });
