@@ -8,12 +8,13 @@
  * Layout: `<dir>/<first 2 hex chars of the key>/<key>`, one file per entry (not Goma's proto: entries are
  * ours alone):
  *
- *     32 bytes   SHA-256 of everything after it
+ *     32 bytes   SHA-256 of the header
  *     4 bytes    big-endian length N of the header
  *     N bytes    header, JSON {@link EntryHeader} (sizes and SHA-256 of every part below)
  *     …          the parts: each output file's content in header order, then stdout, then stderr
  *
- * Every read checks the whole-entry digest, the key and the digest of every part; an entry that fails any
+ * Every read checks the header's digest, the key and the digest of every part (so every byte is covered
+ * once, and a hit hashes its outputs once); an entry that fails any
  * check is a miss and is removed (counted in `corrupt`), never served. Writes go to a temporary name in
  * the same directory and are renamed into place, so a reader, a crash or two concurrent stores of the
  * same key never leave a torn entry. GC (Goma's rule): once the entries exceed the maximum size or item
@@ -130,7 +131,7 @@ export function encodeEntry(key: string, r: CachedResult): Uint8Array {
     out.set(p, off);
     off += p.byteLength;
   }
-  out.set(createHash("sha256").update(out.subarray(32)).digest(), 0);
+  out.set(createHash("sha256").update(h).digest(), 0);
   return out;
 }
 
@@ -140,10 +141,10 @@ export function encodeEntry(key: string, r: CachedResult): Uint8Array {
  */
 export function decodeEntry(key: string, data: Uint8Array): CachedResult | string {
   if (data.byteLength < 36) return `truncated (${data.byteLength} bytes)`;
-  const digest = createHash("sha256").update(data.subarray(32)).digest();
-  if (!digest.equals(data.subarray(0, 32))) return "entry digest mismatch";
   const hLen = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(32);
   if (36 + hLen > data.byteLength) return "header overruns the entry";
+  const digest = createHash("sha256").update(data.subarray(36, 36 + hLen)).digest();
+  if (!digest.equals(data.subarray(0, 32))) return "header digest mismatch";
   let h: EntryHeader;
   try {
     h = JSON.parse(new TextDecoder().decode(data.subarray(36, 36 + hLen))) as EntryHeader;
