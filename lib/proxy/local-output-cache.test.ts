@@ -148,6 +148,11 @@ test("GC: above the maximum items or bytes, the least recently used go, down to 
     await c2.store(keys[1]!, result());
     assert.deepEqual(keys.filter((k) => existsSync(c2.pathOf(k))), [keys[1]], "over 3 entries' bytes: down to one, the newest");
     assert.ok(c2.stats().bytes <= size);
+    // An entry above the threshold on its own is not kept (it would flush everything, then itself).
+    await c2.store(keys[2]!, result("x".repeat(2 * size)));
+    assert.equal(existsSync(c2.pathOf(keys[2]!)), false);
+    assert.ok(existsSync(c2.pathOf(keys[1]!)), "the others stay");
+    assert.equal(c2.stats().tooLarge, 1);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -23,7 +23,7 @@
  */
 import { createHash } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, stat, unlink, utimes } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { goma, type IExecReq } from "../goma/proto.ts";
 import { log } from "../util/log.ts";
 
@@ -72,6 +72,8 @@ export interface LocalCacheStats {
   evicted: number;
   /** Stores or reads that failed with an I/O error (the compile was unaffected). */
   errors: number;
+  /** Results not stored because one entry would exceed the size threshold. */
+  tooLarge: number;
   /** Entries and bytes currently known (after the start-up scan). */
   entries: number;
   bytes: number;
@@ -210,10 +212,14 @@ export class LocalOutputCache {
   private readonly ready: Promise<void>;
   /** Stores and their GC run one after another, after the start-up scan (so the final state is the order's). */
   private queue: Promise<void>;
-  readonly counters = { hits: 0, misses: 0, stores: 0, corrupt: 0, evicted: 0, errors: 0 };
+  readonly counters = { hits: 0, misses: 0, stores: 0, corrupt: 0, evicted: 0, errors: 0, tooLarge: 0 };
 
-  /** Scans `dir` (created if needed) in the background to learn the entries for GC. */
-  constructor(readonly dir: string, readonly limits: LocalCacheLimits) {
+  /** Absolute path of the cache directory. */
+  readonly dir: string;
+
+  /** Scans `dir` (created 0700 if needed; relative to the current directory) in the background to learn the entries for GC. */
+  constructor(dir: string, readonly limits: LocalCacheLimits) {
+    this.dir = resolve(dir);
     this.ready = this.scan().catch((e) => {
       this.counters.errors++;
       log.warn(`local output cache ${dir}: scan failed: ${(e as Error).message}`);
@@ -227,7 +233,7 @@ export class LocalOutputCache {
   }
 
   private async scan(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const found: { key: string; size: number; used: number }[] = [];
     for (const sub of await readdir(this.dir)) {
       if (!/^[0-9a-f]{2}$/.test(sub)) continue;
@@ -295,7 +301,8 @@ export class LocalOutputCache {
 
   /**
    * Stores a successful result under `key` (temp file + rename), then runs GC if a limit is exceeded.
-   * Results with a non-zero exit status are ignored; so is a second store of a key already being stored.
+   * Results with a non-zero exit status are ignored; so is a second store of a key already being stored,
+   * and an entry larger than the size threshold.
    * Stores are queued: the entry is registered at once (a {@link lookup} of the key waits for it), written
    * in turn. Resolves when written and collected; never rejects.
    */
@@ -327,7 +334,12 @@ export class LocalOutputCache {
     const tmp = `${p}.tmp-${process.pid}-${this.tmpSeq++}`;
     try {
       const data = encodeEntry(key, r);
-      await mkdir(join(this.dir, key.slice(0, 2)), { recursive: true });
+      if (data.byteLength > this.limits.thresholdBytes) {
+        // It would push every other entry out and then itself: not kept.
+        this.counters.tooLarge++;
+        return;
+      }
+      await mkdir(join(this.dir, key.slice(0, 2)), { recursive: true, mode: 0o700 });
       const fh = await open(tmp, "w", 0o600);
       try {
         await fh.writeFile(data);
