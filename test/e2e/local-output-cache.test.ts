@@ -99,6 +99,15 @@ test("a second identical compile with the server stopped is served from the loca
   assert.ok(readFileSync(join(proj, "a.o")).equals(newObj), "the changed header's object, not the cached one");
   assert.equal((await stack.stats()).localCacheHit, 1);
 
+  // Two more misses with the server down: three consecutive failures pause remote compiles (the breaker,
+  // 5 s at first), which must not stop a hit, since a hit never needs the server.
+  for (const n of [100, 101]) {
+    writeFileSync(join(proj, "h.h"), `#define N ${n}\n`);
+    const r = await cc(stack, proj);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await lastTask(stack)).outcome, "localFallback");
+  }
+
   // The old content again (new mtime): the key is the content's, so it hits again.
   writeFileSync(join(proj, "h.h"), "#define N 41\n");
   const r4 = await cc(stack, proj);
