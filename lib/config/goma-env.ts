@@ -53,6 +53,11 @@ export const PROXY_VARS: readonly GomaVar[] = [
   { name: "GOMA_USE_LOCAL", default: "true", what: "accepted; goma never races a local compile against the remote one" },
   { name: "GOMA_STORE_ONLY", default: "false", what: "do not look results up in the server's cache, only store them" },
   { name: "GOMA_USE_SUCCESS", default: "false", what: "cache only successful compiles" },
+  { name: "GOMA_LOCAL_OUTPUT_CACHE_DIR", default: "(off)", what: "directory of the proxy's own cache of successful compiles' outputs: identical compiles are answered without the server" },
+  { name: "GOMA_LOCAL_OUTPUT_CACHE_MAX_CACHE_AMOUNT_IN_MB", default: "30720", what: "above this size (MiB) the local output cache evicts the least recently used entries…" },
+  { name: "GOMA_LOCAL_OUTPUT_CACHE_THRESHOLD_CACHE_AMOUNT_IN_MB", default: "20480", what: "…down to this size (MiB)" },
+  { name: "GOMA_LOCAL_OUTPUT_CACHE_MAX_ITEMS", default: "100000", what: "above this many entries the local output cache evicts…" },
+  { name: "GOMA_LOCAL_OUTPUT_CACHE_THRESHOLD_ITEMS", default: "80000", what: "…down to this many" },
   { name: "GOMA_DISABLED", default: "false", what: "goma cc runs every compile locally" },
   { name: "GOMA_LOG_LEVEL", default: "info", what: "error, warn, info or debug" },
 ];

@@ -137,6 +137,7 @@ export function formatStats(s: StatsSummary): string {
   out += line("Steps", String(s.steps));
   out += line("  remote", String(c.remote), share(c.remote));
   out += line("  cache hit", String(c.cacheHit), share(c.cacheHit));
+  if (c.localCacheHit) out += line("    from the local output cache", String(c.localCacheHit), share(c.localCacheHit));
   out += line("  local fallback (goma failed over)", String(c.localFallback), share(c.localFallback));
   out += line("  local (not remotable)", String(c.local), share(c.local));
   out += line("  local at once (link, -E, …)", String(c.direct), share(c.direct));

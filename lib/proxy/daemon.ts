@@ -25,6 +25,7 @@ import { createProxyMetrics } from "./metrics.ts";
 import { cachedCompilerInfos } from "../compiler/info-cache.ts";
 import { recentLogLines } from "../util/log.ts";
 import { gomaBool } from "../config/goma-env.ts";
+import { localOutputCacheFromEnv, type LocalOutputCache } from "./local-output-cache.ts";
 
 /**
  * A control request on the socket: `quit` (goma proxy stop), `stats` (goma proxy status: counters,
@@ -106,6 +107,13 @@ export async function startProxy(env: Record<string, string | undefined>): Promi
   mkdirSync(cacheDir, { recursive: true });
   // The include processor's per-compiler probe survives restarts (about one `gcc -M` saved per compiler).
   setProbeCacheDir(join(cacheDir, "include_probe"));
+  let localCache: LocalOutputCache | undefined;
+  try {
+    localCache = localOutputCacheFromEnv(env);
+  } catch (e) {
+    throw new GomaError(3, (e as Error).message);
+  }
+  if (localCache) log.info(`local output cache in ${localCache.dir}`);
   const http = new GomaHttpClient(serverConfig);
   const tasks = new TaskLog();
   const startedAt = Date.now();
@@ -118,6 +126,7 @@ export async function startProxy(env: Record<string, string | undefined>): Promi
     compilerProxyId: `${userName(env)}@${hostname()}:${process.pid}/${startedAt}`,
     includeProcessor: gomaBool(env.GOMA_USE_INCLUDE_PROCESSOR) !== false,
     breaker: new Breaker(),
+    localCache,
   };
   let health = "running: ping no response";
   const ping = (): Promise<void> =>
@@ -272,6 +281,7 @@ export async function startProxy(env: Record<string, string | undefined>): Promi
       "server has": ctx.serverHas.size,
       ...Object.fromEntries(Object.entries(ctx.breaker!.state()).map(([k, v]) => [`breaker.${k}`, v])),
       ...http.stats,
+      ...(localCache ? Object.fromEntries(Object.entries(localCache.stats()).map(([k, v]) => [`localOutputCache.${k}`, v])) : {}),
       ...Object.fromEntries(Object.entries(includeStats()).map(([k, v]) => [`include.${k}`, v])),
     }),
   });
@@ -292,6 +302,7 @@ export async function startProxy(env: Record<string, string | undefined>): Promi
     stopping = true;
     await new Promise<void>((r) => ipc.close(() => r()));
     await dash!.stop();
+    await localCache?.drain(); // results being stored are written whole before the proxy exits
     try {
       if (statSync(socketPath).isSocket()) unlinkSync(socketPath);
     } catch {

@@ -106,6 +106,7 @@ var $ = function (id) { return document.getElementById(id); };
 function status(t) {
   if (t.state === "running") return ["running", "running"];
   if (t.exitCode !== undefined && t.exitCode !== 0) return [(LABEL[t.outcome] || t.outcome) + ", exit " + t.exitCode, "error"];
+  if (t.localCacheHit) return [LABEL[t.outcome] + " (local output cache)", t.outcome];
   return [LABEL[t.outcome] || t.outcome, t.outcome];
 }
 function shortCmd(t) {

@@ -30,6 +30,16 @@ export interface ExpectedOutputs {
   required: readonly string[];
 }
 
+/** One output file {@link writeOutputs} wrote. */
+export interface WrittenOutput {
+  /** Absolute path written. */
+  path: string;
+  /** The output's name as the ExecResult gave it (one of the expected outputs, cwd-relative or absolute). */
+  name: string;
+  data: Uint8Array;
+  isExecutable: boolean;
+}
+
 /** A FILE blob's content; its file_size, when set, must match. */
 function fileContent(blob: goma.IFileBlob): Uint8Array {
   const content = blob.content ?? new Uint8Array();
@@ -115,21 +125,22 @@ export function planOutputs(result: goma.IExecResult, cwd: string, expected: Exp
  * contents are fetched first, then each file is written to `<name>.goma-tmp-<pid>-<n>` and renamed; on
  * any failure the temporary files are removed and nothing in the tree has changed for the outputs not
  * yet renamed. Directories are never created: as with a local compile, the output's directory must exist.
- * @returns the absolute paths written.
+ * @returns each file written: its absolute path, its name as the server gave it, its content and whether
+ * it is executable (what the local output cache stores), in the server's order.
  * @throws {GomaError} DataLoss for an output the compile did not expect (see planOutputs) or inconsistent
  * blobs; Unavailable when a referenced blob is gone; FailedPrecondition when a file cannot be written.
  */
 export async function writeOutputs(result: goma.IExecResult, cwd: string, umask: number, http: GomaHttpClient,
-  expected: ExpectedOutputs): Promise<string[]> {
-  const items: { path: string; data: Uint8Array; mode: number }[] = [];
+  expected: ExpectedOutputs): Promise<WrittenOutput[]> {
+  const items: (WrittenOutput & { mode: number })[] = [];
   for (const { path, output: o } of planOutputs(result, cwd, expected)) {
     const data = await contentOf(o.blob!, http).catch((e) => {
       const err = GomaError.from(e);
       throw new GomaError(err.code, `output ${JSON.stringify(o.filename)}: ${err.rawMessage}`, { cause: e });
     });
-    items.push({ path, data, mode: (o.isExecutable ? 0o777 : 0o666) & ~umask });
+    items.push({ path, name: o.filename!, data, isExecutable: o.isExecutable === true, mode: (o.isExecutable ? 0o777 : 0o666) & ~umask });
   }
-  const written: string[] = [];
+  const written: WrittenOutput[] = [];
   let n = 0;
   for (const it of items) {
     const tmp = `${it.path}.goma-tmp-${process.pid}-${n++}`;
@@ -142,7 +153,7 @@ export async function writeOutputs(result: goma.IExecResult, cwd: string, umask:
         await fh.close();
       }
       await rename(tmp, it.path);
-      written.push(it.path);
+      written.push({ path: it.path, name: it.name, data: it.data, isExecutable: it.isExecutable });
     } catch (e) {
       await unlink(tmp).catch(() => {});
       throw new GomaError(Code.FailedPrecondition, `cannot write output ${it.path}: ${(e as Error).message}`);

@@ -15,7 +15,9 @@ import type { TaskLog, TaskRecord } from "./tasks.ts";
 import { writeOutputs } from "./outputs.ts";
 import { isOutage, type Breaker } from "./breaker.ts";
 import { scanInputs } from "../include/index.ts";
+import { log } from "../util/log.ts";
 import { gomaBool } from "../config/goma-env.ts";
+import { localCacheKey, type LocalOutputCache, type CachedResult } from "./local-output-cache.ts";
 
 /** The proxy-wide state a task uses. */
 export interface TaskContext {
@@ -31,6 +33,8 @@ export interface TaskContext {
   includeProcessor?: boolean;
   /** Pauses remote compiles while the server keeps failing. */
   breaker?: Breaker;
+  /** Goma's LocalOutputCache (GOMA_LOCAL_OUTPUT_CACHE_DIR); undefined when off. */
+  localCache?: LocalOutputCache;
 }
 
 /** The answer for `goma cc`: header plus stdout/stderr payload. */
@@ -76,8 +80,10 @@ export async function runTask(req: CcRequest, ctx: TaskContext): Promise<TaskAns
     if (notText) return local(ctx, t, "local", notText);
     const flags = await stage("flags", () => parseFlags(req.argv, req.cwd));
     if (flags.unsupported) return local(ctx, t, "local", flags.unsupported);
+    // While remote compiles are paused, a compile runs locally at once, unless the local output cache may
+    // answer it (it never needs the server): then the breaker is asked again after a miss.
     const paused = ctx.breaker?.blocked();
-    if (paused) return local(ctx, t, "localFallback", paused, req.env);
+    if (paused && !ctx.localCache) return local(ctx, t, "localFallback", paused, req.env);
     const envDeps = ["DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES"].find((k) => req.env[k]);
     if (envDeps) return local(ctx, t, "local", `${envDeps} is set: the compiler would write a dep file goma cannot name`);
     const info = await stage("info", () =>
@@ -97,29 +103,70 @@ export async function runTask(req: CcRequest, ctx: TaskContext): Promise<TaskAns
         throw err;
       });
     });
-    const execReq = await stage("request", () => buildExecReq(req, flags, info, ctx));
+    const [execReq, listed] = await stage("request", async () =>
+      [buildExecReq(req, flags, info, ctx), await listInputs(inputs, info, req.cwd, ctx)] as const);
+    const expected = { allowed: flags.outputs, required: [flags.output, ...(flags.depFile !== undefined ? [flags.depFile] : [])] };
+    const lc = ctx.localCache;
+    if (lc && execReq.cachePolicy !== goma.ExecReq.CachePolicy.STORE_ONLY) {
+      // Goma's LocalOutputCache: an identical request (lib/proxy/local-output-cache.ts) answered before.
+      const hit = await stage("localCache", () =>
+        lc.lookup(localCacheKey({ ...execReq, input: listed.map((e) => ({ filename: e.name, hashKey: e.hashKey })) })));
+      if (hit) {
+        const answer = await stage("outputs", () => writeOutputs(resultOf(hit), req.cwd, req.umask, ctx.http, expected)).then(
+          () => {
+            ctx.tasks.finish(t, "cacheHit", { exitCode: 0, stderr: hit.stderr, localCacheHit: true });
+            return done(0, hit.stdout, hit.stderr);
+          },
+          // Cannot happen for a verified entry of this key; if it does, the server answers instead.
+          (e) => void log.warn(`task ${t.id}: local output cache hit not written: ${GomaError.from(e).rawMessage}`),
+        );
+        if (answer) return answer;
+      }
+    }
+    if (lc) {
+      const stillPaused = ctx.breaker?.blocked();
+      if (stillPaused) return local(ctx, t, "localFallback", stillPaused, req.env);
+    }
     // The breaker hears only about the exchange with the server, and each outage once (lib/proxy/breaker.ts).
     const ticket = ctx.breaker?.begin();
-    const resp = await stage("exec", () => execWithMissingInputs(execReq, inputs, info, req.cwd, ctx, t)).catch((e) => {
+    const { resp, sent } = await stage("exec", () => execWithMissingInputs(execReq, listed, req.cwd, ctx, t)).catch((e) => {
       if (isOutage(e)) ctx.breaker?.failure(GomaError.from(e).rawMessage, ticket);
       throw e;
     });
     ctx.breaker?.success();
     const result = resp.result!;
-    await stage("outputs", () => writeOutputs(result, req.cwd, req.umask, ctx.http, {
-      allowed: flags.outputs,
-      required: [flags.output, ...(flags.depFile !== undefined ? [flags.depFile] : [])],
-    }));
+    const written = await stage("outputs", () => writeOutputs(result, req.cwd, req.umask, ctx.http, expected));
     const cacheHit = resp.cacheHit === goma.ExecResp.CacheSource.STORAGE_CACHE || resp.cacheHit === goma.ExecResp.CacheSource.MEM_CACHE;
     const stdout = result.stdoutBuffer ?? new Uint8Array();
     const stderr = result.stderrBuffer ?? new Uint8Array();
+    if (lc && result.exitStatus === 0) {
+      // Keyed by the request that produced these outputs. Registered before the answer goes out, so an
+      // identical compile that comes meanwhile waits for it; written after (lib/proxy/local-output-cache.ts).
+      const entry: CachedResult = { files: written.map((w) => ({ name: w.name, content: w.data, isExecutable: w.isExecutable })), exitStatus: 0, stdout, stderr };
+      void lc.store(localCacheKey(sent), entry);
+    }
     ctx.tasks.finish(t, cacheHit ? "cacheHit" : "remote", { exitCode: result.exitStatus, stderr });
-    return { header: { kind: "done", exitCode: result.exitStatus, stdoutLength: stdout.byteLength, stderrLength: stderr.byteLength }, stdout, stderr };
+    return done(result.exitStatus, stdout, stderr);
   } catch (e) {
     if (e instanceof LocalOnly) return local(ctx, t, "local", e.message);
     if (e instanceof GomaError) return local(ctx, t, "localFallback", e.rawMessage, req.env);
     return local(ctx, t, "failed", `goma internal error: ${(e as Error)?.stack ?? String(e)}`, req.env);
   }
+}
+
+/** The answer for a compile goma ran: exit code and the compiler's output. */
+function done(exitCode: number, stdout: Uint8Array, stderr: Uint8Array): TaskAnswer {
+  return { header: { kind: "done", exitCode, stdoutLength: stdout.byteLength, stderrLength: stderr.byteLength }, stdout, stderr };
+}
+
+/** A local output cache entry as an ExecResult, so that its outputs pass the same checks as the server's. */
+function resultOf(hit: CachedResult): goma.IExecResult {
+  return {
+    exitStatus: hit.exitStatus,
+    stdoutBuffer: hit.stdout,
+    stderrBuffer: hit.stderr,
+    output: hit.files.map((f) => ({ filename: f.name, isExecutable: f.isExecutable, blob: { blobType: goma.FileBlob.BlobType.FILE, content: f.content, fileSize: f.content.byteLength } })),
+  };
 }
 
 function local(ctx: TaskContext, t: TaskRecord, outcome: "local" | "localFallback" | "failed", reason: string, env?: Record<string, string>): TaskAnswer {
@@ -192,41 +239,66 @@ function buildExecReq(req: CcRequest, flags: CompilerFlags, info: CompilerInfo, 
   };
 }
 
+/** One input as the ExecReq names it, with its hash key ("" for a toolchain file: its digest is in toolchain_specs). */
+interface ListedInput {
+  name: string;
+  abs: string;
+  hashKey: string;
+  /** ms since the epoch; 0 for toolchain files. */
+  mtimeMs: number;
+  toolchain: boolean;
+}
+
+/**
+ * The inputs and toolchain files as the ExecReq lists them (cwd-relative when under cwd), hashed through
+ * the file hash cache, sorted by name.
+ * @throws {GomaError} FailedPrecondition when an input cannot be read.
+ */
+async function listInputs(inputs: string[], info: CompilerInfo, cwd: string, ctx: TaskContext): Promise<ListedInput[]> {
+  const toolchain = new Set(info.toolchain.filter((f) => f.symlinkTarget === undefined).map((f) => f.path));
+  const out: ListedInput[] = [];
+  for (const abs of new Set([...inputs, ...toolchain])) {
+    const name = isAbsolute(abs) && abs.startsWith(cwd + "/") ? relative(cwd, abs) : abs;
+    if (toolchain.has(abs)) {
+      // Its digest travels in toolchain_specs (CompilerInfo hashed it): no FileBlob hash to compute,
+      // no re-reading cc1 or libLLVM; the server asks for the content only if it needs it.
+      out.push({ name, abs, hashKey: "", mtimeMs: 0, toolchain: true });
+      continue;
+    }
+    const e = await ctx.files.get(abs).catch((err) => {
+      throw new GomaError(Code.FailedPrecondition, `input ${abs} cannot be read: ${(err as Error).message}`);
+    });
+    out.push({ name, abs, hashKey: e.hashKey, mtimeMs: e.mtimeMs, toolchain: false });
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
 /**
  * Sends the ExecReq, answering `missing_input` replies by resending those files with content, at most
  * {@link MAX_EXEC_CALLS} calls. Files the server is known to hold, and old files, go hash-only first;
  * new files (modified in the last 5 minutes) and files the server asked for go with content — over
  * 2 MiB as chunks uploaded with `/s` and a FILE_META in the request.
+ * @returns the answer and the request that got it (the local output cache's key is that request's).
  * @throws {GomaError} when the server keeps failing, answers BAD_REQUEST, or an input vanished.
  */
-async function execWithMissingInputs(req: IExecReq, inputs: string[], info: CompilerInfo, cwd: string,
-  ctx: TaskContext, t: TaskRecord): Promise<goma.ExecResp> {
-  const toolchain = new Set(info.toolchain.filter((f) => f.symlinkTarget === undefined).map((f) => f.path));
-  const all = [...new Set([...inputs, ...toolchain])];
+async function execWithMissingInputs(req: IExecReq, listed: ListedInput[], cwd: string,
+  ctx: TaskContext, t: TaskRecord): Promise<{ resp: goma.ExecResp; sent: IExecReq }> {
   const wantContent = new Set<string>();
   let lastError = "";
   for (let call = 0; call < MAX_EXEC_CALLS; call++) {
     const now = Date.now();
     const entries: goma.ExecReq.IInput[] = [];
     const byName = new Map<string, string>();
-    for (const abs of all) {
-      const name = isAbsolute(abs) && abs.startsWith(cwd + "/") ? relative(cwd, abs) : abs;
+    for (const { name, abs, hashKey, mtimeMs, toolchain } of listed) {
       byName.set(name, abs);
-      if (toolchain.has(abs) && !wantContent.has(abs)) {
-        // Its digest travels in toolchain_specs (CompilerInfo hashed it): no FileBlob hash to compute,
-        // no re-reading cc1 or libLLVM; the server asks for the content only if it needs it.
-        entries.push({ filename: name, hashKey: "" });
+      const send = wantContent.has(abs) || (!toolchain && !ctx.serverHas.has(hashKey) && now - mtimeMs < NEW_FILE_MS);
+      if (!send) {
+        entries.push({ filename: name, hashKey });
         continue;
       }
-      const e = await ctx.files.get(abs).catch((err) => {
+      const c = await ctx.files.content(abs).catch((err) => {
         throw new GomaError(Code.FailedPrecondition, `input ${abs} cannot be read: ${(err as Error).message}`);
       });
-      const send = wantContent.has(abs) || (!toolchain.has(abs) && !ctx.serverHas.has(e.hashKey) && now - e.mtimeMs < NEW_FILE_MS);
-      if (!send) {
-        entries.push({ filename: name, hashKey: e.hashKey });
-        continue;
-      }
-      const c = await ctx.files.content(abs);
       if (c.chunks.length) {
         const keys = await ctx.http.storeFile(c.chunks.map((k) => k.blob));
         if (keys.some((k, i) => k !== c.chunks[i]!.hashKey)) throw new GomaError(Code.Internal, `server stored chunks of ${abs} under other keys`);
@@ -234,7 +306,8 @@ async function execWithMissingInputs(req: IExecReq, inputs: string[], info: Comp
       entries.push({ filename: name, hashKey: c.top.hashKey, content: c.top.blob });
     }
     entries.sort((a, b) => (a.filename! < b.filename! ? -1 : 1));
-    const resp = await ctx.http.exec({ ...req, input: entries, requesterInfo: { ...req.requesterInfo, retry: call } });
+    const sent: IExecReq = { ...req, input: entries, requesterInfo: { ...req.requesterInfo, retry: call } };
+    const resp = await ctx.http.exec(sent);
     if (resp.missingInput?.length) {
       t.retries++;
       for (const m of resp.missingInput) {
@@ -254,7 +327,7 @@ async function execWithMissingInputs(req: IExecReq, inputs: string[], info: Comp
     }
     if (!resp.result) throw new GomaError(Code.Internal, "server answered without a result");
     for (const e of entries) if (e.hashKey) ctx.serverHas.add(e.hashKey);
-    return resp;
+    return { resp, sent };
   }
   // The server answered every call: a problem of this request, not an outage (lib/proxy/breaker.ts).
   throw new GomaError(Code.Aborted, `gave up after ${MAX_EXEC_CALLS} calls: ${lastError}`);

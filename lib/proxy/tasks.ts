@@ -2,7 +2,8 @@
  * The proxy's record of compile tasks: the recent ones for the dashboard and the counters of
  * `/api/stats` and `goma proxy stats`. A task ends in exactly one outcome:
  * - `remote`: executed by the backend (whatever the compiler's exit code; `exitCode` says);
- * - `cacheHit`: served from the backend's action cache;
+ * - `cacheHit`: served from the backend's action cache, or (`localCacheHit` on the record, counted in
+ *   `stats.localCacheHit` too) from the proxy's local output cache without contacting the server;
  * - `localFallback`: meant to go remote, but goma failed (server down, bad request …) and the compile
  *   ran locally instead — `reason` says why;
  * - `local`: not remotable by nature (unsupported flags, a preprocessing error the local compiler
@@ -41,6 +42,8 @@ export interface TaskRecord {
   stages: Record<string, number>;
   /** Missing-input round trips and retries. */
   retries: number;
+  /** A `cacheHit` served by the proxy's local output cache (GOMA_LOCAL_OUTPUT_CACHE_DIR), not the server. */
+  localCacheHit?: boolean;
   /** Why the include processor gave up on this compile (its inputs then came from the compiler's -M). */
   includeFallback?: string;
   /** The remote compiler's stderr (UTF-8, at most {@link STDERR_KEEP} bytes), when it wrote any. */
@@ -61,6 +64,8 @@ export interface Stats {
   running: number;
   remote: number;
   cacheHit: number;
+  /** The part of `cacheHit` served by the proxy's local output cache. */
+  localCacheHit: number;
   localFallback: number;
   local: number;
   failed: number;
@@ -111,7 +116,7 @@ export interface StatsSummary {
 /** Upper bounds (ms) of the compile-time histogram's buckets; the last bucket is open. */
 export const HISTOGRAM_BOUNDS_MS = [10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000];
 
-const zeroStats = (): Stats => ({ total: 0, running: 0, remote: 0, cacheHit: 0, localFallback: 0, local: 0, failed: 0, direct: 0, unreachable: 0, remoteErrors: 0 });
+const zeroStats = (): Stats => ({ total: 0, running: 0, remote: 0, cacheHit: 0, localCacheHit: 0, localFallback: 0, local: 0, failed: 0, direct: 0, unreachable: 0, remoteErrors: 0 });
 
 /**
  * A local-run reason with what varies between compiles taken out, for grouping:
@@ -163,7 +168,7 @@ export class TaskLog {
   }
 
   /** Ends a record with its outcome. `stderr` is the remote compiler's (kept up to {@link STDERR_KEEP} bytes). */
-  finish(t: TaskRecord, outcome: Outcome, opts: { reason?: string; exitCode?: number; stderr?: Uint8Array } = {}): void {
+  finish(t: TaskRecord, outcome: Outcome, opts: { reason?: string; exitCode?: number; stderr?: Uint8Array; localCacheHit?: boolean } = {}): void {
     if (t.state === "done") return;
     t.state = "done";
     t.outcome = outcome;
@@ -174,6 +179,10 @@ export class TaskLog {
     t.updated = ++this.seq;
     this.stats.running--;
     this.stats[outcome]++;
+    if (outcome === "cacheHit" && opts.localCacheHit) {
+      t.localCacheHit = true;
+      this.stats.localCacheHit++;
+    }
     if (outcome === "remote" && opts.exitCode) this.stats.remoteErrors++;
     if (outcome === "remote" || outcome === "cacheHit") {
       this.remoteMs += t.durationMs;
