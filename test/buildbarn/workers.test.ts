@@ -18,13 +18,13 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { run } from "../e2e/harness.ts";
 import { BuildQueueStateClient, type SchedulerQueue } from "../../lib/reapi/build-queue-state.ts";
 import { ReapiClient } from "../../lib/reapi/client.ts";
-import { REPO, MINUTE, need, cleanups, withBuildbarn } from "./fixtures.ts";
+import { REPO, MINUTE, need, withBuildbarn } from "./fixtures.ts";
+import { tempDir } from "./project.ts";
 import type { Buildbarn } from "./buildbarn.ts";
 
 /** Actions a bb_worker has executed: the counts of its `buildbarn_builder_build_executor_duration_seconds` histogram for stage Running (every result). */
@@ -100,8 +100,7 @@ async function resultWorker(bb: Buildbarn, hashSize: string): Promise<string | u
 
 /** main-job.sh for lua5.4 with make -j8 against the Buildbarn `bb`, in a fresh state directory. */
 function luaJob(bb: Buildbarn) {
-  const state = mkdtempSync(join(tmpdir(), "goma-bb-workers-"));
-  cleanups.push(async () => rmSync(state, { recursive: true, force: true }));
+  const state = tempDir("goma-bb-workers-");
   const done = run(["bash", join(REPO, "scripts", "main-job.sh"), "--no-setup", "--remoteexec-addr", bb.address,
     "--jobs", "8", "--state-dir", state, "lua5.4"]);
   return { state, done };
