@@ -75,6 +75,8 @@ export interface BuildbarnOptions {
   noWorkersTimeout?: string;
   /** bb_worker + bb_runner pairs behind the scheduler (start.sh --workers; default 1). */
   workers?: number;
+  /** More start.sh options, given after the ones above (later ones win; --platform adds). */
+  args?: string[];
 }
 
 /** A running Buildbarn in its own temp BB_ROOT. */
@@ -145,7 +147,8 @@ export async function freePortOffset(workers = 1): Promise<number> {
 export async function startBuildbarn(inst: BuildbarnInstall, opts: BuildbarnOptions = {}): Promise<Buildbarn> {
   if (!inst.bin) throw new Error(`Buildbarn is not installed: ${inst.missing}`);
   const root = mkdtempSync(join(tmpdir(), "goma-bb-"));
-  const offset = await freePortOffset(opts.workers ?? 1);
+  const workersArg = opts.args?.includes("--workers") ? Number(opts.args[opts.args.indexOf("--workers") + 1]) : undefined;
+  const offset = await freePortOffset(workersArg || opts.workers || 1);
   const env = { BB_ROOT: root, BB_BIN: inst.bin };
   const watchdog = spawn("sh", ["-c", 'cat >/dev/null; bash "$1/stop.sh" >/dev/null 2>&1; rm -rf "$BB_ROOT"', "goma-bb-watchdog", SCRIPTS], {
     detached: true,
@@ -164,6 +167,7 @@ export async function startBuildbarn(inst: BuildbarnInstall, opts: BuildbarnOpti
   if (opts.storageOnly) args.push("--storage-only");
   if (opts.noWorkersTimeout) args.push("--no-workers-timeout", opts.noWorkersTimeout);
   if (opts.workers) args.push("--workers", String(opts.workers));
+  args.push(...(opts.args ?? []));
   const logs = (lines = 40): string => {
     const dir = join(root, "logs");
     if (!existsSync(dir)) return "(no Buildbarn logs)";

@@ -7,17 +7,16 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync, rmSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { gomaBin, run } from "../e2e/harness.ts";
 import { freePortOffset } from "./buildbarn.ts";
-import { REPO, MINUTE, need, cleanups, withBuildbarn, withGoma, makeProject, compileBoth } from "./fixtures.ts";
+import { REPO, MINUTE, need, withBuildbarn, withGoma, makeProject, compileBoth } from "./fixtures.ts";
+import { tempDir } from "./project.ts";
 
 test("main job through Buildbarn: zlib and lua5.4 objects byte-identical to local builds; a second clean build comes from Buildbarn's action cache", { timeout: 45 * MINUTE }, async (t) => {
   if (!need(t, "full")) return;
-  const state = mkdtempSync(join(tmpdir(), "goma-bb-main-job-"));
-  cleanups.push(async () => rmSync(state, { recursive: true, force: true }));
+  const state = tempDir("goma-bb-main-job-");
   const offset = await freePortOffset();
   const r = await run(["bash", join(REPO, "scripts", "main-job.sh"), "--no-setup", "--backend", "buildbarn", "--twice",
     "--state-dir", state, "zlib", "lua5.4"], { env: { BB_PORT_OFFSET: String(offset) } });

@@ -24,7 +24,7 @@ const STORAGE_VERSION = /^BB_STORAGE_VERSION=\$\{BB_STORAGE_VERSION:-(\S+)\}$/m.
 const COMMIT = RE_VERSION.split("-").at(-1)!;
 const NAME = `bb-remote-execution-${COMMIT}.tar.gz`;
 /** The vendored tarball (BB_RE_SOURCE, as .ci/run sets it, or shared/vendor/ beside the clone), when there is one. */
-const VENDORED = [process.env.BB_RE_SOURCE, join(dirname(REPO), "shared", "vendor"), "/work/shared/vendor"]
+const VENDORED = [process.env.BB_RE_SOURCE, join(dirname(REPO), "shared", "vendor")]
   .filter((p): p is string => !!p)
   .map((p) => (p.endsWith(".tar.gz") ? p : join(p, NAME)))
   .find((p) => existsSync(p));
@@ -63,14 +63,15 @@ test("install.sh refuses an unchecked BB_RE_SOURCE, one clear line each; without
     assert.equal(none.errors.length, 1, none.stderr);
     assert.match(none.errors[0]!, /does not serve github\.com\/buildbarn\/bb-remote-execution@.*; on a restricted network set BB_RE_SOURCE to its source tarball/);
 
-    // A tarball not made by git archive (no commit id in it), and a git archive of another commit (this repository's).
+    // A tarball not made by git archive (no commit id in it), and a git archive of another commit.
     const plain = tmp("goma-bb-plain-");
     mkdirSync(join(plain, "bb-remote-execution"));
     writeFileSync(join(plain, "bb-remote-execution", "go.mod"), "module github.com/buildbarn/bb-remote-execution\n");
     const plainTgz = join(plain, "plain.tar.gz");
     assert.equal((await run(["tar", "-czf", plainTgz, "-C", plain, "bb-remote-execution"])).code, 0);
     const otherTgz = join(plain, "other.tar.gz");
-    const ga = await run(["bash", "-c", 'git -C "$1" archive --prefix=bb-remote-execution/ HEAD | gzip >"$2"', "_", REPO, otherTgz]);
+    const ga = await run(["bash", "-c", `set -euo pipefail; cd "$1/bb-remote-execution"; git init -q; git add go.mod
+      git -c user.name=goma -c user.email=goma@localhost commit -qm x; git archive --prefix=bb-remote-execution/ HEAD | gzip >"$2"`, "_", plain, otherTgz]);
     assert.equal(ga.code, 0, ga.stderr);
     const sample = VENDORED ?? plainTgz;
     const withSums = (tarball: string, sums?: (sum: string) => string) => {

@@ -1,26 +1,36 @@
 /**
- * A small C project and a compile through goma checked against a local one: shared by the Buildbarn and
- * BuildGrid tests. Importing this module registers the hook that removes the projects after the tests.
+ * A small C project and a compile through goma checked against a local one, shared by the Buildbarn and
+ * BuildGrid tests; and temp directories removed when the test process exits (bun evaluates a shared module
+ * once per run, so a node:test `after` hook it registers belongs to the first test file only).
  */
-import { after } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gomaBin, run, type GomaStack, type TaskInfo } from "../e2e/harness.ts";
 
 const dirs: string[] = [];
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+process.on("exit", () => {
+  for (const d of dirs) {
+    spawnSync("chmod", ["-R", "u+w", d]); // Buildbarn leaves read-only action directories
+    rmSync(d, { recursive: true, force: true });
+  }
 });
+
+/** A fresh directory under the system temp dir, removed (with whatever is in it) when the test process exits. */
+export function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(d);
+  return d;
+}
 
 /**
  * A small C project: `n` sources including a header from inc/, and a Makefile building every object in
  * order (serially); with `make STOP_AFTER=k HOOK=cmd`, `cmd` runs once the first k objects are built.
  */
 export function makeProject(n: number): string {
-  const dir = mkdtempSync(join(tmpdir(), "goma-bb-proj-"));
-  dirs.push(dir);
+  const dir = tempDir("goma-bb-proj-");
   mkdirSync(join(dir, "inc"));
   mkdirSync(join(dir, "src"));
   writeFileSync(join(dir, "inc", "util.h"), "#pragma once\n#include <stddef.h>\n#include <string.h>\nstatic inline size_t twice(size_t x) { return 2 * x; }\n");

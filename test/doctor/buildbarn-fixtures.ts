@@ -1,21 +1,20 @@
 /**
  * Fixtures of the doctor-against-Buildbarn tests: install through scripts/buildbarn/install.sh (throws with
  * its message when it cannot: these tests never skip), a Buildbarn per test in its own BB_ROOT and port
- * offset, and a goma server in front of it. Importing this module registers the cleanup hook.
+ * offset (test/buildbarn/buildbarn.ts: stopped by a watchdog when the test process exits, since bun runs
+ * no node:test `after` hook registered by an imported module), and a goma server in front of it.
  */
 import { after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startStack, run, type GomaStack } from "../e2e/harness.ts";
+import { startStack, type GomaStack } from "../e2e/harness.ts";
+import { startBuildbarn, type Buildbarn } from "../buildbarn/buildbarn.ts";
 
 export const SCRIPTS = resolve(dirname(fileURLToPath(import.meta.url)), "../../scripts/buildbarn");
 const stacks: GomaStack[] = [];
-const roots: { root: string; env: Record<string, string> }[] = [];
-let nextOffset = 2000 + (process.pid % 400) * 10;
+const started: Buildbarn[] = [];
 
 /** install.sh once at load (cached after the first install); throws with its message when it cannot. */
 export function install(storageOnly: boolean): { bin?: string } {
@@ -28,21 +27,14 @@ export function install(storageOnly: boolean): { bin?: string } {
 
 after(async () => {
   for (const s of stacks) await s.stop().catch(() => {});
-  for (const r of roots) {
-    await run(["bash", join(SCRIPTS, "stop.sh")], { env: r.env });
-    rmSync(r.root, { recursive: true, force: true });
-  }
+  for (const b of started) await b.stop().catch(() => {});
 });
 
-/** Starts Buildbarn with `args` in a fresh BB_ROOT; returns the frontend address. */
+/** Starts Buildbarn with start.sh options `args` in a fresh BB_ROOT at a free port offset; returns the frontend address. */
 export async function buildbarn(bin: string, args: string[]): Promise<string> {
-  const root = mkdtempSync(join(tmpdir(), "goma-bb-doctor-"));
-  const env = { BB_ROOT: root, BB_BIN: bin, BB_PORT_OFFSET: String(nextOffset) };
-  nextOffset += 10;
-  roots.push({ root, env });
-  const r = await run(["bash", join(SCRIPTS, "start.sh"), ...args], { env });
-  assert.equal(r.code, 0, `start.sh ${args.join(" ")} failed:\n${r.stderr}`);
-  return r.stdout.trim();
+  const bb = await startBuildbarn({ bin, full: true, seconds: 0 }, { args });
+  started.push(bb);
+  return bb.address;
 }
 
 /** bb_scheduler's BuildQueueState address of the Buildbarn whose frontend is `addr` (start.sh: frontend port + 4). */
