@@ -185,7 +185,7 @@ test("bad command lines: one line, exit 2", async () => {
     [["--tools", "local,distcc"], /^goma bench: unknown tool 'distcc' \(known: local, goma, ccache, sccache\)\n$/],
     [["no-such-project"], /^goma bench: unknown project 'no-such-project'/],
     [["--json"], /^goma bench: --json needs a value\n$/],
-    [["--prefix-map=1"], /^goma bench: --prefix-map takes no value\n$/],
+    [["--prefix-map=1"], /^goma bench: --prefix-map is a switch and takes no value \(got "--prefix-map=1"\)\n$/],
     [["--svg", "/nonexistent-dir/x.svg"], /^goma bench: \/nonexistent-dir\/x\.svg: no such directory \/nonexistent-dir\n$/],
   ] as [string[], RegExp][]) {
     const r = await run([gomaBin(), "bench", ...args], { cwd: dir });
