@@ -141,6 +141,8 @@ const FILES: Record<string, string> = {
 # include "ctr-3.h"
 #endif
 `,
+  // sanitizer ignorelists: clang lists them in -M (before the source) and reads them, unpreprocessed
+  "san.c": '#include "taken1.h"\n', "sub/san.c": '#include "../taken1.h"\n', "ign.txt": "# not a directive\nfun:foo\n", "sub/ign.txt": "#x\n",
   "ctr-1.h": "", "ctr-2.h": "", "ctr-3.h": "", "ctr-no1.h": "", "ctr-no2.h": "",
   "counter-cat.c": "#define CAT(a, b) a ## b\n#define XCAT(a, b) CAT(a, b)\n#define x0 1\n#if XCAT(x, __COUNTER__)\n#endif\n",
   "counter-inc.c": "#define S(x) #x\n#define XS(x) S(x)\n#include XS(__COUNTER__)\n",
@@ -252,6 +254,21 @@ describe("scanInputs() fallbacks", () => {
       assert.deepEqual([r.missing, r.extra], [[], []], cc);
       assert.deepEqual([...r.want].filter((f) => f.startsWith(proj)).map((f) => path.basename(f)).sort(), ["counter-ok.c", "ctr-1.h", "ctr-2.h", "ctr-3.h"], cc);
     }
+  });
+  test("scanInputs() lists clang's sanitizer ignorelists as -M does, without preprocessing them", async () => {
+    for (const [cc, args] of [["clang", ["-fsanitize=address", "-c", "san.c"]], ["clang++", ["-fsanitize=address", "-O2", "-x", "c++", "-c", "san.c"]],
+      ["clang", ["-fsanitize=address", "-fsanitize-ignorelist=ign.txt", "-c", "san.c"]], ["gcc", ["-fsanitize=address", "-c", "san.c"]]] as const) {
+      const r = await both(cc, [...args]);
+      assert.deepEqual([r.missing, r.extra], [[], []], `${cc} ${args.join(" ")}`);
+      if (cc.startsWith("clang")) assert.ok([...r.got.keys()].some((f) => f.endsWith("/asan_ignorelist.txt")), `${cc} ${args.join(" ")}`);
+    }
+    // the same relative ignorelist from another cwd (one probe): that cwd's file
+    const sub = path.join(proj, "sub");
+    const flags = parseFlags(["clang", "-fsanitize=address", "-fsanitize-ignorelist=ign.txt", "-c", "san.c"], sub);
+    const info = await getCompilerInfo(flags, sub, ENV, cacheDir);
+    const got = await scanDetailed(flags, info, sub, ENV);
+    assert.deepEqual([...got.keys()].sort(), (await discoverInputs(flags, info, sub, ENV)).sort());
+    assert.ok(got.has(path.join(sub, "ign.txt")));
   });
   test("scanInputs() falls back on _Pragma(\"once\") and on __COUNTER__ where its value matters", async () => {
     assert.match((await fallback("gcc", ["-c", "pragma-op.c"])).fallback ?? "", /^unsupported: .*_Pragma/);
