@@ -144,8 +144,8 @@ class Parser {
     const b = this.cond(skip || taken);
     const u = a.u || b.u;
     const r = taken ? a : b;
-    if (skip) return { v: 0n, u };
-    return { ...this.norm(r.v, u), a: r.a };
+    const out = this.norm(r.v, u);
+    return skip || !sym(r) ? out : { ...out, a: r.a };
   }
 
   /** Precedence climbing over the binary operators of at least `minPrec`. */

@@ -137,7 +137,9 @@ const FILES: Record<string, string> = {
 #elif (0 && __COUNTER__) || -__COUNTER__ + __COUNTER__ + 0u == 1 && __COUNTER__ * 2 - 2 * __COUNTER__ < 0
 # include "ctr-2.h"
 #endif
-#if 1 ? __COUNTER__ < __COUNTER__ : __COUNTER__
+#define CAT(a, b) a ## b
+#define XCAT(a, b) CAT(a, b)
+#if 1 ? __COUNTER__ < XCAT(, __COUNTER__) : __COUNTER__
 # include "ctr-3.h"
 #endif
 `,

@@ -164,9 +164,9 @@ const PASTE_MODE = { rawStrings: true, digitSeparators: true };
  * @example pasteTokens(tok(Tk.Ident, "a"), tok(Tk.Number, "1")) // { k: Tk.Ident, t: "a1", ws: false }
  */
 export function pasteTokens(a: Token, b: Token): Token {
-  if (a.ctr !== undefined || b.ctr !== undefined) noCounter([a, b], "a ## paste");
   if (b.k === Tk.Placemarker) return a;
   if (a.k === Tk.Placemarker) return { ...b, ws: a.ws };
+  if (a.ctr !== undefined || b.ctr !== undefined) noCounter([a, b], "a ## paste");
   const text = a.t + b.t;
   const toks = tokenizeLine(text, 0, text.length, PASTE_MODE, false);
   if (toks.length !== 1 || toks[0]!.ws) {
