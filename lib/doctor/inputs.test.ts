@@ -47,6 +47,7 @@ describe("doctorInputs()", () => {
   });
   test("explain() words each origin", () => {
     assert.equal(explain({ how: "preinclude" }), "included by the compiler itself before the source");
+    assert.equal(explain({ how: "dependency" }), "read by the compiler without preprocessing (a sanitizer ignorelist, a -fprofile-list file)");
     assert.equal(explain({ how: "has_include", from: "/a.c", line: 3 }), "found by __has_include from /a.c:3 (must exist remotely too)");
     assert.equal(explain({ how: "include_next", from: "/x.h" }), "#include_next from /x.h");
   });

@@ -78,6 +78,7 @@ export function explain(o: Origin): string {
     case "imacros": return "-imacros option";
     case "include-option": return "-include option";
     case "preinclude": return "included by the compiler itself before the source";
+    case "dependency": return "read by the compiler without preprocessing (a sanitizer ignorelist, a -fprofile-list file)";
     case "has_include": return `found by __has_include${at} (must exist remotely too)`;
     default: return `#${o.how}${at}`;
   }

@@ -2,7 +2,9 @@
  * The values of the builtin macros the scanner computes itself when a directive uses them:
  * `__LINE__` (after `#line`), `__FILE__` (the path as the compiler spells it, or as `#line` set it),
  * clang's `__FILE_NAME__`, `__BASE_FILE__`, `__INCLUDE_LEVEL__`, `__DATE__`, `__TIME__`, `__TIMESTAMP__`.
- * `__COUNTER__` is not modelled: program text the scanner never reads also advances it.
+ * `__COUNTER__` has no value here: program text the scanner never reads also advances it. In a `#if`
+ * condition the scanner makes it a symbolic token instead (tokens.ts `ctr`, evaluated by expr.ts);
+ * anywhere else in a directive (a computed `#include`, `#line`) it falls back.
  *
  * Spec: gcc manual "Standard Predefined Macros", "Common Predefined Macros"; clang "Builtin Macros".
  */
@@ -25,7 +27,7 @@ export interface BuiltinContext {
 
 /**
  * The token a dynamic builtin macro expands to.
- * @throws {ScanFallback} "unsupported" for `__COUNTER__`.
+ * @throws {ScanFallback} "unsupported" for `__COUNTER__` (outside a condition: see the module comment).
  * @example builtinValue("__LINE__", { line: 7, file: "a.c", base: "a.c", depth: 0 }) // { k: Tk.Number, t: "7", ws: false }
  */
 export function builtinValue(kind: BuiltinKind, at: BuiltinContext): Token {

@@ -14,7 +14,7 @@
 import type { BuiltinKind, Macro } from "./macros.ts";
 import { ScanFallback } from "./scan-fallback.ts";
 import { addName, collectArgs, intersect, substitute } from "./substitute.ts";
-import { Tk, type Token } from "./tokens.ts";
+import { noCounter, Tk, type Token } from "./tokens.ts";
 
 /** What the expander asks the scanner for while it expands. */
 export interface ExpandHooks {
@@ -148,14 +148,20 @@ export class Expander {
       operand.push(a);
     }
     if (kind === "query") {
-      const arg = spellOperand(this.run(operand, true, false));
+      const expanded = this.run(operand, true, false);
+      noCounter(expanded, `the operand of ${m.name}`);
+      const arg = spellOperand(expanded);
       return { k: Tk.Number, t: String(this.hooks.query(m.name, arg)), ws: false };
     }
     const next = m.name === "__has_include_next";
     const first = operand[0];
     let name: { angle: boolean; name: string } | undefined;
     if (operand.length === 1 && (first!.k === Tk.Header || first!.k === Tk.String)) name = headerOf(first!);
-    else name = includeOperand(this.run(operand, true, false));
+    else {
+      const expanded = this.run(operand, true, false);
+      noCounter(expanded, `the operand of ${m.name}`);
+      name = includeOperand(expanded);
+    }
     if (!name) throw new ScanFallback("error", `${m.name} requires a header name`);
     return this.hooks.hasInclude(next, name.angle, name.name) ? ONE : ZERO;
   }

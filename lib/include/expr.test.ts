@@ -4,6 +4,7 @@ import { evalFast } from "./expr-fast.ts";
 import { evalCondition, evalValue, type ExprOptions } from "./expr.ts";
 import { ScanFallback } from "./scan-fallback.ts";
 import { tokenizeLine } from "./tokenize.ts";
+import { Tk } from "./tokens.ts";
 
 const C: ExprOptions = { cxx: false, charUnsigned: false, intmaxBits: 64 };
 const CXX: ExprOptions = { ...C, cxx: true };
@@ -123,5 +124,40 @@ describe("evalFast()", () => {
   });
   test("evalFast() declines unsigned values, big shifts and division by zero", () => {
     for (const e of ["1u", "1 << 40", "1 / 0", "'a'", "0x8000000000000000", "-1 >> 1 << 40"]) assert.equal(evalFast(toks(e), false), undefined, e);
+  });
+});
+
+describe("evalCondition(): __COUNTER__, its base unknown", () => {
+  /** The condition with each `C` replaced by the next __COUNTER__ token, as the scanner hands it over. */
+  const withCounter = (s: string) => {
+    let i = 0;
+    return toks(s).map((t) => (t.t === "C" ? { k: t.k === Tk.Ident ? Tk.Number : t.k, t: "__COUNTER__", ws: t.ws, ctr: i++ } : t));
+  };
+  test("conditions where the base cancels are decided", () => {
+    const CASES: [string, boolean][] = [
+      ["C + 1 == C + 0", true], // benchmark.h
+      ["C == C", false],
+      ["C - C == -1", true],
+      ["C != C", true],
+      ["C < C", true],
+      ["C >= C + 1", false],
+      ["-C + C == 1", true],
+      ["C * 2 - 2 * C == -2", true],
+      ["C + 1u == C", true],
+      ["(C) + (1) == (C)", true],
+      ["0 && C", false],
+      ["1 || C == 0", true],
+      ["1 ? C < C : C", true],
+      ["0 ? C : C - C", true],
+    ];
+    for (const [s, want] of CASES) assert.equal(evalCondition(withCounter(s), C), want, s);
+  });
+  test("conditions that depend on the counter's value are unsupported", () => {
+    for (const s of ["C == 0", "C", "!C", "C && 1", "1 && C", "C ? 1 : 0", "C % 2 == C % 2", "C * C == C * C", "C - 5u < C", "(C << 1) == (C << 1)", "~C == ~C", "C * 2 == C"]) {
+      assert.throws(() => evalCondition(withCounter(s), C), (e: unknown) => e instanceof ScanFallback && e.kind === "unsupported" && /__COUNTER__/.test(e.message), s);
+    }
+  });
+  test("the fast path leaves __COUNTER__ to the BigInt evaluator", () => {
+    assert.equal(evalFast(withCounter("C + 1 == C + 0"), false), undefined);
   });
 });

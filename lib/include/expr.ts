@@ -12,6 +12,14 @@
  * `__CHAR_UNSIGNED__`. In C++, `true`/`false` and the alternative tokens (`and`, `not`, …) work.
  * Any identifier left is 0.
  *
+ * `__COUNTER__` (a token with `ctr` set, see tokens.ts) is `n + i` for its i-th expansion in the
+ * condition, with n unknown (0 ≤ n < 2^32: gcc's counter is an unsigned int; what program text the
+ * scanner never reads expanded decides it). Values stay symbolic, `a·n + v`, through `+`, `-`, unary
+ * `+`/`-`, `*` by a constant and `?:` with a known condition; a comparison of two of them with the same
+ * `a` is known (`==`/`!=` always, since n cancels even when they wrap; `<`… when signed and far from
+ * overflow): benchmark.h's `__COUNTER__ + 1 == __COUNTER__ + 0` is 1 whatever n is. Anything whose value
+ * still depends on n (`__COUNTER__ == 0`, `!__COUNTER__`, a truth value) is "unsupported".
+ *
  * This file is longer than 250 lines because it is one grammar: splitting literals from operators
  * would only add an interface between two halves that never change apart.
  *
@@ -32,10 +40,24 @@ export interface ExprOptions {
   intmaxBits: number;
 }
 
-/** A value of the evaluator: `u` marks uintmax_t. */
+/** A value of the evaluator: `u` marks uintmax_t; `a`, when set and non-zero, makes it `a·n + v` (n: `__COUNTER__`'s unknown base). */
 interface Val {
   v: bigint;
   u: boolean;
+  a?: bigint;
+}
+
+/** Bounds within which `a·n + v` (0 ≤ n < 2^32) cannot overflow intmax_t: ordering of two such values is then that of v. */
+const SYM_A_MAX = 1n << 20n;
+const SYM_V_MAX = 1n << 40n;
+
+/** Does the value depend on `__COUNTER__`'s unknown base? */
+function sym(x: Val): boolean {
+  return x.a !== undefined && x.a !== 0n;
+}
+
+function dependsOnCounter(what: string): never {
+  throw new ScanFallback("unsupported", `__COUNTER__ in a directive: ${what} depends on the counter's value, which is not modelled`);
 }
 
 const ALT: Record<string, string> = {
@@ -64,6 +86,7 @@ export function evalCondition(toks: readonly Token[], opts: ExprOptions): boolea
   const p = new Parser(toks, opts);
   const v = p.comma(false);
   if (p.pos < toks.length) throw new ScanFallback("error", `missing binary operator before token "${toks[p.pos]!.t}"`);
+  if (sym(v)) dependsOnCounter("the condition");
   return v.v !== 0n;
 }
 
@@ -77,7 +100,8 @@ export function evalValue(toks: readonly Token[], opts: ExprOptions): { v: bigin
   const p = new Parser(toks, opts);
   const v = p.comma(false);
   if (p.pos < toks.length) throw new ScanFallback("error", `missing binary operator before token "${toks[p.pos]!.t}"`);
-  return v;
+  if (sym(v)) dependsOnCounter("the value");
+  return { v: v.v, u: v.u };
 }
 
 class Parser {
@@ -112,13 +136,16 @@ class Parser {
     const c = this.binary(1, skip);
     if (this.peekOp() !== "?") return c;
     this.pos++;
+    if (!skip && sym(c)) dependsOnCounter("a ?: condition");
     const taken = c.v !== 0n;
     const a = this.comma(skip || !taken);
     if (this.peekOp() !== ":") throw new ScanFallback("error", "'?' without following ':'");
     this.pos++;
     const b = this.cond(skip || taken);
     const u = a.u || b.u;
-    return this.norm(taken ? a.v : b.v, u);
+    const r = taken ? a : b;
+    const out = this.norm(r.v, u);
+    return skip || !sym(r) ? out : { ...out, a: r.a };
   }
 
   /** Precedence climbing over the binary operators of at least `minPrec`. */
@@ -130,8 +157,10 @@ class Parser {
       if (prec === undefined || prec < minPrec) return lhs;
       this.pos++;
       if (op === "&&" || op === "||") {
+        if (!skip && sym(lhs)) dependsOnCounter(`an operand of ${op}`);
         const short = op === "&&" ? lhs.v === 0n : lhs.v !== 0n;
         const rhs = this.binary(prec + 1, skip || short);
+        if (!skip && !short && sym(rhs)) dependsOnCounter(`an operand of ${op}`);
         lhs = { v: (op === "&&" ? !short && rhs.v !== 0n : short || rhs.v !== 0n) ? 1n : 0n, u: false };
         continue;
       }
@@ -141,6 +170,7 @@ class Parser {
   }
 
   private apply(op: string, a: Val, b: Val, skip: boolean): Val {
+    if (sym(a) || sym(b)) return this.applySym(op, a, b, skip);
     const u = a.u || b.u;
     const x = u ? BigInt.asUintN(this.opts.intmaxBits, a.v) : a.v;
     const y = u ? BigInt.asUintN(this.opts.intmaxBits, b.v) : b.v;
@@ -169,6 +199,37 @@ class Parser {
     throw new ScanFallback("error", `unexpected operator "${op}" in #if`);
   }
 
+  /** A binary operator with a `__COUNTER__`-dependent operand: exact where n cancels, else unsupported. */
+  private applySym(op: string, a: Val, b: Val, skip: boolean): Val {
+    const u = a.u || b.u;
+    if (skip) return { v: 0n, u };
+    const aa = a.a ?? 0n;
+    const ba = b.a ?? 0n;
+    const x = u ? BigInt.asUintN(this.opts.intmaxBits, a.v) : a.v;
+    const y = u ? BigInt.asUintN(this.opts.intmaxBits, b.v) : b.v;
+    const symVal = (coef: bigint, v: bigint): Val => ({ ...this.norm(v, u), a: coef });
+    switch (op) {
+      case "+": return symVal(aa + ba, x + y);
+      case "-": return symVal(aa - ba, x - y);
+      case "*":
+        if (aa === 0n) return symVal(ba * x, x * y);
+        if (ba === 0n) return symVal(aa * y, x * y);
+        break;
+      case "==": case "!=":
+        // a·n + x ≡ a·n + y (mod 2^width) exactly when x ≡ y: both are already reduced to the width.
+        if (aa === ba) return bool((x === y) === (op === "=="));
+        break;
+      case "<": case ">": case "<=": case ">=": {
+        const small = (c: bigint, v: bigint) => c >= -SYM_A_MAX && c <= SYM_A_MAX && v >= -SYM_V_MAX && v <= SYM_V_MAX;
+        if (aa === ba && !u && small(aa, x) && small(ba, y)) {
+          return bool(op === "<" ? x < y : op === ">" ? x > y : op === "<=" ? x <= y : x >= y);
+        }
+        break;
+      }
+    }
+    return dependsOnCounter(`the operator ${op}`);
+  }
+
   /** gcc `num_lshift`/`num_rshift`: the result has the left operand's type. */
   private shift(left: boolean, a: Val, b: Val): Val {
     let n = b.u ? BigInt.asUintN(this.opts.intmaxBits, b.v) : b.v;
@@ -187,7 +248,8 @@ class Parser {
       this.pos++;
       const v = this.unary(skip);
       if (op === "+") return v;
-      if (op === "-") return this.norm(-v.v, v.u);
+      if (op === "-") return sym(v) ? { ...this.norm(-v.v, v.u), a: -v.a! } : this.norm(-v.v, v.u);
+      if (sym(v)) return skip ? { v: 0n, u: v.u } : dependsOnCounter(`the operator ${op}`);
       if (op === "~") return this.norm(~v.v, v.u);
       return bool(v.v === 0n);
     }
@@ -203,7 +265,7 @@ class Parser {
       this.pos++;
       return v;
     }
-    if (t.k === Tk.Number) return this.number(t.t);
+    if (t.k === Tk.Number) return t.ctr !== undefined ? { v: BigInt(t.ctr), u: false, a: 1n } : this.number(t.t);
     if (t.k === Tk.Char) return this.char(t.t);
     if (t.k === Tk.Ident) {
       if (this.opts.cxx && t.t === "true") return { v: 1n, u: false };

@@ -73,7 +73,8 @@ export function loadProbeRun(key: string): { run: ProbeRun; keys: string[] } | u
 
 /**
  * Stores a first probe run (best effort: a failure to write only costs a probe next time).
- * @param dirs the standard include dirs the run printed; @param preincludes the files it pre-includes.
+ * @param dirs the standard include dirs the run printed; @param preincludes the files it pre-includes
+ *   and the extra dependencies it lists (absolute).
  */
 export function storeProbeRun(
   key: string, info: CompilerInfo, run: ProbeRun, keys: readonly string[], dirs: readonly string[], preincludes: readonly string[],

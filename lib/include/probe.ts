@@ -41,6 +41,14 @@ export interface Probe {
   std: { quote: string[]; system: string[] };
   /** Files the compiler includes before the source by itself (absolute): gcc's stdc-predef.h. */
   preincludes: string[];
+  /**
+   * Files the compiler lists as dependencies but never preprocesses — clang's `ExtraDeps`: sanitizer
+   * ignorelists (`-fsanitize=address` adds the resource dir's asan_ignorelist.txt,
+   * `-fsanitize-ignorelist=`), `-fprofile-list=` files — as it printed them (a relative one is relative
+   * to the compile's cwd). clang lists them before the main file; gcc has none and lists the main
+   * file first.
+   */
+  extraDeps: string[];
   /** `op(arg)` → value; NaN when the compiler reports an error for it. */
   answers: Map<string, number>;
   mode: LexMode;
@@ -144,12 +152,17 @@ async function firstRound(run: Entry["run"], info: CompilerInfo, cwd: string, ke
   });
   const macros = new Map<string, Macro>();
   for (const [k, m] of all) if (!k.startsWith("__goma_")) macros.set(k, m);
-  const preincludes = depsOf(parseMakeDeps(r.deps)).map((d) => path.resolve(cwd, d)).filter((d) => d !== r.source);
+  const deps = depsOf(parseMakeDeps(r.deps));
+  const at = deps.findIndex((d) => path.resolve(cwd, d) === r.source);
+  const extraDeps = at > 0 ? deps.slice(0, at) : [];
+  const preincludes = deps.slice(at > 0 ? at : 0).map((d) => path.resolve(cwd, d)).filter((d) => d !== r.source);
   const answers = new Map<string, number>();
   readAnswers(r.stdout, r.stderr, keys, queries.lines, answers);
   const trigraphs = all.get("__goma_trigraph")?.body[0]?.t === "#";
-  const probe = makeProbe(info, macros, builtins, lists, preincludes, answers, trigraphs);
-  if (stored === undefined) storeProbeRun(key, info, r, keys, [...lists.quote, ...lists.system], preincludes);
+  const probe = makeProbe(info, macros, builtins, lists, preincludes, extraDeps, answers, trigraphs);
+  if (stored === undefined) {
+    storeProbeRun(key, info, r, keys, [...lists.quote, ...lists.system], [...preincludes, ...extraDeps.map((d) => path.resolve(cwd, d))]);
+  }
   onProbe(probe);
   return probe;
 }
@@ -157,7 +170,7 @@ async function firstRound(run: Entry["run"], info: CompilerInfo, cwd: string, ke
 /** A Probe from its parts; the lexical mode and expression options follow from the macros. */
 function makeProbe(
   info: CompilerInfo, macros: Map<string, Macro>, builtins: Map<string, BuiltinKind>, std: Probe["std"],
-  preincludes: string[], answers: Map<string, number>, trigraphs: boolean,
+  preincludes: string[], extraDeps: string[], answers: Map<string, number>, trigraphs: boolean,
 ): Probe {
   const num = (name: string) => {
     const t = macros.get(name)?.body[0]?.t;
@@ -173,7 +186,7 @@ function makeProbe(
     trigraphs,
   };
   return {
-    macros, builtins, std, preincludes, answers, mode,
+    macros, builtins, std, preincludes, extraDeps, answers, mode,
     modeKey: `${mode.rawStrings ? "r" : ""}${mode.digitSeparators ? "d" : ""}${trigraphs ? "t" : ""}`,
     expr: { cxx, charUnsigned: macros.has("__CHAR_UNSIGNED__"), intmaxBits: num("__INTMAX_WIDTH__") || 64 },
   };

@@ -123,6 +123,32 @@ const FILES: Record<string, string> = {
   "trigraph.c": '??=include "tri-a.h"\n// in ISO modes this comment goes on ??/\n#include "tri-b.h"\n#include "tri-c.h"\n',
   "tri-a.h": "", "tri-b.h": "", "tri-c.h": "",
   "intrin.c": "#include <immintrin.h>\n", "random.cc": "#include <random>\n", "counter.c": "#if __COUNTER__ == 0\n#endif\n",
+  // __COUNTER__ in conditions whose value does not depend on the counter (benchmark.h's check first);
+  // program text advances it between them
+  "counter-ok.c": `int x = __COUNTER__ + __COUNTER__;
+#if defined(__COUNTER__) && (__COUNTER__ + 1 == __COUNTER__ + 0)
+# include "ctr-1.h"
+#else
+# include "ctr-no1.h"
+#endif
+#define NEXT __COUNTER__
+#if NEXT == NEXT || NEXT - NEXT != -1
+# include "ctr-no2.h"
+#elif (0 && __COUNTER__) || -__COUNTER__ + __COUNTER__ + 0u == 1 && __COUNTER__ * 2 - 2 * __COUNTER__ < 0
+# include "ctr-2.h"
+#endif
+#define CAT(a, b) a ## b
+#define XCAT(a, b) CAT(a, b)
+#if 1 ? __COUNTER__ < XCAT(, __COUNTER__) : __COUNTER__
+# include "ctr-3.h"
+#endif
+`,
+  // sanitizer ignorelists: clang lists them in -M (before the source) and reads them, unpreprocessed
+  "san.c": '#include "taken1.h"\n', "sub/san.c": '#include "../taken1.h"\n', "ign.txt": "# not a directive\nfun:foo\n", "sub/ign.txt": "#x\n",
+  "ctr-1.h": "", "ctr-2.h": "", "ctr-3.h": "", "ctr-no1.h": "", "ctr-no2.h": "",
+  "counter-cat.c": "#define CAT(a, b) a ## b\n#define XCAT(a, b) CAT(a, b)\n#define x0 1\n#if XCAT(x, __COUNTER__)\n#endif\n",
+  "counter-inc.c": "#define S(x) #x\n#define XS(x) S(x)\n#include XS(__COUNTER__)\n",
+  "counter-str.c": "#define S(x) #x\n#define XS(x) S(x)\n#if __has_include(XS(__COUNTER__))\n#endif\n",
   // failures
   "missing.c": '#include "nothere.h"\n', "error.c": "#error stop here\n", "badif.c": "#if 1 +\n#endif\n",
 };
@@ -223,9 +249,35 @@ describe("scanInputs() fallbacks", () => {
       assert.deepEqual([r.missing, r.extra], [[], []], `${cc} ${args.join(" ")}`);
     }
   });
-  test("scanInputs() falls back on _Pragma(\"once\") and __COUNTER__ in #if", async () => {
+  test("scanInputs() decides #if conditions whose value does not depend on __COUNTER__'s, as the compiler does", async () => {
+    for (const cc of ["gcc", "clang", "g++", "clang++"]) {
+      const args = cc.endsWith("++") ? ["-x", "c++", "-c", "counter-ok.c"] : ["-c", "counter-ok.c"];
+      const r = await both(cc, args);
+      assert.deepEqual([r.missing, r.extra], [[], []], cc);
+      assert.deepEqual([...r.want].filter((f) => f.startsWith(proj)).map((f) => path.basename(f)).sort(), ["counter-ok.c", "ctr-1.h", "ctr-2.h", "ctr-3.h"], cc);
+    }
+  });
+  test("scanInputs() lists clang's sanitizer ignorelists as -M does, without preprocessing them", async () => {
+    for (const [cc, args] of [["clang", ["-fsanitize=address", "-c", "san.c"]], ["clang++", ["-fsanitize=address", "-O2", "-x", "c++", "-c", "san.c"]],
+      ["clang", ["-fsanitize=address", "-fsanitize-ignorelist=ign.txt", "-c", "san.c"]], ["gcc", ["-fsanitize=address", "-c", "san.c"]]] as const) {
+      const r = await both(cc, [...args]);
+      assert.deepEqual([r.missing, r.extra], [[], []], `${cc} ${args.join(" ")}`);
+      if (cc.startsWith("clang")) assert.ok([...r.got.keys()].some((f) => f.endsWith("/asan_ignorelist.txt")), `${cc} ${args.join(" ")}`);
+    }
+    // the same relative ignorelist from another cwd (one probe): that cwd's file
+    const sub = path.join(proj, "sub");
+    const flags = parseFlags(["clang", "-fsanitize=address", "-fsanitize-ignorelist=ign.txt", "-c", "san.c"], sub);
+    const info = await getCompilerInfo(flags, sub, ENV, cacheDir);
+    const got = await scanDetailed(flags, info, sub, ENV);
+    assert.deepEqual([...got.keys()].sort(), (await discoverInputs(flags, info, sub, ENV)).sort());
+    assert.ok(got.has(path.join(sub, "ign.txt")));
+  });
+  test("scanInputs() falls back on _Pragma(\"once\") and on __COUNTER__ where its value matters", async () => {
     assert.match((await fallback("gcc", ["-c", "pragma-op.c"])).fallback ?? "", /^unsupported: .*_Pragma/);
     assert.match((await fallback("clang", ["-c", "counter.c"])).fallback ?? "", /^unsupported: __COUNTER__/);
+    assert.match((await fallback("gcc", ["-c", "counter-cat.c"])).fallback ?? "", /^unsupported: __COUNTER__ in a ## paste/);
+    assert.match((await fallback("gcc", ["-c", "counter-str.c"])).fallback ?? "", /^unsupported: __COUNTER__ in a # stringizing/);
+    assert.match((await fallback("clang", ["-c", "counter-inc.c"])).fallback ?? "", /^unsupported: __COUNTER__ in a directive is not modelled/);
     assert.match((await fallback("clang", ["--sysroot", "sr", "-I=/inc", "-c", "sysroot.c"])).fallback ?? "", /^unsupported: include dir =\/inc/);
   });
   test("scanInputs() falls back on options it does not model", async () => {

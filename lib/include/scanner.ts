@@ -56,6 +56,11 @@ export class Scanner {
    * width, the `__has_*` answers).
    */
   private readonly exprKey: string;
+  /**
+   * While a `#if`/`#elif` condition is expanded: how many `__COUNTER__`s it has expanded so far (each
+   * becomes a symbolic value, {@link Token.ctr}); -1 elsewhere (`#include`, `#line`: not modelled).
+   */
+  private counterUses = -1;
   /** A `__has_*` query without an answer yet was met (its provisional 0 must not be remembered). */
   private unanswered = false;
   /** The directive being run, and its file (for `__LINE__` and messages). */
@@ -186,7 +191,14 @@ export class Scanner {
     if (known !== undefined) return known;
     this.expander.record();
     this.unanswered = false;
-    const value = evalCondition(this.expander.expand(directiveTokens(file, d), true), this.s.probe.expr);
+    this.counterUses = 0;
+    let expanded: Token[];
+    try {
+      expanded = this.expander.expand(directiveTokens(file, d), true);
+    } finally {
+      this.counterUses = -1;
+    }
+    const value = evalCondition(expanded, this.s.probe.expr);
     const used = this.expander.consulted();
     if (!this.unanswered) remember(d, this.exprKey, used, value);
     return value;
@@ -233,6 +245,7 @@ export class Scanner {
   }
 
   private dynamic(kind: BuiltinKind): Token {
+    if (kind === "__COUNTER__" && this.counterUses >= 0) return { k: Tk.Number, t: "__COUNTER__", ws: false, ctr: this.counterUses++ };
     const f = this.stack[this.stack.length - 1];
     return builtinValue(kind, {
       line: kind === "__LINE__" ? this.curLine() + (f?.lineDelta ?? 0) : 0,

@@ -9,7 +9,7 @@
 import { NOPARAM, PASTE, type Macro } from "./macros.ts";
 import { ScanFallback } from "./scan-fallback.ts";
 import { tokenizeLine } from "./tokenize.ts";
-import { Tk, type HideSet, type Token } from "./tokens.ts";
+import { noCounter, Tk, type HideSet, type Token } from "./tokens.ts";
 
 const PLACEMARKER: Token = { k: Tk.Placemarker, t: "", ws: false };
 
@@ -78,7 +78,9 @@ export function substitute(
   const res: Token[] = [];
   for (const t of pasted) {
     if (t.k === Tk.Placemarker) continue;
-    res.push({ k: t.k, t: t.t, ws: res.length === 0 ? ws : t.ws, hs: union(t.hs, hs) });
+    const r: Token = { k: t.k, t: t.t, ws: res.length === 0 ? ws : t.ws, hs: union(t.hs, hs) };
+    if (t.ctr !== undefined) r.ctr = t.ctr;
+    res.push(r);
   }
   return res;
 }
@@ -164,6 +166,7 @@ const PASTE_MODE = { rawStrings: true, digitSeparators: true };
 export function pasteTokens(a: Token, b: Token): Token {
   if (b.k === Tk.Placemarker) return a;
   if (a.k === Tk.Placemarker) return { ...b, ws: a.ws };
+  if (a.ctr !== undefined || b.ctr !== undefined) noCounter([a, b], "a ## paste");
   const text = a.t + b.t;
   const toks = tokenizeLine(text, 0, text.length, PASTE_MODE, false);
   if (toks.length !== 1 || toks[0]!.ws) {
@@ -182,6 +185,7 @@ export function stringize(arg: readonly Token[]): string {
   let first = true;
   for (const t of arg) {
     if (t.k === Tk.Placemarker) continue;
+    if (t.ctr !== undefined) noCounter(arg, "a # stringizing");
     if (t.ws && !first) s += " ";
     first = false;
     s += t.k === Tk.String || t.k === Tk.Char ? t.t.replace(/[\\"]/g, "\\$&") : t.t;

@@ -5,6 +5,7 @@
  *
  * Spec: C17 §6.4 (preprocessing-token), C++20 [lex.pptoken].
  */
+import { ScanFallback } from "./scan-fallback.ts";
 
 /** Token kinds (small integers: compared in the hot loops of expansion and evaluation). */
 export const Tk = {
@@ -47,6 +48,21 @@ export interface Token {
   ws: boolean;
   /** Hide set (macro expansion only); absent means empty. */
   hs?: HideSet;
+  /**
+   * Set on what `__COUNTER__` expands to in a `#if` condition (spelled `__COUNTER__`, kind Number):
+   * the counter's value is unknown — program text the scanner never reads advances it too — but its
+   * i-th expansion in one condition is the first one's value plus i. The evaluator keeps it symbolic
+   * (expr.ts); anything else that meets it (pasting, stringizing, an include name) falls back.
+   */
+  ctr?: number;
+}
+
+/**
+ * Throws when a token list holds a `__COUNTER__` value ({@link Token.ctr}) where only its digits would do.
+ * @throws {ScanFallback} "unsupported".
+ */
+export function noCounter(toks: readonly Token[], where: string): void {
+  for (const t of toks) if (t.ctr !== undefined) throw new ScanFallback("unsupported", `__COUNTER__ in ${where} is not modelled`);
 }
 
 /**

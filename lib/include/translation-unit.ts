@@ -1,13 +1,16 @@
 /**
  * One translation unit from the preprocessor's start: the source is listed first, then the command
- * line runs in gcc's and clang's order — `-D`/`-U` in the order given, every `-imacros` file, the
+ * line runs in gcc's and clang's order (the files clang lists without preprocessing them, its
+ * sanitizer ignorelists, are added right after the source) — `-D`/`-U` in the order given, every `-imacros` file, the
  * compiler's implicit pre-include (gcc's stdc-predef.h, looked up along the `<…>` chain and skipped
  * when absent, as `cpp_push_default_include` does), every `-include` file — and the source last.
  *
  * Spec: gcc c-family/c-opts.cc (`c_finish_options`, `push_command_line_include`); clang
  * lib/Frontend/InitPreprocessor.cpp (`-imacros` before `-include`).
  */
+import * as path from "node:path";
 import type { CompilerFamily } from "../compiler/types.ts";
+import { statPath } from "./fs-cache.ts";
 import type { PpOptions } from "./pp-options.ts";
 import type { Probe } from "./probe.ts";
 import { ABS, normalizedPath, type Found } from "./resolve.ts";
@@ -17,7 +20,9 @@ import type { SearchPath } from "./search-path.ts";
 
 /** How a file came into the input list (for `goma doctor inputs --explain`). */
 export interface Origin {
-  how: "source" | "imacros" | "preinclude" | "include-option" | "include" | "include_next" | "import" | "has_include";
+  how: "source" | "imacros" | "preinclude" | "include-option" | "include" | "include_next" | "import" | "has_include"
+    /** A file the compiler reads without preprocessing it and lists in -M (clang's sanitizer ignorelists). */
+    | "dependency";
   /** The including file (normalized absolute) and the directive's line; absent for the source and options. */
   from?: string;
   line?: number;
@@ -47,6 +52,11 @@ export function scanTranslationUnit(scanner: Scanner, s: ScanSetup): Map<string,
   const mainFs = s.input.startsWith("/") ? s.input : `${s.cwd}/${s.input}`;
   const main: Found = { raw: s.input, fs: mainFs, dirIdx: ABS };
   scanner.files.set(normalizedPath(mainFs), { how: "source" });
+  for (const d of s.probe.extraDeps) {
+    const abs = path.resolve(s.cwd, d);
+    if (statPath(abs)?.dir !== false) throw new ScanFallback("error", `${d}: No such file (a dependency the compiler lists)`);
+    scanner.files.set(normalizedPath(abs), { how: "dependency" });
+  }
   for (const d of s.pp.defines) scanner.table.commandLine(d.kind, d.value, s.probe);
   for (const name of s.pp.imacros) scanner.enter(mustFind(scanner, name, "imacros"), { how: "imacros" }, false);
   for (const abs of s.probe.preincludes) {
