@@ -2,13 +2,14 @@
 # Installs everything goma's build, tests and main job need on a fresh Debian machine:
 # compilers and build tools from Debian's packages (lua5.4's Debian build needs autotools, libtool and
 # readline; bubblewrap sandboxes the embedded backend's actions; chromium runs the dashboard's browser test
-# headless; `goma bench` compares against ccache and sccache and builds CMake projects; bazel-bootstrap,
+# headless; `goma bench` compares against ccache and sccache and builds CMake projects, which the include
+# corpus configures with ninja-build too; bazel-bootstrap,
 # Bazel 4.2, is the real REAPI client of test/e2e/bazel.test.ts: ~36 s to install, ~27 s of tests), then
 # the npm dependencies (bun comes from npm). Idempotent: a second run changes nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
-for p in gcc g++ clang make cmake binutils dpkg-dev autoconf automake libtool libreadline-dev hyperfine curl bubblewrap chromium ccache sccache bazel-bootstrap; do
+for p in gcc g++ clang make cmake ninja-build binutils dpkg-dev autoconf automake libtool libreadline-dev hyperfine curl bubblewrap chromium ccache sccache bazel-bootstrap patch python3-venv; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
