@@ -129,10 +129,15 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** A port offset (a multiple of 10 in 1000..49990) at which every port of a Buildbarn with `workers` workers was free a moment ago. */
+/**
+ * A port offset (a multiple of 10 in 1000..22990) at which every port of a Buildbarn with `workers` workers
+ * was free a moment ago. Every port stays below 32768, the start of Linux's default ephemeral range
+ * (net.ipv4.ip_local_port_range), so neither a listener on port 0 (the goma servers of the tests) nor an
+ * outgoing connection can take one between this check and Buildbarn's bind.
+ */
 export async function freePortOffset(workers = 1): Promise<number> {
   for (let i = 0; i < 50; i++) {
-    const off = 1000 + 10 * Math.floor(Math.random() * 4900);
+    const off = 1000 + 10 * Math.floor(Math.random() * 2200);
     const free = await Promise.all(portsAt(off, workers).map(portFree));
     if (free.every(Boolean)) return off;
   }
@@ -145,6 +150,19 @@ export async function freePortOffset(workers = 1): Promise<number> {
  * @throws {Error} when start.sh fails: with its output and the components' logs.
  */
 export async function startBuildbarn(inst: BuildbarnInstall, opts: BuildbarnOptions = {}): Promise<Buildbarn> {
+  // Another process can bind one of the ports between freePortOffset's check and Buildbarn's own bind:
+  // that start fails with "address already in use" in a component's log; take another offset then.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startBuildbarnOnce(inst, opts);
+    } catch (e) {
+      if (attempt >= 3 || !/address already in use/.test(String(e))) throw e;
+      console.error(`buildbarn: a port was taken during start-up (attempt ${attempt}); starting at another port offset`);
+    }
+  }
+}
+
+async function startBuildbarnOnce(inst: BuildbarnInstall, opts: BuildbarnOptions): Promise<Buildbarn> {
   if (!inst.bin) throw new Error(`Buildbarn is not installed: ${inst.missing}`);
   const root = mkdtempSync(join(tmpdir(), "goma-bb-"));
   const workersArg = opts.args?.includes("--workers") ? Number(opts.args[opts.args.indexOf("--workers") + 1]) : undefined;

@@ -15,11 +15,13 @@ test("cache-only Buildbarn: real capabilities pass, the tiny action names the mi
   const addr = await buildbarn(storageInstall.bin!, ["--storage-only"]);
   const s = await serverFor(addr);
   const d = await doctor(s.env, ["--no-compile"]);
-  assert.equal(check(d, "backend.reachable").status, "pass");
-  assert.equal(check(d, "backend.api").status, "pass");
-  assert.equal(check(d, "backend.digest").status, "pass");
+  // On a failure the message carries the whole report and the server's log: CI shows only the end of a run.
+  const why = () => `${JSON.stringify(d.report.checks, null, 1)}\nserver log:\n${s.serverLog()}`;
+  assert.equal(check(d, "backend.reachable").status, "pass", why());
+  assert.equal(check(d, "backend.api").status, "pass", why());
+  assert.equal(check(d, "backend.digest").status, "pass", why());
   const a = check(d, "backend.action");
-  assert.equal(a.status, "fail");
-  assert.match(a.fix!, /cache-only REAPI service \(no Execution service/);
+  assert.equal(a.status, "fail", why());
+  assert.match(a.fix!, /cache-only REAPI service \(no Execution service/, why());
 });
 
