@@ -9,8 +9,8 @@
  *    manifest (`.goma/env-manifest`): an absolute path listed there, itself or the file it resolves to
  *    on this worker (directly, or through a symlink of
  *    the input root pointing at such a path, as for a project's `tools/gcc -> /usr/bin/gcc`) whose
- *    name, or the name of the file it resolves to, is a C/C++ compiler driver's (gcc, g++, cc, c++,
- *    clang, clang++, with target prefixes and version suffixes). The file is the worker's own, a regular
+ *    name, or the name of the file it resolves to, is one a compiler type claims (lib/compiler/registry.ts:
+ *    gcc, g++, cc, c++, clang, clang++ with target prefixes and version suffixes; fake-cc). The file is the worker's own, a regular
  *    executable outside the backend's data directory, owned by root or the server's user and writable
  *    by nobody else. A compiler uploaded in the input root is never run. Whether its content matches the
  *    manifest's hash stays the wrapper's check (a mismatch is an environment mismatch, exit 125, which
@@ -34,14 +34,13 @@ import { type Digest, digestKey, digestOf } from "../digest/digest.ts";
 import { build } from "../reapi/proto.ts";
 import { MANIFEST_PATH, ROOT_TOKEN, WRAPPER_PATH, WRAPPER_SCRIPT } from "../server/wrapper.ts";
 import { Code, GomaError } from "../util/status.ts";
+import { COMPILER_TYPES, isCompilerName } from "../compiler/registry.ts";
 import { type InputTree, missingBlobsError } from "./input-root.ts";
 import R = build.bazel.remote.execution.v2;
 
 /** `"toolchain"`: the rule above (what goma server runs). `"any"`: every command (tests of REAPI semantics). */
 export type CommandPolicy = "toolchain" | "any";
 
-/** The basename of a C/C++ compiler driver, e.g. `gcc`, `x86_64-linux-gnu-g++-12`, `clang++-14`, `cc`. */
-export const COMPILER_NAME = /^(?:[A-Za-z0-9_.]+-)*(?:gcc|g\+\+|cc|c\+\+|clang|clang\+\+)(?:-\d+(?:\.\d+)*)?$/;
 
 /** Environment variables goma server puts into a Command (lib/server/exec.ts). */
 const ALLOWED_ENV = /^(PATH|WORK_DIR|GOMA_CLIENT_ROOT|GOMA_PREFIX_MAP_LAST|GOMA_DEP_FILE|GOMA_ARGV0|LANG|LC_[A-Z_]+|LANGUAGE|LIBRARY_PATH|CPATH|C_INCLUDE_PATH|CPLUS_INCLUDE_PATH|OBJC_INCLUDE_PATH|DEPENDENCIES_OUTPUT|SUNPRO_DEPENDENCIES|SOURCE_DATE_EPOCH)$/;
@@ -152,8 +151,8 @@ export async function checkCommand(command: R.ICommand, ctx: CommandCheckContext
   }
   // The proxy lists the files a compiler is made of: /usr/bin/gcc may appear as the file it resolves to.
   if (!manifest.has(program) && !manifest.has(real)) refuse(`the compiler ${program} is not listed in the request's ${MANIFEST_PATH}`);
-  if (!COMPILER_NAME.test(basename(program)) && !COMPILER_NAME.test(basename(real))) {
-    refuse(`${program}${real !== program ? ` (${real})` : ""} is not a C/C++ compiler driver (gcc, g++, cc, c++, clang, clang++)`);
+  if (!isCompilerName(basename(program)) && !isCompilerName(basename(real))) {
+    refuse(`${program}${real !== program ? ` (${real})` : ""} is not a C/C++ compiler driver (gcc, g++, cc, c++, clang, clang++) nor another compiler a registered type claims (types: ${COMPILER_TYPES.map((t) => t.name).join(", ")})`);
   }
   if (real === ctx.dataDir || real.startsWith(`${ctx.dataDir}/`)) refuse(`${program} resolves into the backend's data directory`);
   const st = await stat(real);

@@ -7,27 +7,25 @@
  * never make goma run itself).
  *
  * Spec: Goma's gomacc "masquerade" invocation (reference/goma-protocol.md §4.1); ccache(1) "Run
- * modes". Lean: node:fs and node:path only (this is on the `goma cc` path).
+ * modes". Lean: node:fs, node:path and the light compiler registry only (this is on the `goma cc` path).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { isCompilerName } from "../compiler/registry.ts";
 
-/**
- * Names goma answers to as a compiler: an optional target prefix (`x86_64-linux-gnu-`), one of gcc, g++,
- * cc, c++, clang, clang++, and an optional version suffix (`-12`, `-14.0`).
- */
-const COMPILER_NAME = /^(?:[A-Za-z0-9_.]+(?:-[A-Za-z0-9_.]+)*-)?(?:gcc|g\+\+|cc|c\+\+|clang|clang\+\+)(?:-[0-9]+(?:\.[0-9]+)*)?$/;
 
 /** The link names `goma cc --install-links` makes besides the versioned ones found on PATH. */
 export const DEFAULT_LINK_NAMES = ["gcc", "g++", "cc", "c++", "clang", "clang++"] as const;
 
 /**
- * True when goma invoked under `name` (the basename of argv[0]) is masquerading as a compiler.
+ * True when goma invoked under `name` (the basename of argv[0]) is masquerading as a compiler: a name
+ * some compiler type claims (lib/compiler/registry.ts, the light registry: an optional target prefix
+ * `x86_64-linux-gnu-`, gcc, g++, cc, c++, clang, clang++, an optional version suffix `-12`; fake-cc).
  * @example isMasqueradeName("x86_64-linux-gnu-gcc-12") // true
  * @example isMasqueradeName("goma") // false
  */
 export function isMasqueradeName(name: string): boolean {
-  return COMPILER_NAME.test(name);
+  return isCompilerName(name);
 }
 
 let selfReal: string | undefined;

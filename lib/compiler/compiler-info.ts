@@ -8,7 +8,7 @@
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { Code, GomaError } from "../util/status.ts";
-import { commandNameOf } from "./families.ts";
+import { compilerTypeNamed } from "./registry.ts";
 import { appendUnique, sha256File, toolchainChain } from "./file-hash.ts";
 import { sharedLibraries } from "./shared-libs.ts";
 import { findCompiler } from "./find-compiler.ts";
@@ -121,7 +121,7 @@ async function buildInfo(
   const info: CompilerInfo = {
     localPath,
     realPath,
-    name: commandNameOf(flags.compiler, probe.family),
+    name: compilerTypeNamed(probe.family)!.commandName(flags.compiler),
     family: probe.family,
     lang: flags.lang,
     version: probe.version,

@@ -11,7 +11,10 @@ export type {
 export { parseFlags } from "./parse-flags.ts";
 export { getCompilerInfo, compilerInfoKey } from "./compiler-info.ts";
 export { discoverInputs, depsArgs } from "./discover-inputs.ts";
-export { FAMILIES, familyOf, commandNameOf, isCxxDriver, type FamilyDescriptor } from "./families.ts";
+export { COMPILER_TYPES, compilerTypeOf, compilerTypeNamed, includeRulesOf, isCompilerName, unknownCompilerReason, type CompilerTypeName } from "./registry.ts";
+export { compilerTypeFor } from "./implementations.ts";
+export { isCxxDriver } from "./gcc-style-names.ts";
+export type { CompilerType, CompilerTypeDescriptor, RemotePolicy, IncludeRules, ExecReqNormalizer, InputListing } from "./compiler-type.ts";
 export { FLAG_TABLE, type FlagSpec, type FlagForm, type FlagRole } from "./flag-table.ts";
 export { expandResponseFiles, splitResponseFile } from "./response-file.ts";
 export { parseMakeDeps, depsOf, type MakeRule } from "./make-deps.ts";

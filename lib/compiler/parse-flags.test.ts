@@ -99,14 +99,17 @@ describe("parseFlags() basics", () => {
     });
   }
 
-  const FAMILIES: [string, "gcc" | "clang", string | undefined][] = [
+  const FAMILIES: [string, "gcc" | "clang" | "fake" | "", string | undefined][] = [
     ["gcc", "gcc", undefined], ["g++", "gcc", undefined], ["cc", "gcc", undefined], ["c++", "gcc", undefined],
     ["x86_64-linux-gnu-gcc-12", "gcc", undefined], ["gcc-12", "gcc", undefined], ["/usr/bin/g++", "gcc", undefined],
     ["clang", "clang", undefined], ["clang++", "clang", undefined], ["clang-14", "clang", undefined],
     ["clang++-14", "clang", undefined], ["/usr/lib/llvm-14/bin/clang", "clang", undefined],
-    ["clang-cl", "gcc", 'unknown compiler "clang-cl": not gcc or clang'],
-    ["cl.exe", "gcc", 'unknown compiler "cl.exe": not gcc or clang'],
-    ["gcc-ar", "gcc", 'unknown compiler "gcc-ar": not gcc or clang'],
+    // No type claims these: unknown compilers (run locally), never silently gcc.
+    ["clang-cl", "", 'unknown compiler "clang-cl": no compiler type claims it (clang, gcc, fake)'],
+    ["cl.exe", "", 'unknown compiler "cl.exe": no compiler type claims it (clang, gcc, fake)'],
+    ["gcc-ar", "", 'unknown compiler "gcc-ar": no compiler type claims it (clang, gcc, fake)'],
+    // The fake type's compiler is not gcc-style: the gcc-style parser refuses it.
+    ["fake-cc", "fake", 'compiler "fake-cc" is of type fake, not a gcc-style driver'],
   ];
   for (const [argv0, family, unsupported] of FAMILIES) {
     test(`parseFlags() recognizes ${argv0} as ${unsupported ? "unknown" : family}`, () => {

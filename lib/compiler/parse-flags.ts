@@ -6,7 +6,8 @@
  * reference/goma-protocol.md §4.2 (INIT: "should fallback").
  */
 import * as path from "node:path";
-import { familyOf, isCxxDriver } from "./families.ts";
+import { isCxxDriver } from "./gcc-style-names.ts";
+import { compilerTypeOf, unknownCompilerReason } from "./registry.ts";
 import { argsOf, scanArgs, splitPreprocessorArgs } from "./flag-scan.ts";
 import { expandResponseFiles } from "./response-file.ts";
 import type { CompilerFlags, Lang } from "./types.ts";
@@ -15,7 +16,9 @@ const C_EXT = new Set([".c"]);
 const CXX_EXT = new Set([".cc", ".cpp", ".cxx", ".cp", ".CPP", ".C", ".c++"]);
 
 /**
- * Parses a gcc or clang command line (Goma `GCCFlags`).
+ * Parses a gcc-style (gcc or clang) command line (Goma `GCCFlags`): the flag parser of the gcc and
+ * clang types (lib/compiler/gcc, lib/compiler/clang). `family` is the registry's type for argv[0]
+ * ("" for a compiler no type claims, which is unsupported).
  *
  * Never throws: anything goma cannot or should not compile remotely yields a result with
  * `unsupported` set to a human-readable reason, e.g. "no -c: link step", "-E: preprocess only, …",
@@ -29,14 +32,15 @@ const CXX_EXT = new Set([".cc", ".cpp", ".cxx", ".cp", ".CPP", ".C", ".c++"]);
  */
 export function parseFlags(argv: string[], cwd: string): CompilerFlags {
   const compiler = argv[0] ?? "";
-  const desc = familyOf(compiler);
+  const type = compilerTypeOf(compiler);
   const flags: CompilerFlags = {
-    args: [...argv], compiler, family: desc?.family ?? "gcc", lang: "c", input: "", output: "", outputs: [],
+    args: [...argv], compiler, family: type?.name ?? "", lang: "c", input: "", output: "", outputs: [],
     infoFlags: [], includeDirs: { quote: [], angle: [], system: [], after: [] }, includes: [], defines: [],
   };
   const reasons: string[] = [];
   if (argv.length === 0) reasons.push("empty command line");
-  else if (!desc) reasons.push(`unknown compiler ${JSON.stringify(path.basename(compiler))}: not gcc or clang`);
+  else if (!type) reasons.push(unknownCompilerReason(compiler));
+  else if (!type.gccStyle) reasons.push(`compiler ${JSON.stringify(path.basename(compiler))} is of type ${type.name}, not a gcc-style driver`);
 
   const expanded = expandResponseFiles(argv, cwd);
   if ("error" in expanded) {

@@ -8,7 +8,7 @@
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { Code, GomaError } from "../util/status.ts";
-import { descriptorOf } from "./families.ts";
+import { COMPILER_TYPES, compilerTypeNamed } from "./registry.ts";
 import { findCompiler } from "./find-compiler.ts";
 import { commandLine, runCaptured, type CapturedRun } from "./run-captured.ts";
 import type { CompilerFamily, Lang } from "./types.ts";
@@ -67,7 +67,7 @@ export function versionString(dumpversion: string, version: string): string {
  * Runs the probes for one compiler, language and set of info flags.
  *
  * @param localPath absolute path of the compiler (as found, not resolved).
- * @param expected the family the compiler's name suggests; `--version` has the last word.
+ * @param expected the type the compiler's name suggests (its registry name); `--version` has the last word.
  * @param cwd the compile's cwd: relative paths in `infoFlags` (`--sysroot=../sr`) are relative to it.
  * @param env the compile's environment; `LC_ALL=C` is added, dep-file variables removed.
  * @throws {GomaError} FailedPrecondition (with the command and its stderr) when a probe fails or the
@@ -89,7 +89,7 @@ export async function probeCompiler(
     }
     return r;
   };
-  const progNames = descriptorOf(expected).subprogramNames(lang, infoFlags);
+  const progNames = compilerTypeNamed(expected)?.gccStyle?.subprogramNames(lang, infoFlags) ?? [];
   const progs = new Map(progNames.map((n) => [n, run([...infoFlags, `-print-prog-name=${n}`])]));
   progs.forEach((p) => p.catch(() => undefined)); // awaited below, or unused if the family differs
   const [dumpversion, version, machine, search, macros] = await Promise.all([
@@ -108,9 +108,12 @@ export async function probeCompiler(
   const target = machine.stdout.trim();
   if (target === "") throw fail("-dumpmachine printed nothing");
 
-  const family: CompilerFamily = /\bclang version\b/.test(version.stdout) ? "clang" : "gcc";
+  // The first gcc-style type, in registry order, that the `--version` answer names (gcc's takes any).
+  const answered = COMPILER_TYPES.find((t) => t.gccStyle?.answersVersion(version.stdout));
+  if (!answered?.gccStyle) throw fail("no gcc-style compiler type recognizes its --version");
+  const family: CompilerFamily = answered.name;
   const subprogramPaths: string[] = [];
-  for (const name of descriptorOf(family).subprogramNames(lang, infoFlags)) {
+  for (const name of answered.gccStyle.subprogramNames(lang, infoFlags)) {
     const r = await (progs.get(name) ?? run([...infoFlags, `-print-prog-name=${name}`]));
     const found = await locateProgram(r.stdout.trim(), cwd, env);
     if (found !== undefined) subprogramPaths.push(found);

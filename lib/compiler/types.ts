@@ -9,8 +9,12 @@
  * reference/goma-protocol.md §4.2 (INIT, SETUP) and §5.
  */
 
-/** The compiler driver family, recognized from argv[0]'s basename (Goma `CompilerFlagType::Gcc`). */
-export type CompilerFamily = "gcc" | "clang";
+/**
+ * The name of the compiler type (lib/compiler/registry.ts) that claims a compiler: "gcc", "clang", "fake"
+ * (Goma `CompilerFlagType`). Only the type's own code and the registry give it meaning; nothing else
+ * compares it with a literal. "" in CompilerFlags when no type claims argv[0] (then `unsupported` is set).
+ */
+export type CompilerFamily = string;
 
 /** The source language of a compile (Goma `CompilerInfoData.lang`: "c" or "c++"). */
 export type Lang = "c" | "c++";
@@ -25,7 +29,7 @@ export interface CompilerFlags {
   args: string[];
   /** argv[0] as given: "gcc", "/usr/bin/clang++", "x86_64-linux-gnu-gcc-12". */
   compiler: string;
-  /** From argv[0]'s basename ("gcc" when unknown; then `unsupported` is set). */
+  /** The type that claims argv[0]'s basename (lib/compiler/registry.ts); "" when none does (then `unsupported` is set). */
   family: CompilerFamily;
   /**
    * The language of the input: from `-x` (in effect before the input), else from the input's extension
@@ -100,7 +104,7 @@ export interface CompilerInfo {
   realPath: string;
   /** Goma's `CommandSpec.name`: gcc, g++, clang or clang++. */
   name: string;
-  /** The family the compiler answered as (`--version` mentions "clang version" → clang). */
+  /** The type the compiler answered as (its probe: for gcc-style drivers `--version` decides, "clang version" → clang). */
   family: CompilerFamily;
   lang: Lang;
   /** Goma's form: `<-dumpversion>[<first line of --version>]`, e.g. `12[gcc (Debian 12.2.0-14) 12.2.0]`. */

@@ -15,7 +15,7 @@ import { control, socketAlive } from "../proxy/daemon.ts";
 import { proxySocketPath } from "../ipc/paths.ts";
 import { resolveClientAuthorization, type ClientAuthorization } from "../auth/client-auth.ts";
 import { serverBaseUrl, whoAmI } from "../auth/whoami.ts";
-import { getCompilerInfo, parseFlags } from "../compiler/index.ts";
+import { compilerTypeOf, getCompilerInfo, isCxxDriver, parseFlags } from "../compiler/index.ts";
 import { GomaError } from "../util/status.ts";
 import { fail, pass, skip, warn, type CheckResult } from "./check.ts";
 import { portFree, portOwner } from "./port-owner.ts";
@@ -205,7 +205,8 @@ export async function backendViaServer(env: Env, auth: ClientAuthorization): Pro
 export async function compileCheck(env: Env, self: string[], state: ChainState): Promise<CheckResult> {
   const title = "real compile";
   if (!state.proxy) return skip("compile", title, "not run: no proxy");
-  const cc = state.compilers.find((c) => c === "gcc" || c === "clang");
+  // A C compiler driver a gcc-style type claims (gcc, clang; not their C++ drivers: the check compiles C).
+  const cc = state.compilers.find((c) => compilerTypeOf(c)?.gccStyle !== undefined && !isCxxDriver(c));
   if (!cc) return skip("compile", title, "not run: no C compiler");
   const dir = mkdtempSync(join(tmpdir(), "goma-doctor-"));
   try {

@@ -19,6 +19,7 @@ import { ScanFallback } from "./scan-fallback.ts";
 import { Scanner } from "./scanner.ts";
 import { scanTranslationUnit, type Origin, type ScanSetup } from "./translation-unit.ts";
 import { buildSearchPath } from "./search-path.ts";
+import { includeRulesOf } from "../compiler/registry.ts";
 import { countFallback, counters, fallbackByKind } from "./stats.ts";
 
 export type { Origin } from "./translation-unit.ts";
@@ -49,7 +50,7 @@ const MAX_QUERY_ROUNDS = 4;
  * code-generation flags is seen; later calls with the same ones run without any process.
  *
  * @param flags parsed flags of a supported compile (`args`, `input`, `lang`, `infoFlags`, `sysroot`).
- * @param info the compiler (`localPath` is probed, `family` picks gcc's or clang's rules).
+ * @param info the compiler (`localPath` is probed; `family`, its type, gives the IncludeRules).
  * @param cwd the compile's working directory (absolute).
  * @param env the compile's environment (CPATH, C_INCLUDE_PATH, CPLUS_INCLUDE_PATH add dirs).
  */
@@ -114,9 +115,11 @@ function prepare(
   lines?: boolean,
 ): ScanSetup {
   newEpoch();
-  const search = buildSearchPath(info.family, flags.lang, cwd, env, probe.std, pp.dirs,
+  const rules = includeRulesOf(info.family);
+  if (rules === undefined) throw new ScanFallback("unsupported", `compiler type ${JSON.stringify(info.family)} has no include rules`);
+  const search = buildSearchPath(rules, flags.lang, cwd, env, probe.std, pp.dirs,
     flags.sysroot === undefined ? undefined : path.resolve(cwd, flags.sysroot));
-  return { family: info.family, cwd, input: flags.input, probe, search, pp, lines };
+  return { rules, cwd, input: flags.input, probe, search, pp, lines };
 }
 
 /**

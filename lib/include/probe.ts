@@ -32,6 +32,7 @@ import { loadProbeRun, storeProbeRun } from "./probe-cache.ts";
 import { runProbe, type ProbeRun } from "./probe-run.ts";
 import { counters } from "./stats.ts";
 import { ScanFallback } from "./scan-fallback.ts";
+import { includeRulesOf } from "../compiler/registry.ts";
 
 /** What one probe found (answers grow with later rounds). */
 export interface Probe {
@@ -181,7 +182,7 @@ function makeProbe(
   const stdc = num("__STDC_VERSION__");
   const strict = macros.has("__STRICT_ANSI__");
   const mode: LexMode = {
-    rawStrings: cxx ? cpp >= 201103 : info.family === "gcc" && !strict && stdc >= 199901,
+    rawStrings: cxx ? cpp >= 201103 : includeRulesOf(info.family)?.rawStringsInGnuC === true && !strict && stdc >= 199901,
     digitSeparators: cxx ? cpp >= 201402 : stdc > 201710,
     trigraphs,
   };

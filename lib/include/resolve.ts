@@ -19,7 +19,7 @@
  * clang lib/Lex/PPDirectives.cpp (`HandleIncludeNextDirective`), lib/Lex/HeaderSearch.cpp (`LookupFile`).
  */
 import * as path from "node:path";
-import type { CompilerFamily } from "../compiler/types.ts";
+import type { IncludeRules } from "../compiler/compiler-type.ts";
 import { isFileIn, listingCurrent, statPath, type Listing, type LookupDeps } from "./fs-cache.ts";
 import type { SearchPath } from "./search-path.ts";
 import { counters } from "./stats.ts";
@@ -57,7 +57,7 @@ export interface Includer {
  * @returns undefined when no directory has it (the compiler reports "No such file or directory").
  */
 export function resolveInclude(
-  family: CompilerFamily, search: SearchPath, cwd: string, name: string, angle: boolean, next: boolean,
+  rules: IncludeRules, search: SearchPath, cwd: string, name: string, angle: boolean, next: boolean,
   from: Includer | null, memo: LookupMemo,
 ): Found | undefined {
   counters.lookups++;
@@ -68,7 +68,7 @@ export function resolveInclude(
   let start = -1;
   if (next && from !== null && !from.isMain) {
     if (from.dirIdx >= 0) start = from.dirIdx + 1;
-    else if (family === "gcc" && from.dirIdx === REL) start = 0;
+    else if (rules.includeNextFromRelativeStartsAtFirstDir && from.dirIdx === REL) start = 0;
   }
   if (start < 0) {
     if (angle) {

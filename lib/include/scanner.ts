@@ -83,7 +83,7 @@ export class Scanner {
    * chain) or, with `angle`, along the `<…>` chain from its start (the implicit pre-include). @internal
    */
   lookup(name: string, angle: boolean): Found | undefined {
-    return resolveInclude(this.s.family, this.s.search, this.s.cwd, name, angle, false, null, this.memo);
+    return resolveInclude(this.s.rules, this.s.search, this.s.cwd, name, angle, false, null, this.memo);
   }
 
   /** Opens a found file: records it, then runs it unless once-only or guarded. @internal */
@@ -215,7 +215,7 @@ export class Scanner {
     const direct = first !== undefined && (first.k === Tk.Header || first.k === Tk.String);
     const op = includeOperand(direct ? [first] : this.expander.expand(toks, false));
     if (!op || op.name === "") throw new ScanFallback("error", `${where(f, file, d)}: #include expects "FILENAME" or <FILENAME>`);
-    const found = resolveInclude(this.s.family, this.s.search, this.s.cwd, op.name, op.angle, d.k === Dk.IncludeNext, f, this.memo);
+    const found = resolveInclude(this.s.rules, this.s.search, this.s.cwd, op.name, op.angle, d.k === Dk.IncludeNext, f, this.memo);
     if (!found) {
       const shown = op.angle ? `<${op.name}>` : `"${op.name}"`;
       throw new ScanFallback("error", `${where(f, file, d)}: ${shown}: No such file or directory`);
@@ -225,7 +225,7 @@ export class Scanner {
 
   private hasInclude(next: boolean, angle: boolean, name: string): boolean {
     const f = this.stack[this.stack.length - 1] ?? null;
-    const found = resolveInclude(this.s.family, this.s.search, this.s.cwd, name, angle, next, f, this.memo);
+    const found = resolveInclude(this.s.rules, this.s.search, this.s.cwd, name, angle, next, f, this.memo);
     if (!found) return false;
     const out = normalizedPath(found.fs);
     if (!this.files.has(out)) this.files.set(out, { how: "has_include", from: f?.out, line: this.s.lines ? this.curLine() : undefined });

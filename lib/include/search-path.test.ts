@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { getCompilerInfo, parseFlags, parseSearchList } from "../compiler/index.ts";
+import { getCompilerInfo, parseFlags, parseSearchList, includeRulesOf } from "../compiler/index.ts";
 import { newEpoch } from "./fs-cache.ts";
 import { ppOptions } from "./pp-options.ts";
 import { getProbe } from "./probe.ts";
@@ -59,7 +59,7 @@ for (const cc of ["gcc", "clang", "g++", "clang++"]) {
         const pp = ppOptions(parsed.args);
         const probe = await getProbe(info, parsed.lang, pp.probeArgs, parsed.infoFlags, root, BASE_ENV);
         newEpoch();
-        const got = buildSearchPath(info.family, parsed.lang, root, env, probe.std, pp.dirs, undefined);
+        const got = buildSearchPath(includeRulesOf(info.family)!, parsed.lang, root, env, probe.std, pp.dirs, undefined);
         const r = spawnSync(cc, [...flags, "-x", parsed.lang, "-E", "-v", "/dev/null", "-o", "/dev/null"], { cwd: root, env, encoding: "utf8" });
         const want = parseSearchList(r.stderr, root)!;
         const abs = got.dirs.map((d) => path.resolve(d.fs));

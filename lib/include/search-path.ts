@@ -20,7 +20,8 @@
  * Spec: gcc manual "Directory Options", "Environment Variables"; gcc incpath.cc; clang
  * lib/Frontend/InitHeaderSearch.cpp, lib/Driver/ToolChains/Clang.cpp (`addDirectoryList`).
  */
-import type { CompilerFamily, Lang } from "../compiler/types.ts";
+import type { Lang } from "../compiler/types.ts";
+import type { IncludeRules } from "../compiler/compiler-type.ts";
 import { statPath } from "./fs-cache.ts";
 import type { PpOptions } from "./pp-options.ts";
 import { ScanFallback } from "./scan-fallback.ts";
@@ -52,15 +53,17 @@ interface Candidate extends SearchDir {
  *
  * @param std the compiler's own quote and system dirs (absolute), as printed by `-E -v` for this
  *   command's code-generation flags but without any include option or include env var.
- * @throws {ScanFallback} "unsupported" for a clang include dir starting with `=`.
+ * @param rules the compiler type's include rules (lib/compiler/compiler-type.ts): gcc's libcpp or
+ *   clang's HeaderSearch construction, and whether `=dir` is modelled.
+ * @throws {ScanFallback} "unsupported" for an include dir starting with `=` when `rules` do not model it.
  */
 export function buildSearchPath(
-  family: CompilerFamily, lang: Lang, cwd: string, env: Record<string, string>,
+  rules: IncludeRules, lang: Lang, cwd: string, env: Record<string, string>,
   std: { quote: readonly string[]; system: readonly string[] }, dirs: PpOptions["dirs"], sysroot: string | undefined,
 ): SearchPath {
   const make = (raw: string, user: boolean): Candidate | undefined => {
     if (raw.startsWith("=") || raw.startsWith("$SYSROOT")) {
-      if (family === "clang") throw new ScanFallback("unsupported", `include dir ${raw}: a sysroot-relative dir is not modelled for clang`);
+      if (!rules.sysrootRelativeDirs) throw new ScanFallback("unsupported", `include dir ${raw}: a sysroot-relative dir is not modelled for this compiler`);
       raw = (sysroot ?? "") + raw.slice(raw.startsWith("=") ? 1 : "$SYSROOT".length);
     }
     const fs = raw.startsWith("/") ? raw : `${cwd}/${raw}`;
@@ -78,7 +81,7 @@ export function buildSearchPath(
   const angle = list([...dirs.angle, ...envDirs("CPATH")], true);
   const system = list([...dirs.system, ...envDirs(lang === "c++" ? "CPLUS_INCLUDE_PATH" : "C_INCLUDE_PATH"), ...std.system], false);
   const after = list(dirs.after, false);
-  if (family === "gcc") {
+  if (rules.searchPath === "cpp") {
     const out = gccChains(quote, angle, [...system, ...after]);
     return withKey(out.dirs.map(({ raw, fs }) => ({ raw, fs })), out.angleStart);
   }

@@ -9,7 +9,7 @@
  * lib/Frontend/InitPreprocessor.cpp (`-imacros` before `-include`).
  */
 import * as path from "node:path";
-import type { CompilerFamily } from "../compiler/types.ts";
+import type { IncludeRules } from "../compiler/compiler-type.ts";
 import { statPath } from "./fs-cache.ts";
 import type { PpOptions } from "./pp-options.ts";
 import type { Probe } from "./probe.ts";
@@ -30,7 +30,8 @@ export interface Origin {
 
 /** Everything one scan needs. */
 export interface ScanSetup {
-  family: CompilerFamily;
+  /** The compiler type's include rules (lib/compiler/compiler-type.ts). */
+  rules: IncludeRules;
   /** The compile's working directory (absolute). */
   cwd: string;
   /** The source file as given on the command line. */

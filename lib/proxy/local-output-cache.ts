@@ -3,7 +3,8 @@
  * successful compiles kept on the proxy's disk, so that an identical compile is answered without asking
  * the server. Off unless `GOMA_LOCAL_OUTPUT_CACHE_DIR` is set, as in Goma.
  *
- * Key: lowercase hex SHA-256 of the serialized ExecReq after {@link normalizeForLocalCache}.
+ * Key: lowercase hex SHA-256 of the serialized ExecReq after the compile type's ExecReqNormalizer
+ * (lib/compiler/normalize.ts for gcc, clang and fake).
  *
  * Layout: `<dir>/<first 2 hex chars of the key>/<key>`, one file per entry (not Goma's proto: entries are
  * ours alone):
@@ -26,6 +27,8 @@ import { mkdir, open, readdir, readFile, rename, stat, unlink, utimes } from "no
 import { join, resolve } from "node:path";
 import { goma, type IExecReq } from "../goma/proto.ts";
 import { log } from "../util/log.ts";
+import { normalizeExecReq } from "../compiler/normalize.ts";
+import type { ExecReqNormalizer } from "../compiler/compiler-type.ts";
 
 /** One stored output file. `name` is as in the ExecReq's expected_output_files (cwd-relative or absolute). */
 export interface CachedFile {
@@ -82,32 +85,17 @@ export interface LocalCacheStats {
 const MB = 1024 * 1024;
 
 /**
- * The ExecReq with everything dropped that cannot change a compile's outputs (Goma's ExecReqNormalizer
- * rule), for the local cache's key. Pure; `req` is not modified.
- *
- * Dropped: `requester_info` (pid, retry, compiler_proxy_id, build id …), `requester_env`,
- * `cache_policy`, `trace`, the order of the inputs (sorted by name), each input's content (the key covers
- * its `hash_key` only), and the `hash_key` of an input that is a toolchain file with a digest in
- * `toolchain_specs` (sent hash-less first and with content when the server asks: the spec's digest is the
- * one that counts). Kept: cwd, args, env, command_spec (with local_compiler_path, unlike Goma: our server
- * runs the compiler through its link chain), subprograms, input names and hash keys, expected outputs,
- * hermetic mode and toolchain specs.
- * @example normalizeForLocalCache({ ...req, requesterInfo: { pid: 1 } }) // same key as with pid: 2
+ * The default ExecReqNormalizer, {@link normalizeExecReq} (lib/compiler/normalize.ts), under its old name.
+ * A compile's own type supplies the normalizer the task uses (CompilerType.normalizer).
  */
-export function normalizeForLocalCache(req: IExecReq): IExecReq {
-  const cwd = req.cwd ?? "";
-  const abs = (f: string) => (f.startsWith("/") ? f : `${cwd}/${f}`);
-  const specHashed = new Set((req.toolchainSpecs ?? []).filter((s) => s.hash).map((s) => s.path ?? ""));
-  const input = (req.input ?? [])
-    .map((i) => ({ filename: i.filename ?? "", hashKey: specHashed.has(abs(i.filename ?? "")) ? "" : (i.hashKey ?? "") }))
-    .sort((a, b) => (a.filename < b.filename ? -1 : a.filename > b.filename ? 1 : a.hashKey < b.hashKey ? -1 : a.hashKey > b.hashKey ? 1 : 0));
-  const { requesterInfo: _ri, requesterEnv: _re, cachePolicy: _cp, trace: _t, input: _in, ...rest } = req;
-  return { ...rest, input };
-}
+export const normalizeForLocalCache: ExecReqNormalizer = normalizeExecReq;
 
-/** The local cache's key of an ExecReq: lowercase hex SHA-256 of the serialized {@link normalizeForLocalCache}. */
-export function localCacheKey(req: IExecReq): string {
-  return createHash("sha256").update(goma.ExecReq.encode(normalizeForLocalCache(req)).finish()).digest("hex");
+/**
+ * The local cache's key of an ExecReq: lowercase hex SHA-256 of the serialized normalized request.
+ * @param normalize the compile's type's ExecReqNormalizer (CompilerType.normalizer); default {@link normalizeExecReq}.
+ */
+export function localCacheKey(req: IExecReq, normalize: ExecReqNormalizer = normalizeExecReq): string {
+  return createHash("sha256").update(goma.ExecReq.encode(normalize(req)).finish()).digest("hex");
 }
 
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");

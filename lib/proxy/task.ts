@@ -1,20 +1,21 @@
 /**
  * One compile task, top to bottom (Goma's compile_task states INIT → SETUP → FILE_REQ → CALL_EXEC →
- * FILE_RESP → FINISHED, reference/goma-protocol.md §4.2): parse flags → CompilerInfo → inputs →
+ * FILE_RESP → FINISHED, reference/goma-protocol.md §4.2): the compiler's type (lib/compiler/registry.ts;
+ * none: local) → parse flags → CompilerInfo → inputs →
  * ExecReq → `/e` with the missing-input protocol (§2.4) → outputs → answer. Any failure of goma answers
  * `local`, so `goma cc` runs the compiler itself: a build never fails because goma failed.
  */
 import { relative, isAbsolute, resolve } from "node:path";
 import { goma, type IExecReq } from "../goma/proto.ts";
 import type { GomaHttpClient } from "../goma/http-client.ts";
-import { parseFlags, getCompilerInfo, discoverInputs, type CompilerInfo, type CompilerFlags } from "../compiler/index.ts";
+import type { CompilerInfo, CompilerFlags } from "../compiler/types.ts";
+import { compilerTypeFor, unknownCompilerReason } from "../compiler/implementations.ts";
 import type { CcRequest, CcResponse } from "../ipc/protocol.ts";
 import { Code, GomaError } from "../util/status.ts";
 import type { FileHashCache } from "./file-hash-cache.ts";
 import type { TaskLog, TaskRecord } from "./tasks.ts";
 import { writeOutputs } from "./outputs.ts";
 import { isOutage, type Breaker } from "./breaker.ts";
-import { scanInputs } from "../include/index.ts";
 import { log } from "../util/log.ts";
 import { gomaBool } from "../config/goma-env.ts";
 import { localCacheKey, type LocalOutputCache, type CachedResult } from "./local-output-cache.ts";
@@ -78,7 +79,11 @@ export async function runTask(req: CcRequest, ctx: TaskContext): Promise<TaskAns
   try {
     const notText = notUtf8(req);
     if (notText) return local(ctx, t, "local", notText);
-    const flags = await stage("flags", () => parseFlags(req.argv, req.cwd));
+    // The compiler's type (lib/compiler/registry.ts) parses, identifies and lists; no type: an unknown
+    // compiler, run locally with that reason, never treated as gcc.
+    const type = compilerTypeFor(req.argv[0] ?? "");
+    if (!type) return local(ctx, t, "local", req.argv.length ? unknownCompilerReason(req.argv[0]!) : "empty command line");
+    const flags = await stage("flags", () => type.parseFlags(req.argv, req.cwd));
     if (flags.unsupported) return local(ctx, t, "local", flags.unsupported);
     // While remote compiles are paused, a compile runs locally at once, unless the local output cache may
     // answer it (it never needs the server): then the breaker is asked again after a miss.
@@ -87,17 +92,17 @@ export async function runTask(req: CcRequest, ctx: TaskContext): Promise<TaskAns
     const envDeps = ["DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES"].find((k) => req.env[k]);
     if (envDeps) return local(ctx, t, "local", `${envDeps} is set: the compiler would write a dep file goma cannot name`);
     const info = await stage("info", () =>
-      getCompilerInfo(flags, req.cwd, req.env, ctx.cacheDir).catch((e) => {
+      type.compilerInfo(flags, req.cwd, req.env, ctx.cacheDir).catch((e) => {
         throw new GomaError(GomaError.from(e).code, `compiler info: ${GomaError.from(e).rawMessage}`);
       }));
     const inputs = await stage("inputs", async () => {
       // Our include processor first; where it gives up, the compiler's own -M (never a guessed list).
       if (ctx.includeProcessor !== false) {
-        const scan = await scanInputs(flags, info, req.cwd, req.env);
+        const scan = await type.scanInputs(flags, info, req.cwd, req.env);
         if (!scan.fallback) return scan.files;
         t.includeFallback = scan.fallback;
       }
-      return discoverInputs(flags, info, req.cwd, req.env).catch((e) => {
+      return type.discoverInputs(flags, info, req.cwd, req.env).catch((e) => {
         const err = GomaError.from(e);
         if (err.code === Code.FailedPrecondition) throw new LocalOnly(`preprocessing fails; the local compiler reports it: ${firstLine(err.rawMessage)}`);
         throw err;
@@ -110,7 +115,7 @@ export async function runTask(req: CcRequest, ctx: TaskContext): Promise<TaskAns
     if (lc && execReq.cachePolicy !== goma.ExecReq.CachePolicy.STORE_ONLY) {
       // Goma's LocalOutputCache: an identical request (lib/proxy/local-output-cache.ts) answered before.
       const hit = await stage("localCache", () =>
-        lc.lookup(localCacheKey({ ...execReq, input: listed.map((e) => ({ filename: e.name, hashKey: e.hashKey })) })));
+        lc.lookup(localCacheKey({ ...execReq, input: listed.map((e) => ({ filename: e.name, hashKey: e.hashKey })) }, type.normalizer)));
       if (hit) {
         const answer = await stage("outputs", () => writeOutputs(resultOf(hit), req.cwd, req.umask, ctx.http, expected)).then(
           () => {
@@ -143,7 +148,7 @@ export async function runTask(req: CcRequest, ctx: TaskContext): Promise<TaskAns
       // Keyed by the request that produced these outputs. Registered before the answer goes out, so an
       // identical compile that comes meanwhile waits for it; written after (lib/proxy/local-output-cache.ts).
       const entry: CachedResult = { files: written.map((w) => ({ name: w.name, content: w.data, isExecutable: w.isExecutable })), exitStatus: 0, stdout, stderr };
-      void lc.store(localCacheKey(sent), entry);
+      void lc.store(localCacheKey(sent, type.normalizer), entry);
     }
     ctx.tasks.finish(t, cacheHit ? "cacheHit" : "remote", { exitCode: result.exitStatus, stderr });
     return done(result.exitStatus, stdout, stderr);

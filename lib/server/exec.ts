@@ -19,7 +19,7 @@ import { chooseRoot, DEFAULT_ENV_PREFIXES, isUnder, tokenizeRoot } from "./exec-
 import { MANIFEST_PATH, ROOT_TOKEN, WRAPPER_PATH, WRAPPER_SCRIPT } from "./wrapper.ts";
 import { actionResultToExecResp } from "./result.ts";
 import type { Reapi } from "./reapi.ts";
-import { parseFlags } from "../compiler/index.ts";
+import { compilerTypeOf } from "../compiler/registry.ts";
 import { assembleFile, checkExecReq } from "./limits.ts";
 import { validateBlob } from "../goma/file-blob.ts";
 import { log } from "../util/log.ts";
@@ -56,6 +56,8 @@ export interface ExecStats {
 
 /** Environment variables of the request that reach the compiler (Goma's "server-important" envs + locale). */
 const FORWARDED_ENV = /^(LANG|LC_[A-Z_]+|LANGUAGE|LIBRARY_PATH|CPATH|C_INCLUDE_PATH|CPLUS_INCLUDE_PATH|OBJC_INCLUDE_PATH|DEPENDENCIES_OUTPUT|SUNPRO_DEPENDENCIES|SOURCE_DATE_EPOCH)$/;
+/** The locale, which reaches every compiler (its messages). */
+const LOCALE_ENV = /^(LANG|LC_[A-Z_]+|LANGUAGE)$/;
 const DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin";
 /** Buildbarn's scheduler when no worker serves the instance name and platform (reference/reapi-buildbarn.md §3). */
 const NO_WORKER = /No workers exist for instance name/i;
@@ -318,7 +320,8 @@ export class ExecAdapter {
 
   /**
    * The Command: the wrapper, then argv with the compiler's path (toolchain_specs[0] in ATS mode) and the
-   * client root tokenized; the environment the wrapper and compiler need, sorted; outputs sorted.
+   * client root tokenized; the environment the wrapper and compiler need (the compiler type's
+   * RemotePolicy, lib/compiler/compiler-type.ts), sorted; outputs sorted.
    */
   private buildCommand(req: IExecReq, cwd: string, root: string, outputFiles: string[], outputDirs: string[],
     specs: Map<string, goma.IToolchainSpec>): R.ICommand {
@@ -332,20 +335,21 @@ export class ExecAdapter {
     }
     const tokenized = args.map((a) => tokenizeRoot(a, root, ROOT_TOKEN));
     const env = new Map<string, string>([["PATH", DEFAULT_PATH], ["WORK_DIR", path.relative(root, cwd) || "."]]);
-    if (/(^|[-/])(g?cc|c\+\+|g\+\+|clang(\+\+)?)(-[0-9.]+)?$/.test(req.commandSpec?.name ?? path.basename(args[0]!))) {
+    // The compiler's type (lib/compiler/registry.ts, by command_spec.name, else argv[0]) says how the
+    // wrapper runs it: where the prefix map goes, whether argv[0] stays the client's, its dep file.
+    const remote = compilerTypeOf(req.commandSpec?.name ?? path.basename(args[0]!))?.remote;
+    if (remote && remote.prefixMap !== "none") {
       env.set("GOMA_CLIENT_ROOT", root);
-      if (/clang/.test(req.commandSpec?.name ?? path.basename(args[0]!))) {
-        env.set("GOMA_PREFIX_MAP_LAST", "1");
-        // clang takes its installation dir (where it looks for gcc's headers) from argv[0] as given, so it
-        // runs by the client's path; gcc finds cc1 from a real argv[0] and gives the same object by either.
-        if (argv0 !== undefined) env.set("GOMA_ARGV0", argv0);
-      }
-      const depFile = parseFlags(req.arg ?? [], cwd).depFile;
+      if (remote.prefixMap === "last") env.set("GOMA_PREFIX_MAP_LAST", "1");
+      const depFile = remote.depFile(req.arg ?? [], req.expectedOutputFiles ?? []);
       if (depFile) env.set("GOMA_DEP_FILE", tokenizeRoot(depFile, root, ROOT_TOKEN));
     }
+    if (remote?.keepArgv0 && argv0 !== undefined) env.set("GOMA_ARGV0", argv0);
+    // The locale, and what the type says can change its outputs (no type: Goma's gcc-style list).
+    const forwarded = (k: string) => (remote ? LOCALE_ENV.test(k) || remote.forwardsEnv(k) : FORWARDED_ENV.test(k));
     for (const kv of req.env ?? []) {
       const eq = kv.indexOf("=");
-      if (eq > 0 && FORWARDED_ENV.test(kv.slice(0, eq))) env.set(kv.slice(0, eq), tokenizeRoot(kv.slice(eq + 1), root, ROOT_TOKEN));
+      if (eq > 0 && forwarded(kv.slice(0, eq))) env.set(kv.slice(0, eq), tokenizeRoot(kv.slice(eq + 1), root, ROOT_TOKEN));
     }
     const sortedOutputs = [...new Set(outputFiles)].sort();
     const sortedDirs = [...new Set(outputDirs)].sort();

@@ -1,0 +1,24 @@
+/**
+ * The clang compiler type, whole: the light descriptor (./descriptor.ts) plus compiler_proxy's parts, all
+ * shared with the other gcc-style type — the gcc-style flag parser (lib/compiler/parse-flags.ts), the
+ * CompilerInfo builder (lib/compiler/compiler-info.ts: probes with -dumpversion, -E -v, -dM -E), goma's
+ * include processor (lib/include, with this type's IncludeRules), the compiler's own `-M` listing and
+ * the default ExecReqNormalizer (lib/compiler/normalize.ts).
+ */
+import { scanInputs } from "../../include/index.ts";
+import type { CompilerType } from "../compiler-type.ts";
+import { getCompilerInfo } from "../compiler-info.ts";
+import { discoverInputs } from "../discover-inputs.ts";
+import { normalizeExecReq } from "../normalize.ts";
+import { parseFlags } from "../parse-flags.ts";
+import { clangDescriptor } from "./descriptor.ts";
+
+/** The clang type (see the module comment). */
+export const clang: CompilerType = {
+  ...clangDescriptor,
+  parseFlags,
+  compilerInfo: getCompilerInfo,
+  scanInputs,
+  discoverInputs,
+  normalizer: normalizeExecReq,
+};
