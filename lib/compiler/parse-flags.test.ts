@@ -105,9 +105,9 @@ describe("parseFlags() basics", () => {
     ["clang", "clang", undefined], ["clang++", "clang", undefined], ["clang-14", "clang", undefined],
     ["clang++-14", "clang", undefined], ["/usr/lib/llvm-14/bin/clang", "clang", undefined],
     // No type claims these: unknown compilers (run locally), never silently gcc.
-    ["clang-cl", "", 'unknown compiler "clang-cl": no compiler type claims it (clang, gcc, fake)'],
-    ["cl.exe", "", 'unknown compiler "cl.exe": no compiler type claims it (clang, gcc, fake)'],
-    ["gcc-ar", "", 'unknown compiler "gcc-ar": no compiler type claims it (clang, gcc, fake)'],
+    ["clang-cl", "", 'unknown compiler "clang-cl": no compiler type claims it (fake, clang, gcc)'],
+    ["cl.exe", "", 'unknown compiler "cl.exe": no compiler type claims it (fake, clang, gcc)'],
+    ["gcc-ar", "", 'unknown compiler "gcc-ar": no compiler type claims it (fake, clang, gcc)'],
     // The fake type's compiler is not gcc-style: the gcc-style parser refuses it.
     ["fake-cc", "fake", 'compiler "fake-cc" is of type fake, not a gcc-style driver'],
   ];

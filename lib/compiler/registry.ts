@@ -13,20 +13,21 @@ import { fakeDescriptor } from "./fake/descriptor.ts";
 import { gccDescriptor } from "./gcc/descriptor.ts";
 
 /**
- * The types in match order: first match wins. clang comes before gcc so that no loosening of gcc's name
- * pattern (which takes "cc") can claim a clang driver; gcc comes before every other gcc-style type
- * because its CompilerInfo probe is the catch-all (a driver that answers as no more specific type is gcc).
+ * The types in match order: first match wins, so a more specific name pattern comes before gcc's, which
+ * takes any `<prefix>-cc`: fake (`fake-cc`) and clang (no loosening of gcc's pattern may claim a clang
+ * driver). gcc comes after every other gcc-style type because its CompilerInfo probe is the catch-all:
+ * a driver that answers `--version` as no more specific type is gcc (lib/compiler/probe-compiler.ts).
  */
 const TYPES = [
+  fakeDescriptor,
   clangDescriptor,
   gccDescriptor,
-  fakeDescriptor,
 ] as const satisfies readonly CompilerTypeDescriptor[];
 
 /** The registered types, in match order (see above). */
 export const COMPILER_TYPES: readonly CompilerTypeDescriptor[] = TYPES;
 
-/** The name of a registered type: "clang" | "gcc" | "fake". */
+/** The name of a registered type: "fake" | "clang" | "gcc". */
 export type CompilerTypeName = (typeof TYPES)[number]["name"];
 
 const baseOf = (p: string) => p.slice(p.lastIndexOf("/") + 1);
