@@ -109,8 +109,8 @@ test("a compiler no type claims runs locally with that reason, never as gcc", as
   const r = await run([gomaBin(), "cc", tool, "-c", "m.c"], { cwd: proj, env: stack.env });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(readFileSync(join(proj, "out.txt"), "utf8"), "mystery -c m.c\n");
+  // The task as the dashboard shows it (its page renders /api/tasks).
   const t = await lastTask(stack);
   assert.equal(t.outcome, "local");
   assert.equal(t.reason, 'unknown compiler "mystery-tool": no compiler type claims it (fake, clang, gcc)');
-  assert.match(await stack.dashboard(), /mystery-tool/);
 });
