@@ -1,7 +1,9 @@
 /**
- * goma's per-compile analysis for gcc and clang (C and C++), what compiler_proxy runs before a remote
- * compile: parse the command ({@link parseFlags}), identify the compiler ({@link getCompilerInfo},
- * cached on disk) and list the files it reads ({@link discoverInputs}, via the compiler's own `-M`).
+ * goma's per-compile analysis, what compiler_proxy runs before a remote compile, organised as compiler
+ * types (lib/compiler/compiler-type.ts; one folder each: gcc/, clang/, fake/; listed in registry.ts).
+ * For the gcc-style types: parse the command ({@link parseFlags}), identify the compiler
+ * ({@link getCompilerInfo}, cached on disk) and list the files it reads ({@link discoverInputs}, via
+ * the compiler's own `-M`). Code that handles any type asks {@link compilerTypeFor}.
  *
  * Spec: reference/goma-protocol.md §4.2 (INIT, SETUP), §5; reference/style.md §5.2.
  */

@@ -13,6 +13,7 @@ import { localCacheKey } from "../proxy/local-output-cache.ts";
 import { writeFakeCompiler } from "./fake/compiler.ts";
 import { parseFakeFlags } from "./fake/index.ts";
 import type { IExecReq } from "../goma/proto.ts";
+import { isMasqueradeName } from "../cc/masquerade.ts";
 
 describe("the compiler type registry", () => {
   test("every registered type has a whole implementation with the same name and descriptor", () => {
@@ -38,6 +39,8 @@ describe("the compiler type registry", () => {
       assert.equal(compilerTypeOf(argv0)?.name, name);
       assert.equal(compilerTypeFor(argv0)?.name, name);
       assert.equal(isCompilerName(path.basename(argv0)), name !== undefined);
+      // `goma cc` masquerades under exactly the names the registry claims.
+      assert.equal(isMasqueradeName(path.basename(argv0)), name !== undefined);
     });
   }
 
