@@ -2,7 +2,9 @@
  * Read-through decorators: reads are served by a fast store (local disk or memory) and, where it misses,
  * by a slow one (a remote CAS, a shared disk), whose blob is then copied into the fast store so the next
  * read is local. Writes go to the slow store, the one of record, as in bb-storage's ReadCachingBlobAccess
- * (reference/style.md §1); the fast store is only a cache of it and may lose anything (eviction).
+ * (reference/style.md §1); the fast store is only a cache of it and may lose anything (eviction). A CAS
+ * blob never changes, so a filled copy cannot go stale; an action-cache entry can be replaced, so the
+ * action cache's writes also go to the fast one.
  * Integrity is each store's own: both verify what they serve, and the fast store verifies what it is
  * filled with.
  *
@@ -110,5 +112,11 @@ export class ReadThroughActionCache extends ForwardingActionCache {
     const result = await this.base.get(instanceName, actionDigest);
     if (result) await this.#fast.put(instanceName, actionDigest, result);
     return result;
+  }
+
+  /** Stores in the slow cache, then in the fast one, which would otherwise keep serving a replaced entry. */
+  override async put(instanceName: string, actionDigest: Digest, result: ActionResultMessage): Promise<void> {
+    await super.put(instanceName, actionDigest, result);
+    await this.#fast.put(instanceName, actionDigest, result);
   }
 }
