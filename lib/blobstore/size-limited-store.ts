@@ -38,8 +38,12 @@ export class SizeLimitedCas extends ForwardingCas {
 
   override async findMissing(digests: Digest[]): Promise<Digest[]> {
     const missing = await super.findMissing(digests);
-    const absent = new Set(missing.map((d) => this.#cas.entryKey(d)));
-    for (const d of digests) if (!absent.has(this.#cas.entryKey(d))) this.#used(d);
+    if (missing.length === 0) {
+      for (const d of digests) this.#used(d);
+    } else {
+      const absent = new Set(missing.map((d) => `${d.hash}/${d.sizeBytes}`));
+      for (const d of digests) if (!absent.has(`${d.hash}/${d.sizeBytes}`)) this.#used(d);
+    }
     return missing;
   }
 
