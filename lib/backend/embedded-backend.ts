@@ -57,6 +57,11 @@ export interface EmbeddedBackendOptions {
    */
   maxCacheBytes?: number;
   /**
+   * Keep the CAS and the action cache in memory (lib/blobstore/memory-cas.ts; tests): nothing is written
+   * under `cas/` or `ac/`, and nothing survives close(). `maxCacheBytes` still applies. Default false.
+   */
+  inMemoryStores?: boolean;
+  /**
    * Checks one call's `authorization` metadata (undefined when absent): the reason of the refusal, or
    * undefined to let the call in. Required unless `unauthenticated`.
    */
@@ -120,8 +125,9 @@ export async function startEmbeddedBackend(opts: EmbeddedBackendOptions): Promis
   if (!opts.authorize && !opts.unauthenticated) {
     throw new GomaError(Code.FailedPrecondition, "the embedded backend needs an authorize check (or unauthenticated: true, for tests)");
   }
-  const stores = await buildStoreStack({ dir: opts.dataDir, maxBytes: opts.maxCacheBytes ?? DEFAULT_CACHE_MAX_BYTES });
+  const stores = await buildStoreStack({ dir: opts.dataDir, maxBytes: opts.maxCacheBytes ?? DEFAULT_CACHE_MAX_BYTES, inMemory: opts.inMemoryStores });
   const { cas, ac } = stores;
+  await mkdir(opts.dataDir, { recursive: true }); // the disk stores created it; memory ones do not
   const dataDir = await realpath(opts.dataDir);
   const probe = join(dataDir, "exec", "sandbox-probe");
   await removeTree(join(dataDir, "exec"));
