@@ -37,7 +37,7 @@ describe("buildStoreStack()", () => {
 
   test("inMemory builds memory stores that evict under the shared budget", async () => {
     const s = await buildStoreStack({ inMemory: true, maxBytes: 20 * KiB });
-    assert.equal(s.describe, "SizeLimitedCas(0 MiB) → MemoryCas");
+    assert.equal(s.describe, "SizeLimitedCas(20480 bytes) → MemoryCas");
     const blobs = ["a", "b", "c"].map((t) => new Uint8Array(8 * KiB).fill(t.charCodeAt(0)));
     for (const b of blobs) await s.cas.put(digestOf(b), b);
     assert.equal(await s.cas.has(digestOf(blobs[0]!)), false, "the oldest was evicted");

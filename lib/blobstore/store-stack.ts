@@ -21,6 +21,8 @@ import { MemoryCas } from "./memory-cas.ts";
 import { ReadThroughActionCache, ReadThroughCas } from "./read-through-cas.ts";
 import { type CacheSizeStats, DEFAULT_CACHE_MAX_BYTES, withSizeLimit } from "./size-limit.ts";
 
+const MIB = 1024 * 1024;
+
 /** The store settings of a server (`goma server --data-dir`, `--cache-max-size-mb`). */
 export interface StoreOptions {
   /** Root of the disk stores: `cas/` and `ac/` beneath it. Required unless `inMemory`. */
@@ -82,7 +84,7 @@ export async function buildStoreStack(opts: StoreOptions): Promise<StoreStack> {
   if (maxBytes > 0) {
     const limited = await withSizeLimit(maxBytes, local.cas, local.ac);
     ({ cas, ac, limit } = limited);
-    layers.unshift(`SizeLimitedCas(${Math.round(maxBytes / 1024 / 1024)} MiB)`);
+    layers.unshift(`SizeLimitedCas(${maxBytes % MIB === 0 ? `${maxBytes / MIB} MiB` : `${maxBytes} bytes`})`);
   }
   if (opts.slow) {
     cas = new ReadThroughCas(cas, opts.slow.cas);
