@@ -1,5 +1,5 @@
 /**
- * The ActionCache service of the embedded backend, over a {@link ActionCache} keyed by instance name
+ * The ActionCache service of the embedded backend, over an {@link ActionCache} keyed by instance name
  * and action digest (the CAS is shared). A stored result whose outputs are no longer in the CAS is
  * reported as NOT_FOUND, so clients re-execute instead of failing to download. Updates are accepted
  * from any client (the server advertises `update_enabled`).
