@@ -1,5 +1,5 @@
 /**
- * The ActionCache service of the embedded backend, over a {@link DiskActionCache} keyed by instance name
+ * The ActionCache service of the embedded backend, over an {@link ActionCache} keyed by instance name
  * and action digest (the CAS is shared). A stored result whose outputs are no longer in the CAS is
  * reported as NOT_FOUND, so clients re-execute instead of failing to download. Updates are accepted
  * from any client (the server advertises `update_enabled`).
@@ -7,8 +7,7 @@
  * Spec: REAPI ActionCache.GetActionResult / UpdateActionResult; reference/reapi-buildbarn.md §1.2, §2.3.
  */
 import type * as grpc from "@grpc/grpc-js";
-import type { DiskActionCache } from "../blobstore/disk-action-cache.ts";
-import type { DiskCas } from "../blobstore/disk-cas.ts";
+import type { ActionCache, Cas } from "../blobstore/cas.ts";
 import { digestKey } from "../digest/digest.ts";
 import { build } from "../reapi/proto.ts";
 import { Code, GomaError } from "../util/status.ts";
@@ -21,8 +20,8 @@ import R = build.bazel.remote.execution.v2;
  * Shared by GetActionResult and Execute's cache lookup.
  */
 export async function lookupActionResult(
-  cas: DiskCas,
-  ac: DiskActionCache,
+  cas: Cas,
+  ac: ActionCache,
   instanceName: string,
   actionDigest: R.IDigest,
   inline: { stdout?: boolean; stderr?: boolean; files?: readonly string[] },
@@ -34,7 +33,7 @@ export async function lookupActionResult(
 }
 
 /** grpc-js handlers for `build.bazel.remote.execution.v2.ActionCache`. */
-export function actionCacheHandlers(cas: DiskCas, ac: DiskActionCache): grpc.UntypedServiceImplementation {
+export function actionCacheHandlers(cas: Cas, ac: ActionCache): grpc.UntypedServiceImplementation {
   return {
     GetActionResult: unary(async (req: R.IGetActionResultRequest): Promise<R.IActionResult> => {
       const instanceName = requireInstanceName(req.instanceName);

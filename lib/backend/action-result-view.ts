@@ -6,7 +6,7 @@
  * Spec: REAPI GetActionResultRequest.inline_stdout/inline_stderr/inline_output_files,
  * ExecuteRequest.inline_*; "the server MAY omit inlining if the blob is too large".
  */
-import type { DiskCas } from "../blobstore/disk-cas.ts";
+import type { Cas } from "../blobstore/cas.ts";
 import { type Digest, toDigest } from "../digest/digest.ts";
 import { build } from "../reapi/proto.ts";
 import R = build.bazel.remote.execution.v2;
@@ -22,7 +22,7 @@ export interface InlineRequest {
 }
 
 /** Every blob an ActionResult references, including files inside its output Trees. */
-async function referencedDigests(cas: DiskCas, result: R.IActionResult): Promise<Digest[] | undefined> {
+async function referencedDigests(cas: Cas, result: R.IActionResult): Promise<Digest[] | undefined> {
   const out: Digest[] = [];
   const add = (d: R.IDigest | null | undefined) => { if (d) out.push(toDigest(d)); };
   for (const f of result.outputFiles ?? []) add(f.digest);
@@ -47,7 +47,7 @@ async function referencedDigests(cas: DiskCas, result: R.IActionResult): Promise
  * hit is served only when its outputs are intact; a corrupt one is removed, so the action runs again).
  * @returns false also when a referenced Tree cannot be decoded.
  */
-export async function isComplete(cas: DiskCas, result: R.IActionResult): Promise<boolean> {
+export async function isComplete(cas: Cas, result: R.IActionResult): Promise<boolean> {
   try {
     const digests = await referencedDigests(cas, result);
     if (digests === undefined) return false;
@@ -58,7 +58,7 @@ export async function isComplete(cas: DiskCas, result: R.IActionResult): Promise
   }
 }
 
-async function inlineBlob(cas: DiskCas, d: R.IDigest | null | undefined): Promise<Uint8Array | undefined> {
+async function inlineBlob(cas: Cas, d: R.IDigest | null | undefined): Promise<Uint8Array | undefined> {
   if (!d) return undefined;
   const digest = toDigest(d);
   if (digest.sizeBytes > MAX_INLINE_BYTES) return undefined;
@@ -69,7 +69,7 @@ async function inlineBlob(cas: DiskCas, d: R.IDigest | null | undefined): Promis
  * A copy of `result` with the requested outputs inlined (`stdout_raw`, `stderr_raw`,
  * `OutputFile.contents`) when they are at most {@link MAX_INLINE_BYTES}; the digests stay set.
  */
-export async function withInlinedOutputs(cas: DiskCas, result: R.IActionResult, req: InlineRequest): Promise<R.IActionResult> {
+export async function withInlinedOutputs(cas: Cas, result: R.IActionResult, req: InlineRequest): Promise<R.IActionResult> {
   const copy: R.IActionResult = { ...result };
   if (req.stdout) copy.stdoutRaw = (await inlineBlob(cas, result.stdoutDigest)) ?? result.stdoutRaw;
   if (req.stderr) copy.stderrRaw = (await inlineBlob(cas, result.stderrDigest)) ?? result.stderrRaw;

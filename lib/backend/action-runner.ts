@@ -11,8 +11,7 @@
 import { randomUUID } from "node:crypto";
 import { chmod, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { DiskActionCache } from "../blobstore/disk-action-cache.ts";
-import type { DiskCas } from "../blobstore/disk-cas.ts";
+import type { ActionCache, Cas } from "../blobstore/cas.ts";
 import type { Digest } from "../digest/digest.ts";
 import { build, google } from "../reapi/proto.ts";
 import { Code } from "../util/status.ts";
@@ -38,8 +37,8 @@ export interface PreparedAction {
 
 /** What a run needs from its executor. */
 export interface RunnerDeps {
-  cas: DiskCas;
-  ac: DiskActionCache;
+  cas: Cas;
+  ac: ActionCache;
   /** Parent of the per-action directories. */
   execDir: string;
   /** Records a started process group so that shutdown can kill it; returns the unregister function. */

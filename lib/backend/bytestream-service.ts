@@ -18,8 +18,7 @@
 import type * as grpc from "@grpc/grpc-js";
 import { once } from "node:events";
 import type { Transform } from "node:stream";
-import type { CasWriter } from "../blobstore/cas-writer.ts";
-import type { DiskCas } from "../blobstore/disk-cas.ts";
+import type { BlobWriter, Cas } from "../blobstore/cas.ts";
 import { google } from "../reapi/proto.ts";
 import { parseReadResourceName, parseWriteResourceName } from "../reapi/resource-name.ts";
 import { decompressError, zstdCompressStream, zstdDecompressStream } from "../reapi/zstd.ts";
@@ -29,13 +28,13 @@ import bs = google.bytestream;
 
 /** An upload in progress: its CAS writer and, for a compressed one, the compressed bytes received. */
 interface Upload {
-  writer: CasWriter;
+  writer: BlobWriter;
   /** Bytes as the client counts them (`write_offset`, `committed_size`). */
   received(): number;
 }
 
 /**
- * Feeds a zstd stream into a CasWriter: `push` compressed chunks (waits while the decompressor is full),
+ * Feeds a zstd stream into a BlobWriter: `push` compressed chunks (waits while the decompressor is full),
  * then `end` (resolves once everything decompressed has been written). The writer refuses more than the
  * digest's size, so a decompression bomb stops at that size.
  */
@@ -44,7 +43,7 @@ class ZstdSink {
   readonly #done: Promise<void>;
   #failure: unknown;
 
-  constructor(writer: CasWriter, what: string) {
+  constructor(writer: BlobWriter, what: string) {
     this.#done = (async () => {
       for await (const chunk of this.#d as AsyncIterable<Buffer>) await writer.write(chunk);
     })().catch((err) => {
@@ -74,7 +73,7 @@ class ZstdSink {
 
 /** Writes one ByteStream upload into the CAS; resolves with the response to send. */
 async function receiveWrite(
-  cas: DiskCas,
+  cas: Cas,
   uploads: Map<string, Upload>,
   call: grpc.ServerReadableStream<bs.IWriteRequest, bs.IWriteResponse>,
 ): Promise<bs.IWriteResponse> {
@@ -178,7 +177,7 @@ async function* compressed(source: AsyncIterable<Uint8Array>): AsyncGenerator<Ui
  * grpc-js handlers for `google.bytestream.ByteStream`. In-progress uploads are tracked by resource name
  * for QueryWriteStatus.
  */
-export function byteStreamHandlers(cas: DiskCas): grpc.UntypedServiceImplementation {
+export function byteStreamHandlers(cas: Cas): grpc.UntypedServiceImplementation {
   const uploads = new Map<string, Upload>();
   const write: grpc.handleClientStreamingCall<bs.IWriteRequest, bs.IWriteResponse> = (call, callback) => {
     receiveWrite(cas, uploads, call).then(

@@ -1,5 +1,5 @@
 /**
- * The ContentAddressableStorage service of the embedded backend, over a {@link DiskCas}. The CAS is
+ * The ContentAddressableStorage service of the embedded backend, over a {@link Cas}. The CAS is
  * shared by every instance name (like Buildbarn); instance names are only validated. Batch RPCs answer a
  * per-blob status and fail as a whole (INVALID_ARGUMENT) only when the batch exceeds the advertised
  * `max_batch_total_size_bytes`. GetTree walks Directory blobs breadth-first and omits missing parts.
@@ -13,7 +13,7 @@
  */
 import type * as grpc from "@grpc/grpc-js";
 import { digestKey } from "../digest/digest.ts";
-import type { DiskCas } from "../blobstore/disk-cas.ts";
+import type { Cas } from "../blobstore/cas.ts";
 import { build } from "../reapi/proto.ts";
 import { zstdCompress, zstdDecompress } from "../reapi/zstd.ts";
 import { Code, GomaError } from "../util/status.ts";
@@ -36,7 +36,7 @@ function checkBatchSize(totalBytes: number, rpc: string): void {
  * grpc-js handlers for `build.bazel.remote.execution.v2.ContentAddressableStorage`.
  * Concurrency: requests are served concurrently; the disk CAS tolerates racing writes of one blob.
  */
-export function casHandlers(cas: DiskCas): grpc.UntypedServiceImplementation {
+export function casHandlers(cas: Cas): grpc.UntypedServiceImplementation {
   return {
     FindMissingBlobs: unary(async (req: R.IFindMissingBlobsRequest): Promise<R.IFindMissingBlobsResponse> => {
       requireInstanceName(req.instanceName);

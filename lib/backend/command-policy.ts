@@ -29,7 +29,7 @@
  */
 import { realpath, stat } from "node:fs/promises";
 import { basename, isAbsolute, posix } from "node:path";
-import type { DiskCas } from "../blobstore/disk-cas.ts";
+import type { Cas } from "../blobstore/cas.ts";
 import { type Digest, digestKey, digestOf } from "../digest/digest.ts";
 import { build } from "../reapi/proto.ts";
 import { MANIFEST_PATH, ROOT_TOKEN, WRAPPER_PATH, WRAPPER_SCRIPT } from "../server/wrapper.ts";
@@ -83,7 +83,7 @@ function lookup(tree: InputTree, root: Digest, rel: string): R.IFileNode | R.ISy
 
 /** What {@link checkCommand} needs besides the action. */
 export interface CommandCheckContext {
-  cas: DiskCas;
+  cas: Cas;
   tree: InputTree;
   inputRootDigest: Digest;
   /** The backend's data directory: no program may live under it. */

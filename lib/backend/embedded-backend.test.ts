@@ -32,6 +32,29 @@ describe("startEmbeddedBackend()", () => {
     }
   });
 
+  test("with inMemoryStores, runs and caches actions with nothing written under cas/ or ac/", async () => {
+    const dataDir = join(dir, "memory");
+    const backend = await startEmbeddedBackend({ dataDir, inMemoryStores: true, maxCacheBytes: 1 << 20, ...REAPI_SEMANTICS_TEST_OPTIONS });
+    const client = new ReapiClient({ target: backend.address, instanceName: "" });
+    try {
+      const a = await uploadTestAction(client, {
+        argv: ["/bin/sh", "-c", "cat in.txt in.txt > out.txt"], env: TEST_PATH_ENV, outputPaths: ["out.txt"],
+        inputs: { "in.txt": { data: "x".repeat(100_000) } },
+      });
+      const res = await client.execute(a.actionDigest);
+      assert.equal(res.result?.exitCode, 0);
+      const out = res.result!.outputFiles!.find((f) => f.path === "out.txt")!;
+      assert.equal(Buffer.from(await client.readBlob({ hash: out.digest!.hash!, sizeBytes: Number(out.digest!.sizeBytes) })).toString(), "x".repeat(200_000));
+      assert.equal((await client.execute(a.actionDigest)).cachedResult, true);
+      assert.deepEqual((await readdir(dataDir)).sort(), ["exec"]);
+      assert.equal(backend.storeStats().size?.maxBytes, 1 << 20);
+      assert.ok(backend.storeStats().size!.entries > 0);
+    } finally {
+      client.close();
+      await backend.close();
+    }
+  });
+
   test("serves on a unix socket", async () => {
     const address = `unix:${join(dir, "be.sock")}`;
     const backend = await startEmbeddedBackend({ dataDir: join(dir, "unix"), address, ...REAPI_SEMANTICS_TEST_OPTIONS });

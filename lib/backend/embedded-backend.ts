@@ -4,7 +4,9 @@
  * work (and be tested) without Buildbarn, speaking the same protocol, so the REAPI client cannot tell
  * the difference except through Capabilities. Layout under `dataDir`: `cas/` (disk CAS), `ac/` (disk
  * action cache), `exec/` (one directory per running action, cleared at start). The CAS and the action
- * cache share one size limit with LRU eviction (lib/blobstore/size-limit.ts; 10 GiB by default).
+ * cache share one size limit with LRU eviction (lib/blobstore/size-limit.ts; 10 GiB by default); the
+ * store stack is built by lib/blobstore/store-stack.ts, and the services see only its `Cas` and
+ * `ActionCache` interfaces.
  *
  * Who may call it: every call on every service carries `authorization: Bearer <token>` checked by
  * `authorize` (goma server passes the credentials of its Goma port plus a token of its own), answered
@@ -18,9 +20,8 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { mkdir, realpath } from "node:fs/promises";
 import * as grpc from "@grpc/grpc-js";
-import { DiskActionCache } from "../blobstore/disk-action-cache.ts";
-import { DiskCas } from "../blobstore/disk-cas.ts";
-import { CacheSizeLimit, type CacheSizeStats, DEFAULT_CACHE_MAX_BYTES } from "../blobstore/size-limit.ts";
+import { DEFAULT_CACHE_MAX_BYTES } from "../blobstore/size-limit.ts";
+import { buildStoreStack, type StoreStats } from "../blobstore/store-stack.ts";
 import {
   actionCacheService, byteStreamService, capabilitiesService, casService, executionService, GRPC_OPTIONS,
 } from "../reapi/grpc-service.ts";
@@ -55,6 +56,11 @@ export interface EmbeddedBackendOptions {
    * are evicted beyond it. Default {@link DEFAULT_CACHE_MAX_BYTES} (10 GiB); 0: no limit.
    */
   maxCacheBytes?: number;
+  /**
+   * Keep the CAS and the action cache in memory (lib/blobstore/memory-cas.ts; tests): nothing is written
+   * under `cas/` or `ac/`, and nothing survives close(). `maxCacheBytes` still applies. Default false.
+   */
+  inMemoryStores?: boolean;
   /**
    * Checks one call's `authorization` metadata (undefined when absent): the reason of the refusal, or
    * undefined to let the call in. Required unless `unauthenticated`.
@@ -107,15 +113,8 @@ export interface EmbeddedBackend {
   storeStats(): EmbeddedStoreStats;
 }
 
-/** Counters of the embedded stores since start. */
-export interface EmbeddedStoreStats {
-  /** CAS blobs found corrupt and removed. */
-  corruptBlobs: number;
-  /** Action-cache entries found corrupt and removed. */
-  corruptEntries: number;
-  /** The size limit's counters; undefined without a limit. */
-  size?: CacheSizeStats & { maxBytes: number };
-}
+/** Counters of the embedded stores since start (lib/blobstore/store-stack.ts). */
+export type EmbeddedStoreStats = StoreStats;
 
 /**
  * Starts the embedded backend (plaintext gRPC; meant for loopback or a unix socket).
@@ -126,10 +125,9 @@ export async function startEmbeddedBackend(opts: EmbeddedBackendOptions): Promis
   if (!opts.authorize && !opts.unauthenticated) {
     throw new GomaError(Code.FailedPrecondition, "the embedded backend needs an authorize check (or unauthenticated: true, for tests)");
   }
-  const cas = await DiskCas.open(join(opts.dataDir, "cas"));
-  const ac = await DiskActionCache.open(join(opts.dataDir, "ac"));
-  const maxCacheBytes = opts.maxCacheBytes ?? DEFAULT_CACHE_MAX_BYTES;
-  const limit = maxCacheBytes > 0 ? await CacheSizeLimit.attach(maxCacheBytes, cas, ac) : undefined;
+  const stores = await buildStoreStack({ dir: opts.dataDir, maxBytes: opts.maxCacheBytes ?? DEFAULT_CACHE_MAX_BYTES, inMemory: opts.inMemoryStores });
+  const { cas, ac } = stores;
+  await mkdir(opts.dataDir, { recursive: true }); // the disk stores created it; memory ones do not
   const dataDir = await realpath(opts.dataDir);
   const probe = join(dataDir, "exec", "sandbox-probe");
   await removeTree(join(dataDir, "exec"));
@@ -168,11 +166,7 @@ export async function startEmbeddedBackend(opts: EmbeddedBackendOptions): Promis
   let closing: Promise<void> | undefined;
   return {
     address,
-    storeStats: () => ({
-      corruptBlobs: cas.corruptBlobs,
-      corruptEntries: ac.corruptEntries,
-      size: limit ? { ...limit.stats(), maxBytes: limit.maxBytes } : undefined,
-    }),
+    storeStats: () => stores.stats(),
     sandbox,
     close() {
       closing ??= (async () => {

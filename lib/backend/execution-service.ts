@@ -9,8 +9,7 @@
  * Spec: REAPI Execution.Execute / WaitExecution; reference/reapi-buildbarn.md §1.7, §4.6.
  */
 import type * as grpc from "@grpc/grpc-js";
-import type { DiskActionCache } from "../blobstore/disk-action-cache.ts";
-import type { DiskCas } from "../blobstore/disk-cas.ts";
+import type { ActionCache, Cas } from "../blobstore/cas.ts";
 import { build, google } from "../reapi/proto.ts";
 import { Code, GomaError } from "../util/status.ts";
 import { lookupActionResult } from "./action-cache-service.ts";
@@ -25,8 +24,8 @@ type OperationCall = grpc.ServerWritableStream<unknown, google.longrunning.IOper
 
 /** What the Execution service works with. `inFlight` collects running executions for shutdown. */
 export interface ExecutionDeps {
-  cas: DiskCas;
-  ac: DiskActionCache;
+  cas: Cas;
+  ac: ActionCache;
   executor: EmbeddedExecutor;
   ops: OperationStore;
   inFlight: Set<Promise<void>>;

@@ -8,8 +8,7 @@
  * worker), ExecutionStage; reference/reapi-buildbarn.md §1.7, §3, §4.5.
  */
 import { mkdir } from "node:fs/promises";
-import type { DiskActionCache } from "../blobstore/disk-action-cache.ts";
-import type { DiskCas } from "../blobstore/disk-cas.ts";
+import type { ActionCache, Cas } from "../blobstore/cas.ts";
 import { type Digest, digestKey } from "../digest/digest.ts";
 import { TYPE_URL } from "../reapi/grpc-service.ts";
 import { build, google } from "../reapi/proto.ts";
@@ -52,8 +51,8 @@ class Semaphore {
 
 /** Dependencies and limits of the executor. */
 export interface ExecutorOptions {
-  cas: DiskCas;
-  ac: DiskActionCache;
+  cas: Cas;
+  ac: ActionCache;
   /** Directory holding one subdirectory per running action. */
   execDir: string;
   /** Actions running at once (≥ 1). */

@@ -11,7 +11,7 @@
  */
 import { mkdir, symlink } from "node:fs/promises";
 import { join } from "node:path";
-import type { DiskCas } from "../blobstore/disk-cas.ts";
+import type { Cas } from "../blobstore/cas.ts";
 import { type Digest, digestKey } from "../digest/digest.ts";
 import { build, google } from "../reapi/proto.ts";
 import { blobSubject } from "../reapi/resource-name.ts";
@@ -44,7 +44,7 @@ function checkName(name: string): void {
  * Walks the input tree from `root` and finds missing Directory and file blobs.
  * @throws {GomaError} InvalidArgument when a Directory blob does not decode or holds invalid digests.
  */
-export async function loadInputTree(cas: DiskCas, root: Digest): Promise<InputTree> {
+export async function loadInputTree(cas: Cas, root: Digest): Promise<InputTree> {
   const directories = new Map<string, R.Directory>();
   const missing: Digest[] = [];
   const files = new Map<string, Digest>();
@@ -104,14 +104,14 @@ export function missingBlobsError(missing: Digest[]): DetailedError {
  * @throws {GomaError} InvalidArgument for invalid or duplicate names; FailedPrecondition with MISSING
  * violations ({@link missingBlobsError}) for blobs that vanished or were corrupt.
  */
-export async function materializeInputRoot(cas: DiskCas, tree: InputTree, root: Digest, dest: string): Promise<void> {
+export async function materializeInputRoot(cas: Cas, tree: InputTree, root: Digest, dest: string): Promise<void> {
   const lost = new Map<string, Digest>();
   await materializeDirectory(cas, tree, root, dest, lost);
   if (lost.size > 0) throw missingBlobsError([...lost.values()]);
 }
 
 /** Creates one Directory under `dest`, recording blobs that are gone or corrupt in `lost`. */
-async function materializeDirectory(cas: DiskCas, tree: InputTree, root: Digest, dest: string, lost: Map<string, Digest>): Promise<void> {
+async function materializeDirectory(cas: Cas, tree: InputTree, root: Digest, dest: string, lost: Map<string, Digest>): Promise<void> {
   await mkdir(dest, { recursive: true });
   const dir = tree.directories.get(digestKey(root));
   if (!dir) throw new GomaError(Code.NotFound, `Directory ${digestKey(root)} not found`);

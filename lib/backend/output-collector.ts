@@ -19,7 +19,7 @@
 import { lstat, mkdir, readdir, readlink } from "node:fs/promises";
 import type { Stats } from "node:fs";
 import { join, relative, sep } from "node:path";
-import type { DiskCas } from "../blobstore/disk-cas.ts";
+import type { Cas } from "../blobstore/cas.ts";
 import { type Digest, digestKey, digestOf } from "../digest/digest.ts";
 import { build } from "../reapi/proto.ts";
 import { Code, GomaError } from "../util/status.ts";
@@ -89,7 +89,7 @@ function sortByName<T extends { name?: string | null }>(xs: T[]): T[] {
 }
 
 /** Builds the Directory for `path` (storing its files), recording every Directory by digest key. */
-async function buildDirectory(cas: DiskCas, path: string, all: Map<string, R.IDirectory>): Promise<{ dir: R.IDirectory; digest: Digest }> {
+async function buildDirectory(cas: Cas, path: string, all: Map<string, R.IDirectory>): Promise<{ dir: R.IDirectory; digest: Digest }> {
   const files: R.IFileNode[] = [], directories: R.IDirectoryNode[] = [], symlinks: R.ISymlinkNode[] = [];
   for (const e of await readdir(path, { withFileTypes: true })) {
     const p = join(path, e.name);
@@ -113,7 +113,7 @@ async function buildDirectory(cas: DiskCas, path: string, all: Map<string, R.IDi
 }
 
 /** Collects an output directory as a Tree (parents before children, each Directory once). */
-async function collectDirectory(cas: DiskCas, path: string, outPath: string, format: number): Promise<R.IOutputDirectory> {
+async function collectDirectory(cas: Cas, path: string, outPath: string, format: number): Promise<R.IOutputDirectory> {
   const all = new Map<string, R.IDirectory>();
   const { dir: root, digest: rootDigest } = await buildDirectory(cas, path, all);
   const children: R.IDirectory[] = [];
@@ -152,7 +152,7 @@ async function collectDirectory(cas: DiskCas, path: string, outPath: string, for
  * @throws {GomaError} InvalidArgument when an output path goes through a symlink; the underlying OS
  * error when an output cannot be read.
  */
-export async function collectOutputs(cas: DiskCas, command: R.ICommand, workDir: string, root: string): Promise<CollectedOutputs> {
+export async function collectOutputs(cas: Cas, command: R.ICommand, workDir: string, root: string): Promise<CollectedOutputs> {
   const outputFiles: R.IOutputFile[] = [], outputDirectories: R.IOutputDirectory[] = [], outputSymlinks: R.IOutputSymlink[] = [];
   const modern = (command.outputPaths?.length ?? 0) > 0;
   const legacyDirs = new Set(command.outputDirectories ?? []);

@@ -10,9 +10,10 @@ import { createHash, type Hash } from "node:crypto";
 import { open, unlink, type FileHandle } from "node:fs/promises";
 import { type Digest, digestKey } from "../digest/digest.ts";
 import { Code, GomaError } from "../util/status.ts";
+import type { BlobWriter } from "./cas.ts";
 
-/** One in-progress blob upload. Not safe for concurrent `write` calls: await each one. */
-export class CasWriter {
+/** One in-progress blob upload to a disk CAS. Not safe for concurrent `write` calls: await each one. */
+export class CasWriter implements BlobWriter {
   /** The blob being written. */
   readonly digest: Digest;
   /** Bytes accepted so far. */

@@ -10,6 +10,9 @@
  * {@link DiskActionCache.corruptEntries} and logged. Entries without the header (older goma) are misses
  * too, removed silently.
  *
+ * Under a size limit (size-limited-store.ts) this is an {@link EvictableActionCache} whose entry keys are
+ * the entry files' paths.
+ *
  * Spec: REAPI ActionCache.GetActionResult / UpdateActionResult; reference/reapi-buildbarn.md §2.3.
  */
 import { createHash } from "node:crypto";
@@ -19,7 +22,8 @@ import { type Digest, digestKey, sha256Hex } from "../digest/digest.ts";
 import { log } from "../util/log.ts";
 import { build } from "../reapi/proto.ts";
 import { prepareTmpDir, writeFileAtomic } from "./atomic-file.ts";
-import type { ActionCache, ActionResultMessage } from "./cas.ts";
+import type { ActionResultMessage, EvictableActionCache, StoredEntry } from "./cas.ts";
+import { scanStore } from "./scan-store.ts";
 import R = build.bazel.remote.execution.v2;
 
 /** The header of an entry file: format tag, then the payload's SHA-256. */
@@ -30,15 +34,11 @@ const HEADER_BYTES = MAGIC.byteLength + 32;
  * A disk action cache rooted at one directory. Safe for concurrent use; the last writer wins.
  * Spec: REAPI ActionCache keyed by (instance_name, action_digest); reference/reapi-buildbarn.md §2.3.
  */
-export class DiskActionCache implements ActionCache {
+export class DiskActionCache implements EvictableActionCache {
   /** The cache's root directory. */
   readonly dir: string;
   /** Entries found corrupt (checksum mismatch) and removed since open. */
   corruptEntries = 0;
-  /** Called with the file of each entry written, for a size limit (lib/blobstore/size-limit.ts). */
-  onStored?: (path: string, sizeBytes: number) => Promise<void> | void;
-  /** Called with the file of each entry read, for LRU eviction. */
-  onUsed?: (path: string) => void;
   readonly #tmpDir: string;
 
   private constructor(dir: string) {
@@ -57,6 +57,27 @@ export class DiskActionCache implements ActionCache {
   pathOf(instanceName: string, actionDigest: Digest): string {
     const k = sha256Hex(`${instanceName}\0${digestKey(actionDigest)}`);
     return join(this.dir, k.slice(0, 2), k);
+  }
+
+  /** The entry key for a size limit: the entry's file path ({@link DiskActionCache.pathOf}). */
+  entryKey(instanceName: string, actionDigest: Digest): string {
+    return this.pathOf(instanceName, actionDigest);
+  }
+
+  /** Bytes the entry file for `result` takes: header and serialized ActionResult. */
+  entrySizeBytes(result: ActionResultMessage): number {
+    return HEADER_BYTES + R.ActionResult.encode(result).finish().byteLength;
+  }
+
+  /** Every stored entry file (tmp/ skipped), for a size limit's initial accounting. */
+  listEntries(): Promise<StoredEntry[]> {
+    return scanStore(this.dir);
+  }
+
+  /** Removes the entry file `key` (a path from {@link DiskActionCache.entryKey}); an absent one is ignored. */
+  async removeEntry(key: string): Promise<void> {
+    if (!key.startsWith(`${this.dir}/`)) throw new RangeError(`"${key}" is not an entry of the action cache in "${this.dir}"`);
+    await unlink(key).catch(() => {});
   }
 
   /**
@@ -92,7 +113,6 @@ export class DiskActionCache implements ActionCache {
       await unlink(path).catch(() => {});
       return undefined;
     }
-    this.onUsed?.(path);
     return result;
   }
 
@@ -103,6 +123,5 @@ export class DiskActionCache implements ActionCache {
     const data = Buffer.concat([MAGIC, sum, payload]);
     const path = this.pathOf(instanceName, actionDigest);
     await writeFileAtomic(this.#tmpDir, path, data, 0o644);
-    await this.onStored?.(path, data.byteLength);
   }
 }

@@ -12,7 +12,8 @@
  * size (they would otherwise read the whole store on every request), as Bazel's disk cache and
  * bb-storage's local store do. Inputs are materialized as copies, never hard links: an action (root
  * ignores the 0444 mode) can never change a stored blob. The empty blob always exists and is never
- * stored. This backs the embedded REAPI server (lib/backend/).
+ * stored. This backs the embedded REAPI server (lib/backend/), usually under a size limit
+ * (size-limited-store.ts: this store is an {@link EvictableCas}, its entry keys are the blob files' paths).
  *
  * Spec: REAPI ContentAddressableStorage semantics, empty blob rule; reference/reapi-buildbarn.md §1.5.
  */
@@ -24,27 +25,19 @@ import { type Digest, digestKey, digestOf } from "../digest/digest.ts";
 import { Code, GomaError } from "../util/status.ts";
 import { log } from "../util/log.ts";
 import { commitTemp, prepareTmpDir, tempPath, writeFileAtomic } from "./atomic-file.ts";
-import type { Cas } from "./cas.ts";
+import type { EvictableCas, StoredEntry } from "./cas.ts";
+import { scanStore } from "./scan-store.ts";
 import { CasWriter } from "./cas-writer.ts";
 
 /**
  * A disk CAS rooted at one directory. Safe for concurrent use within and across processes.
  * Spec: REAPI ContentAddressableStorage (empty blob always present); reference/reapi-buildbarn.md §1.5.
  */
-export class DiskCas implements Cas {
+export class DiskCas implements EvictableCas {
   /** The store's root directory. */
   readonly dir: string;
   /** Blobs found corrupt (content not matching the digest) and removed since open. */
   corruptBlobs = 0;
-  /**
-   * Called with each blob committed (its digest), for a size limit (lib/blobstore/size-limit.ts); the
-   * write completes once the returned promise does (eviction keeps up with writes).
-   */
-  onStored?: (d: Digest) => Promise<void> | void;
-  /** Called with each blob read or checked for use, for LRU eviction. */
-  onUsed?: (d: Digest) => void;
-  /** Set by a size limit: keeps blobs from eviction until the returned function is called. */
-  pinner?: (digests: Digest[]) => () => void;
   readonly #tmpDir: string;
 
   private constructor(dir: string) {
@@ -59,13 +52,25 @@ export class DiskCas implements Cas {
     return cas;
   }
 
-  /**
-   * Keeps `digests` from being evicted by a size limit until the returned function is called (a no-op
-   * without a limit). An action pins its input files from the check that they are present until they
-   * are materialized.
-   */
-  pin(digests: Digest[]): () => void {
-    return this.pinner?.(digests) ?? (() => {});
+  /** A no-op: eviction is the size limit's (size-limited-store.ts), which pins above this store. */
+  pin(_digests: Digest[]): () => void {
+    return () => {};
+  }
+
+  /** The entry key of a blob for a size limit: its file path ({@link DiskCas.pathOf}). */
+  entryKey(d: Digest): string {
+    return this.pathOf(d);
+  }
+
+  /** Every stored blob file (tmp/ skipped), for a size limit's initial accounting. */
+  listEntries(): Promise<StoredEntry[]> {
+    return scanStore(this.dir);
+  }
+
+  /** Removes the blob file `key` (a path from {@link DiskCas.entryKey}); an absent one is ignored. */
+  async removeEntry(key: string): Promise<void> {
+    if (!key.startsWith(`${this.dir}/`)) throw new RangeError(`"${key}" is not an entry of the CAS in "${this.dir}"`);
+    await unlink(key).catch(() => {});
   }
 
   /** The path a blob is (or would be) stored at. */
@@ -77,9 +82,7 @@ export class DiskCas implements Cas {
   async has(d: Digest): Promise<boolean> {
     if (d.sizeBytes === 0) return true;
     try {
-      const ok = (await stat(this.pathOf(d))).size === d.sizeBytes;
-      if (ok) this.onUsed?.(d);
-      return ok;
+      return (await stat(this.pathOf(d))).size === d.sizeBytes;
     } catch {
       return false;
     }
@@ -104,10 +107,7 @@ export class DiskCas implements Cas {
     if (d.sizeBytes === 0) return true;
     const got = await hashFile(this.pathOf(d)).catch(() => undefined);
     if (!got) return false;
-    if (got.sizeBytes === d.sizeBytes && got.hash === d.hash) {
-      this.onUsed?.(d);
-      return true;
-    }
+    if (got.sizeBytes === d.sizeBytes && got.hash === d.hash) return true;
     if (got.sizeBytes === d.sizeBytes) await this.#discard(d, got.hash);
     return false;
   }
@@ -132,7 +132,6 @@ export class DiskCas implements Cas {
       await this.#discard(d, got.hash);
       return undefined;
     }
-    this.onUsed?.(d);
     return data;
   }
 
@@ -149,7 +148,6 @@ export class DiskCas implements Cas {
     }
     if (d.sizeBytes === 0 || ((await this.has(d)) && (await this.verify(d)))) return;
     await writeFileAtomic(this.#tmpDir, this.pathOf(d), data, 0o444);
-    await this.onStored?.(d);
   }
 
   /**
@@ -185,7 +183,6 @@ export class DiskCas implements Cas {
         await unlink(tmp);
       } else {
         await commitTemp(tmp, this.pathOf(d));
-        await this.onStored?.(d);
       }
       return d;
     } catch (err) {
@@ -201,10 +198,7 @@ export class DiskCas implements Cas {
    * verifies the digest.
    */
   async createWriter(d: Digest): Promise<CasWriter> {
-    return CasWriter.create(d, tempPath(this.#tmpDir), async (tmp) => {
-      await commitTemp(tmp, this.pathOf(d));
-      await this.onStored?.(d);
-    });
+    return CasWriter.create(d, tempPath(this.#tmpDir), (tmp) => commitTemp(tmp, this.pathOf(d)));
   }
 
   /**
@@ -248,7 +242,6 @@ export class DiskCas implements Cas {
           await this.#discard(d, got);
           throw corrupt();
         }
-        this.onUsed?.(d);
       }
       if (held) yield held;
     } finally {
@@ -287,7 +280,6 @@ export class DiskCas implements Cas {
       if (got.sizeBytes === d.sizeBytes) await this.#discard(d, got.hash);
       throw new GomaError(Code.NotFound, `Blob ${digestKey(d)} not found (it was corrupt on disk)`);
     }
-    this.onUsed?.(d);
   }
 }
 

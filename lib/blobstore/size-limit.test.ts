@@ -6,7 +6,7 @@ import { after, before, describe, test } from "node:test";
 import { digestOf } from "../digest/digest.ts";
 import { DiskActionCache } from "./disk-action-cache.ts";
 import { DiskCas } from "./disk-cas.ts";
-import { CacheSizeLimit, LOW_WATER_RATIO } from "./size-limit.ts";
+import { LOW_WATER_RATIO, withSizeLimit } from "./size-limit.ts";
 
 const KiB = 1024;
 /** A blob of `n` bytes, distinct per `tag`. */
@@ -26,19 +26,19 @@ async function usedBytes(dir: string): Promise<number> {
   return n;
 }
 
-describe("CacheSizeLimit", () => {
+describe("CacheSizeLimit (withSizeLimit: SizeLimitedCas and SizeLimitedActionCache over the disk stores)", () => {
   let dir: string;
   before(async () => { dir = await mkdtemp(join(tmpdir(), "goma-limit-")); });
   after(() => rm(dir, { recursive: true, force: true }));
 
   const open = async (name: string, maxBytes: number) => {
-    const cas = await DiskCas.open(join(dir, name, "cas"));
-    const ac = await DiskActionCache.open(join(dir, name, "ac"));
-    return { cas, ac, limit: await CacheSizeLimit.attach(maxBytes, cas, ac) };
+    const disk = await DiskCas.open(join(dir, name, "cas"));
+    const { cas, ac, limit } = await withSizeLimit(maxBytes, disk, await DiskActionCache.open(join(dir, name, "ac")));
+    return { disk, cas, ac, limit };
   };
 
   test("put() beyond the limit evicts the least recently used blobs, down to the low-water mark", async () => {
-    const { cas, limit } = await open("lru", 40 * KiB);
+    const { disk, cas, limit } = await open("lru", 40 * KiB);
     const b = ["a", "b", "c", "d"].map((t) => blob(t));
     for (const x of b) await cas.put(x.digest, x.data);
     assert.equal(limit.stats().totalBytes, 32 * KiB);
@@ -50,7 +50,7 @@ describe("CacheSizeLimit", () => {
       [true, false, false, true, true, true]);
     assert.ok(limit.stats().totalBytes <= 40 * KiB * LOW_WATER_RATIO);
     assert.equal(limit.stats().evictedEntries, 2);
-    assert.equal(await usedBytes(cas.dir), limit.stats().totalBytes, "the accounting matches the disk");
+    assert.equal(await usedBytes(disk.dir), limit.stats().totalBytes, "the accounting matches the disk");
   });
 
   test("a pinned blob is not evicted; once released it is", async () => {
@@ -78,25 +78,25 @@ describe("CacheSizeLimit", () => {
     assert.ok(limit.stats().totalBytes <= 24 * KiB);
   });
 
-  test("attach() accounts for what is on disk, oldest first, and enforces a smaller limit at once", async () => {
+  test("withSizeLimit() accounts for what is on disk, oldest first, and enforces a smaller limit at once", async () => {
     const first = await open("reopen", 1024 * KiB);
     // Five writes can share one file-system timestamp tick: give them distinct, ordered mtimes (a second apart).
     const t0 = Date.now() / 1000 - 60;
     for (const [i, t] of ["1", "2", "3", "4", "5"].entries()) {
       await first.cas.put(blob(t).digest, blob(t).data);
-      await utimes(first.cas.pathOf(blob(t).digest), t0 + i, t0 + i);
+      await utimes(first.disk.pathOf(blob(t).digest), t0 + i, t0 + i);
     }
     const again = await open("reopen", 20 * KiB);
     assert.ok(again.limit.stats().totalBytes <= 20 * KiB);
     assert.equal(await again.cas.has(blob("5").digest), true, "the newest survive");
     assert.equal(await again.cas.has(blob("1").digest), false);
-    assert.equal(await usedBytes(again.cas.dir), again.limit.stats().totalBytes);
+    assert.equal(await usedBytes(again.disk.dir), again.limit.stats().totalBytes);
   });
 
-  test("attach() rejects a limit that is not a positive number of bytes", async () => {
+  test("withSizeLimit() rejects a limit that is not a positive number of bytes", async () => {
     const cas = await DiskCas.open(join(dir, "bad", "cas"));
     const ac = await DiskActionCache.open(join(dir, "bad", "ac"));
-    await assert.rejects(CacheSizeLimit.attach(0, cas, ac), RangeError);
-    await assert.rejects(CacheSizeLimit.attach(-1, cas, ac), RangeError);
+    await assert.rejects(withSizeLimit(0, cas, ac), RangeError);
+    await assert.rejects(withSizeLimit(-1, cas, ac), RangeError);
   });
 });

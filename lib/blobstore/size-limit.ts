@@ -1,29 +1,24 @@
 /**
- * A size limit with LRU eviction over a {@link DiskCas} and a {@link DiskActionCache} that share one
- * budget, so the embedded backend's disk never fills in normal use (issue 10 §3). Every entry (a CAS
- * blob or an AC entry, one file each) is kept in one least-recently-used order: writing or reading it
- * for use makes it the newest. When a write takes the total over `maxBytes`, the oldest entries are
- * removed until the total is at most {@link LOW_WATER_RATIO} × `maxBytes`, and the write completes only
- * after that, so a burst of writes cannot outrun eviction.
+ * A size limit with LRU eviction shared by a CAS and an action cache, so the embedded backend's disk
+ * never fills in normal use (issue 10 §3). Every entry (a CAS blob or an AC entry) is kept in one
+ * least-recently-used order: writing it or reading it for use makes it the newest. When a write takes
+ * the total over `maxBytes`, the oldest entries are removed until the total is at most
+ * {@link LOW_WATER_RATIO} × `maxBytes`, and the write completes only after that, so a burst of writes
+ * cannot outrun eviction.
  *
- * Why hooks rather than a decorator over the `Cas` interface (reference/style.md §5.3): the backend uses
- * DiskCas-only operations (streaming writers, ranged reads, materialize, putFile), so a decorator would
- * have to re-implement all of them; the stores call `onStored`/`onUsed` instead, and this class owns the
- * policy.
+ * This file is the budget (the policy); the decorators that feed it sit in size-limited-store.ts
+ * ({@link SizeLimitedCas}, {@link SizeLimitedActionCache}) over any store with the
+ * {@link EvictableStore} capability (disk or memory). {@link withSizeLimit} puts both on one budget.
  *
- * Never corrupt: eviction only unlinks whole entries, which were written atomically; an AC entry whose
+ * Never corrupt: eviction removes whole entries (written atomically by the stores); an AC entry whose
  * blobs were evicted is a miss (its blobs no longer verify), never a half result. Blobs pinned by an
  * in-flight action ({@link CacheSizeLimit.pin}) are skipped. Sizes are counted in whole 4 KiB blocks, as
- * the file system allocates them. Concurrency: safe for concurrent writers within one process; another
+ * a file system allocates them. Concurrency: safe for concurrent writers within one process; another
  * process writing the same directories is not accounted until the next start.
  */
-import type { Dirent } from "node:fs";
-import { readdir, stat, unlink } from "node:fs/promises";
-import { join } from "node:path";
-import type { Digest } from "../digest/digest.ts";
+import type { EvictableActionCache, EvictableCas, EvictableStore } from "./cas.ts";
 import { log } from "../util/log.ts";
-import type { DiskActionCache } from "./disk-action-cache.ts";
-import type { DiskCas } from "./disk-cas.ts";
+import { SizeLimitedActionCache, SizeLimitedCas } from "./size-limited-store.ts";
 
 /** Eviction brings the total down to this fraction of the limit, so that it does not run on every write. */
 export const LOW_WATER_RATIO = 0.9;
@@ -31,7 +26,7 @@ export const LOW_WATER_RATIO = 0.9;
 export const DEFAULT_CACHE_MAX_BYTES = 10 * 1024 * 1024 * 1024;
 const BLOCK_BYTES = 4096;
 
-/** Bytes a file of `sizeBytes` occupies: whole 4 KiB blocks. */
+/** Bytes an entry of `sizeBytes` occupies: whole 4 KiB blocks. */
 const onDisk = (sizeBytes: number) => Math.ceil(sizeBytes / BLOCK_BYTES) * BLOCK_BYTES;
 
 /** Counters for the status page and tests. */
@@ -44,11 +39,20 @@ export interface CacheSizeStats {
   evictedBytes: number;
 }
 
-/** The LRU size limit of one CAS and one AC. Create with {@link CacheSizeLimit.attach}. */
+/** One accounted entry: its size in blocks and the store that removes it. */
+interface Entry {
+  bytes: number;
+  store: EvictableStore;
+}
+
+/**
+ * The LRU byte budget of one or more stores. Create with {@link CacheSizeLimit.create} (or
+ * {@link withSizeLimit}); the decorators of size-limited-store.ts report writes and uses to it.
+ */
 export class CacheSizeLimit {
   /** The limit, bytes; eviction starts above it. */
   readonly maxBytes: number;
-  readonly #lru = new Map<string, number>();
+  readonly #lru = new Map<string, Entry>();
   readonly #pins = new Map<string, number>();
   #totalBytes = 0;
   #evictedEntries = 0;
@@ -60,23 +64,18 @@ export class CacheSizeLimit {
   }
 
   /**
-   * Scans what `cas` and `ac` already hold (oldest modification first), enforces the limit, and hooks
-   * into both stores so that every later write and use is accounted.
+   * Accounts for what `stores` already hold (oldest modification first) and enforces the limit.
    * @param maxBytes the limit in bytes (> 0).
+   * @param stores the stores sharing the budget; their entry keys must not collide (disk: paths).
    * @throws {RangeError} when `maxBytes` is not a positive safe integer.
    */
-  static async attach(maxBytes: number, cas: DiskCas, ac: DiskActionCache): Promise<CacheSizeLimit> {
+  static async create(maxBytes: number, stores: EvictableStore[]): Promise<CacheSizeLimit> {
     if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) throw new RangeError(`Cache size limit must be a positive number of bytes, got ${maxBytes}`);
     const limit = new CacheSizeLimit(maxBytes);
-    const found: { path: string; sizeBytes: number; mtimeMs: number }[] = [];
-    for (const dir of [cas.dir, ac.dir]) found.push(...(await scanStore(dir)));
+    const found: { key: string; sizeBytes: number; mtimeMs: number; store: EvictableStore }[] = [];
+    for (const store of stores) for (const e of await store.listEntries()) found.push({ ...e, store });
     found.sort((a, b) => a.mtimeMs - b.mtimeMs);
-    for (const f of found) limit.#account(f.path, f.sizeBytes);
-    cas.onStored = (d: Digest) => limit.stored(cas.pathOf(d), d.sizeBytes);
-    cas.onUsed = (d: Digest) => limit.used(cas.pathOf(d));
-    cas.pinner = (ds: Digest[]) => limit.pin(ds.map((d) => cas.pathOf(d)));
-    ac.onStored = (path: string, sizeBytes: number) => limit.stored(path, sizeBytes);
-    ac.onUsed = (path: string) => limit.used(path);
+    for (const f of found) limit.#account(f.key, f.sizeBytes, f.store);
     await limit.#enforce();
     return limit;
   }
@@ -86,50 +85,50 @@ export class CacheSizeLimit {
     return { totalBytes: this.#totalBytes, entries: this.#lru.size, evictedEntries: this.#evictedEntries, evictedBytes: this.#evictedBytes };
   }
 
-  #account(path: string, sizeBytes: number): void {
-    const old = this.#lru.get(path);
+  #account(key: string, sizeBytes: number, store: EvictableStore): void {
+    const old = this.#lru.get(key);
     if (old !== undefined) {
-      this.#totalBytes -= old;
-      this.#lru.delete(path);
+      this.#totalBytes -= old.bytes;
+      this.#lru.delete(key);
     }
     const bytes = onDisk(sizeBytes);
-    this.#lru.set(path, bytes);
+    this.#lru.set(key, { bytes, store });
     this.#totalBytes += bytes;
   }
 
   /**
-   * Records a committed entry (the newest) and evicts while the total is over the limit.
+   * Records a written entry (the newest) of `store` and evicts while the total is over the limit.
    * @returns once the total is back under the limit (or only pinned entries are left).
    */
-  async stored(path: string, sizeBytes: number): Promise<void> {
-    this.#account(path, sizeBytes);
+  async stored(key: string, sizeBytes: number, store: EvictableStore): Promise<void> {
+    this.#account(key, sizeBytes, store);
     if (this.#totalBytes > this.maxBytes) await this.#enforce();
   }
 
-  /** Marks an entry as just used (the newest). Unknown paths are ignored. */
-  used(path: string): void {
-    const bytes = this.#lru.get(path);
-    if (bytes === undefined) return;
-    this.#lru.delete(path);
-    this.#lru.set(path, bytes);
+  /** Marks an entry as just used (the newest). Unknown keys are ignored. */
+  used(key: string): void {
+    const e = this.#lru.get(key);
+    if (e === undefined) return;
+    this.#lru.delete(key);
+    this.#lru.set(key, e);
   }
 
   /**
-   * Keeps `paths` from being evicted until the returned function is called (idempotent). Pins nest.
+   * Keeps `keys` from being evicted until the returned function is called (idempotent). Pins nest.
    * @example
-   * const release = limit.pin([cas.pathOf(d)]);
+   * const release = limit.pin([cas.entryKey(d)]);
    * try { await cas.materialize(d, dest, false); } finally { release(); }
    */
-  pin(paths: string[]): () => void {
-    for (const p of paths) this.#pins.set(p, (this.#pins.get(p) ?? 0) + 1);
+  pin(keys: string[]): () => void {
+    for (const k of keys) this.#pins.set(k, (this.#pins.get(k) ?? 0) + 1);
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      for (const p of paths) {
-        const n = (this.#pins.get(p) ?? 1) - 1;
-        if (n > 0) this.#pins.set(p, n);
-        else this.#pins.delete(p);
+      for (const k of keys) {
+        const n = (this.#pins.get(k) ?? 1) - 1;
+        if (n > 0) this.#pins.set(k, n);
+        else this.#pins.delete(k);
       }
     };
   }
@@ -145,17 +144,17 @@ export class CacheSizeLimit {
   /** Removes the oldest unpinned entries down to the low-water mark; returns how many. */
   async #evictOnce(): Promise<number> {
     const target = Math.floor(this.maxBytes * LOW_WATER_RATIO);
-    const victims: string[] = [];
+    const victims: [string, Entry][] = [];
     let bytes = 0;
-    for (const [path, size] of this.#lru) {
+    for (const [key, e] of this.#lru) {
       if (this.#totalBytes <= target) break;
-      if (this.#pins.has(path)) continue;
-      this.#lru.delete(path);
-      this.#totalBytes -= size;
-      bytes += size;
-      victims.push(path);
+      if (this.#pins.has(key)) continue;
+      this.#lru.delete(key);
+      this.#totalBytes -= e.bytes;
+      bytes += e.bytes;
+      victims.push([key, e]);
     }
-    await Promise.all(victims.map((p) => unlink(p).catch(() => {})));
+    await Promise.all(victims.map(([key, e]) => e.store.removeEntry(key).catch(() => {})));
     this.#evictedEntries += victims.length;
     this.#evictedBytes += bytes;
     if (victims.length) {
@@ -168,18 +167,17 @@ export class CacheSizeLimit {
 
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 
-/** Every entry file of a disk store (`<dir>/<xx>/<name>`; tmp/ and other directories skipped). */
-async function scanStore(dir: string): Promise<{ path: string; sizeBytes: number; mtimeMs: number }[]> {
-  const out: { path: string; sizeBytes: number; mtimeMs: number }[] = [];
-  const subs = await readdir(dir, { withFileTypes: true }).catch(() => [] as Dirent[]);
-  for (const sub of subs) {
-    if (!sub.isDirectory() || sub.name.length !== 2) continue;
-    const names = await readdir(join(dir, sub.name)).catch(() => [] as string[]);
-    for (const name of names) {
-      const path = join(dir, sub.name, name);
-      const st = await stat(path).catch(() => undefined);
-      if (st?.isFile()) out.push({ path, sizeBytes: st.size, mtimeMs: st.mtimeMs });
-    }
-  }
-  return out;
+/**
+ * Puts a CAS and an action cache under one shared budget: accounts for what they hold, enforces the
+ * limit, and returns the two decorated stores (use those from now on: writes and reads that bypass them
+ * are not accounted) with the budget.
+ * @param maxBytes the limit in bytes (> 0), e.g. `--cache-max-size-mb` × 2^20.
+ * @throws {RangeError} when `maxBytes` is not a positive safe integer.
+ * @example
+ * const { cas, ac, limit } = await withSizeLimit(10 * 2 ** 30, await DiskCas.open(d1), await DiskActionCache.open(d2));
+ */
+export async function withSizeLimit(maxBytes: number, cas: EvictableCas, ac: EvictableActionCache):
+  Promise<{ cas: SizeLimitedCas; ac: SizeLimitedActionCache; limit: CacheSizeLimit }> {
+  const limit = await CacheSizeLimit.create(maxBytes, [cas, ac]);
+  return { cas: new SizeLimitedCas(cas, limit), ac: new SizeLimitedActionCache(ac, limit), limit };
 }

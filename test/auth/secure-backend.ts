@@ -6,8 +6,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { DiskCas } from "../../lib/blobstore/disk-cas.ts";
-import { DiskActionCache } from "../../lib/blobstore/disk-action-cache.ts";
+import { buildStoreStack } from "../../lib/blobstore/store-stack.ts";
 import { EmbeddedExecutor } from "../../lib/backend/executor.ts";
 import { OperationStore } from "../../lib/backend/operation-store.ts";
 import { capabilitiesHandlers } from "../../lib/backend/capabilities-service.ts";
@@ -53,8 +52,7 @@ function guard(impl: Impl, check: (md: grpc.Metadata) => string | undefined): Im
 
 /** Starts the backend on 127.0.0.1 (an ephemeral port). */
 export async function startSecureBackend(opts: SecureBackendOptions): Promise<SecureBackend> {
-  const cas = await DiskCas.open(join(opts.dataDir, "cas"));
-  const ac = await DiskActionCache.open(join(opts.dataDir, "ac"));
+  const { cas, ac } = await buildStoreStack({ dir: opts.dataDir, maxBytes: 0 });
   const executor = new EmbeddedExecutor({ cas, ac, execDir: join(opts.dataDir, "exec"), dataDir: opts.dataDir, concurrency: 2, platform: { OSFamily: "linux" }, commandPolicy: "any" });
   await executor.cleanExecDir();
   const inFlight = new Set<Promise<void>>();
