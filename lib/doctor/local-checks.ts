@@ -8,7 +8,7 @@
 import { accessSync, constants, mkdirSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { availableParallelism, freemem, totalmem, tmpdir } from "node:os";
 import { join } from "node:path";
-import { serverConfigFromEnv } from "../goma/http-client.ts";
+import { serverAddressFromEnv } from "../config/server-address.ts";
 import { gomaTmpDir } from "../ipc/paths.ts";
 import { GomaError } from "../util/status.ts";
 import { VERSION } from "../util/version.ts";
@@ -128,7 +128,7 @@ export function hostChecks(env: Env, cacheDirs: string[]): CheckResult[] {
 export function envChecks(env: Env): CheckResult[] {
   const out: CheckResult[] = [];
   try {
-    const c = serverConfigFromEnv({ ...env, GOMA_HTTP_AUTHORIZATION_FILE: undefined });
+    const c = serverAddressFromEnv(env);
     const set = ["GOMA_SERVER_HOST", "GOMA_SERVER_PORT", "GOMA_USE_SSL"].filter((k) => env[k] !== undefined).map((k) => `${k}=${env[k]}`);
     out.push(pass("env.server", "server address", `${c.useSsl ? "https" : "http"}://${c.host}:${c.port}${c.pathPrefix} (${set.length ? set.join(" ") : "defaults"})`));
   } catch (e) {
