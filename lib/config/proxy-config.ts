@@ -44,10 +44,11 @@ export interface ProxyConfig {
   cacheDir: string;
   /** The include processor's per-compiler probe cache, `$GOMA_CACHE_DIR/include_probe`: survives restarts. */
   includeProbeCacheDir: string;
-  /** GOMA_COMPILER_PROXY_PORT: the dashboard's first port; 0: any free port (default 8088). */
+  /**
+   * GOMA_COMPILER_PROXY_PORT: the dashboard's first port (default 8088; the next free of
+   * `DEFAULTS.dashboardPortsTried` ports when taken); 0: any free port.
+   */
   dashboardPort: number;
-  /** How many ports from `dashboardPort` up are tried (10; only one with port 0). */
-  dashboardPortsTried: number;
   /** GOMA_USE_INCLUDE_PROCESSOR: false lists inputs with the compiler's -M (default true). */
   includeProcessor: boolean;
   /**
@@ -106,7 +107,6 @@ export function proxyConfigFromEnv(env: Env): ProxyConfig {
     cacheDir,
     includeProbeCacheDir: join(cacheDir, "include_probe"),
     dashboardPort,
-    dashboardPortsTried: dashboardPort === 0 ? 1 : DEFAULTS.dashboardPortsTried,
     includeProcessor: envBool(env, "GOMA_USE_INCLUDE_PROCESSOR", true),
     fallback: envBool(env, "GOMA_FALLBACK", true),
     localOutputCache: localOutputCacheConfigFromEnv(env),
