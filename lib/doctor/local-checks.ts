@@ -13,7 +13,7 @@ import { gomaTmpDir } from "../ipc/paths.ts";
 import { GomaError } from "../util/status.ts";
 import { VERSION } from "../util/version.ts";
 import { fail, pass, warn, type CheckResult } from "./check.ts";
-import { gomaBool, isGomaBool } from "../config/goma-env.ts";
+import { gomaBool, isGomaBool, PROXY_VARS, SERVER_VARS } from "../config/goma-env.ts";
 
 type Env = Record<string, string | undefined>;
 
@@ -47,6 +47,8 @@ export const KNOWN_GOMA_VARIABLES: readonly string[] = [
   "GOMA_LOCAL_OUTPUT_CACHE_MAX_ITEMS", "GOMA_LOCAL_OUTPUT_CACHE_THRESHOLD_ITEMS", "GOMA_LOG_CLEAN_INTERVAL",
   // goma's own
   "GOMA_LOG_LEVEL", "GOMA_BIN", "GOMA_PROXY_READY_FD", "GOMA_PREFIX_MAP_LAST",
+  // and whatever the proxy's and the server's variable tables list (lib/config/goma-env.ts)
+  ...[...PROXY_VARS, ...SERVER_VARS].map((v) => v.name).filter((n) => n.startsWith("GOMA_")),
 ];
 
 
