@@ -5,10 +5,10 @@
  * on 127.0.0.1 (lib/proxy/dashboard-server.ts, GOMA_COMPILER_PROXY_PORT, default 8088). A failing task
  * never takes the daemon down: it answers `local`.
  */
-import { createConnection, type Socket } from "node:net";
+import { createConnection } from "node:net";
 import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
-import { encodeFrame, FrameReader, type CcRequest } from "../ipc/protocol.ts";
+import { encodeFrame, FrameReader } from "../ipc/protocol.ts";
 import { GomaHttpClient, type AuthorizationProvider } from "../goma/http-client.ts";
 import type { HttpServer } from "../platform/serve.ts";
 import { log, recentLogLines } from "../util/log.ts";
@@ -23,9 +23,10 @@ import { includeStats, setProbeCacheDir } from "../include/index.ts";
 import { createProxyMetrics } from "./metrics.ts";
 import { cachedCompilerInfos } from "../compiler/info-cache.ts";
 import { LocalOutputCache } from "./local-output-cache.ts";
-import { claimSocket, listenIpc, removeSocket, socketAlive, requestProblem, type ControlRequest, type IpcRequest } from "./ipc-server.ts";
+import { claimSocket, listenIpc, removeSocket, socketAlive, requestProblem, type ControlRequest } from "./ipc-server.ts";
 import { serveDashboard } from "./dashboard-server.ts";
-import { controlAnswer, ProxyStats, ServerHealth, type ControlState } from "./control.ts";
+import { ProxyStats, ServerHealth, type ControlState } from "./control.ts";
+import { createRequestHandler } from "./request-handler.ts";
 import { ingestUnreachedSpool } from "./unreached-spool.ts";
 
 export { requestProblem, socketAlive, type ControlRequest };
@@ -94,26 +95,7 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
 
   let dash: HttpServer | undefined;
   const control: ControlState = { tasks, http, health, stats, dashboardPort: () => dash?.port, authorization: deps.authorization };
-  const handle = async (h: IpcRequest, sock: Socket) => {
-    if (!h || typeof h !== "object") return void sock.destroy();
-    if ("report" in h) {
-      // goma cc's fire-and-forget report of a local run: counted, nothing answered.
-      if (h.report && typeof h.report === "object") tasks.report(h.report);
-      return void sock.end();
-    }
-    if ("control" in h) {
-      sock.end(encodeFrame(await controlAnswer(h.control, control)));
-      if (h.control === "quit") void stop();
-      return;
-    }
-    if (h.v !== 1 || !Array.isArray(h.argv) || typeof h.cwd !== "string") {
-      return void sock.end(encodeFrame({ kind: "local", reason: "unknown request version" }));
-    }
-    if (health.status !== "ok") void health.ping();
-    const ans = await runTask(h as CcRequest, ctx);
-    if (ans.header.kind === "done") sock.end(encodeFrame(ans.header, ans.stdout!, ans.stderr!));
-    else sock.end(encodeFrame(ans.header));
-  };
+  const handle = createRequestHandler({ control, compile: (req) => runTask(req, ctx), onQuit: () => void stop() });
   const ipc = await listenIpc(socketPath, handle);
 
   const dashboard = createDashboard(tasks, {

@@ -28,10 +28,10 @@ async function withServer(f: (path: string, seen: IpcRequest[]) => Promise<void>
   const dir = mkdtempSync(join(tmpdir(), "goma-ipc-"));
   const path = join(dir, "goma.ipc");
   const seen: IpcRequest[] = [];
-  const server = await listenIpc(path, async (req, sock) => {
+  const server = await listenIpc(path, async (req) => {
     seen.push(req);
     const answer = await handle?.(req);
-    sock.end(encodeFrame(answer ?? { ok: true }));
+    return encodeFrame(answer ?? { ok: true });
   });
   try {
     await f(path, seen);
@@ -72,7 +72,7 @@ test("listenIpc() answers `local` with the reason when the handler fails", async
 test("listenIpc() refuses a connection that sends no complete request within idleMs", async () => {
   const dir = mkdtempSync(join(tmpdir(), "goma-ipc-"));
   const path = join(dir, "goma.ipc");
-  const server = await listenIpc(path, async (_req, sock) => void sock.end(), 50);
+  const server = await listenIpc(path, async () => undefined, 50);
   try {
     assert.deepEqual(await ask(path, new Uint8Array([1])), { kind: "error", reason: "malformed request: no complete request within 0.05 s (1 bytes received)" });
   } finally {
@@ -91,7 +91,7 @@ test("claimSocket() makes GOMA_TMP_DIR 0700, removes a stale socket file, and re
     writeFileSync(path, "stale");
     await claimSocket(path, tmp);
     assert.equal(existsSync(path), false);
-    const server = await listenIpc(path, async (_r, sock) => void sock.end());
+    const server = await listenIpc(path, async () => undefined);
     try {
       assert.equal(await socketAlive(path), true);
       await assert.rejects(claimSocket(path, tmp), { code: 9, rawMessage: `another goma proxy is running on ${path}` });

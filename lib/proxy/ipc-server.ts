@@ -26,10 +26,11 @@ export interface ControlRequest {
 export type IpcRequest = CcRequest | ControlRequest | CcReport;
 
 /**
- * Serves one request; writes the answer to `sock` and ends it. A rejection is logged and answered
- * `local` with the error as the reason (a failing task never takes the daemon down).
+ * Serves one request and resolves with the answer frame (lib/ipc/protocol.ts `encodeFrame`), or
+ * undefined to close the connection without an answer (goma cc's reports). A rejection is logged and
+ * answered `local` with the error as the reason (a failing task never takes the daemon down).
  */
-export type IpcHandler = (req: IpcRequest, sock: Socket) => Promise<void>;
+export type IpcHandler = (req: IpcRequest) => Promise<Uint8Array | undefined>;
 
 /** A connection without a complete request after this long gets an error answer and is closed (ms). */
 export const IPC_IDLE_MS = 60_000;
@@ -131,10 +132,15 @@ export async function listenIpc(socketPath: string, handle: IpcHandler, idleMs =
       if (problem) return refuse(problem);
       answered = true;
       sock.setTimeout(0);
-      handle(frame.header as IpcRequest, sock).catch((e) => {
-        log.warn(`ipc request failed: ${(e as Error)?.stack ?? String(e)}`);
-        if (!sock.destroyed) sock.end(encodeFrame({ kind: "local", reason: `goma proxy internal error: ${(e as Error)?.message ?? String(e)}` }));
-      });
+      handle(frame.header as IpcRequest).then(
+        (answer) => {
+          if (!sock.destroyed) answer ? sock.end(answer) : sock.end();
+        },
+        (e) => {
+          log.warn(`ipc request failed: ${(e as Error)?.stack ?? String(e)}`);
+          if (!sock.destroyed) sock.end(encodeFrame({ kind: "local", reason: `goma proxy internal error: ${(e as Error)?.message ?? String(e)}` }));
+        },
+      );
     });
   });
   await new Promise<void>((resolve, reject) => {
