@@ -5,7 +5,7 @@
  * on 127.0.0.1 (lib/proxy/dashboard-server.ts, GOMA_COMPILER_PROXY_PORT, default 8088). A failing task
  * never takes the daemon down: it answers `local`.
  */
-import { createConnection } from "node:net";
+import { createConnection, type Server } from "node:net";
 import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { encodeFrame, FrameReader } from "../ipc/protocol.ts";
@@ -93,10 +93,24 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
   };
   ingestSpool();
 
+  let ipc: Server | undefined;
   let dash: HttpServer | undefined;
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((r) => (resolveClosed = r));
+  let stopping = false;
+  // Defined before the socket listens: a quit may arrive while the dashboard is still starting.
+  const stop = async () => {
+    if (stopping) return closed;
+    stopping = true;
+    await new Promise<void>((r) => (ipc ? ipc.close(() => r()) : r()));
+    await dash?.stop();
+    await localCache?.drain(); // results being stored are written whole before the proxy exits
+    removeSocket(socketPath);
+    resolveClosed();
+  };
   const control: ControlState = { tasks, http, health, stats, dashboardPort: () => dash?.port, authorization: deps.authorization };
   const handle = createRequestHandler({ control, compile: (req) => runTask(req, ctx), onQuit: () => void stop() });
-  const ipc = await listenIpc(socketPath, handle);
+  ipc = await listenIpc(socketPath, handle);
 
   const dashboard = createDashboard(tasks, {
     version: VERSION,
@@ -124,18 +138,6 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
     throw e;
   }
 
-  let resolveClosed!: () => void;
-  const closed = new Promise<void>((r) => (resolveClosed = r));
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return closed;
-    stopping = true;
-    await new Promise<void>((r) => ipc.close(() => r()));
-    await dash!.stop();
-    await localCache?.drain(); // results being stored are written whole before the proxy exits
-    removeSocket(socketPath);
-    resolveClosed();
-  };
   log.info(`goma proxy ${VERSION} on ${socketPath}, dashboard http://127.0.0.1:${dash.port}, server ${http.baseUrl}`);
   return { socketPath, dashboardPort: dash.port, closed, stop };
 }
