@@ -134,7 +134,7 @@ export function envChecks(env: Env): CheckResult[] {
     const set = ["GOMA_SERVER_HOST", "GOMA_SERVER_PORT", "GOMA_USE_SSL"].filter((k) => env[k] !== undefined).map((k) => `${k}=${env[k]}`);
     out.push(pass("env.server", "server address", `${c.useSsl ? "https" : "http"}://${c.host}:${c.port}${c.pathPrefix} (${set.length ? set.join(" ") : "defaults"})`));
   } catch (e) {
-    out.push(fail("env.server", "server address", GomaError.from(e).rawMessage, "set GOMA_SERVER_PORT to a port number and GOMA_USE_SSL to true or false"));
+    out.push(fail("env.server", "server address", GomaError.from(e).rawMessage, "set GOMA_SERVER_PORT to a port number, GOMA_USE_SSL to true or false and GOMA_HTTP_RPC_COMPRESSION_LEVEL to 0..9"));
   }
   for (const k of ["GOMA_USE_LOCAL", "GOMA_FALLBACK", "GOMA_ARBITRARY_TOOLCHAIN_SUPPORT", "GOMA_USE_SSL", "GOMA_STORE_ONLY", "GOMA_USE_SUCCESS", "GOMA_DISABLED"]) {
     const v = env[k];
