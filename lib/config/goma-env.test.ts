@@ -47,3 +47,16 @@ test("envPort() and envNonNegative() refuse what is not a port or a non-negative
   assert.equal(envNonNegative({ N: "2.5" }, "N", 1), 2.5);
   assert.throws(() => envNonNegative({ N: "-1" }, "N", 1), { rawMessage: "N=-1 is not a non-negative number" });
 });
+
+test("every GOMA_* variable the config builders read is in a --help table", async () => {
+  const { readFileSync, readdirSync } = await import("node:fs");
+  const dir = new URL(".", import.meta.url).pathname;
+  const listed = new Set([...PROXY_VARS, ...SERVER_VARS].map((v) => v.name));
+  for (const f of readdirSync(dir).filter((n) => n.endsWith(".ts") && !n.endsWith(".test.ts") && n !== "goma-env.ts")) {
+    const src = readFileSync(dir + f, "utf8").replace(/\/\*[\s\S]*?\*\//g, "");
+    for (const [, name] of src.matchAll(/["'`.](GOMA_[A-Z_]+)\b/g)) {
+      if (name!.endsWith("_")) continue; // a prefix, e.g. `GOMA_LOCAL_OUTPUT_CACHE_${name}`
+      assert.ok(listed.has(name!), `${f} reads ${name}, which no table lists`);
+    }
+  }
+});

@@ -138,6 +138,7 @@ export const PROXY_VARS: readonly GomaVar[] = [
   { name: "GOMA_HTTP_AUTHORIZATION_FILE", default: "(goma auth login's token, else the loopback server's local token)", what: "file whose content is the Authorization header (~ and $VARS expanded)" },
   { name: "GOMA_HTTP_RPC_COMPRESSION_LEVEL", default: String(D.compressionLevel), what: "gzip level of request bodies (0: none)" },
   { name: "GOMA_TMP_DIR", default: "/run/user/<uid>/goma_<user>, else /tmp/goma_<user>", what: "the proxy's socket and log directory" },
+  { name: "GOMA_PROJECT_SUFFIX", default: "", what: "appended to the default GOMA_TMP_DIR as _<suffix> (one proxy per project)" },
   { name: "GOMA_COMPILER_PROXY_SOCKET_NAME", default: D.socketName, what: "the socket's name in GOMA_TMP_DIR" },
   { name: "GOMA_CACHE_DIR", default: `$GOMA_TMP_DIR/${D.cacheDirName}`, what: "CompilerInfo and include-probe caches" },
   { name: "GOMA_COMPILER_PROXY_PORT", default: String(D.dashboardPort), what: "dashboard port (the next free one above it when taken)" },
