@@ -16,17 +16,10 @@ import { WatchedFile } from "./watched-file.ts";
 import { ServiceAccountTokenSource } from "./service-account.ts";
 import type { TlsMaterial } from "../reapi/tls-credentials.ts";
 import { Code, GomaError } from "../util/status.ts";
+import type { BackendCredentialOptions } from "../config/server-config.ts";
 
-/** The flags. */
-export interface BackendCredentialOptions {
-  tokenFile?: string;
-  serviceAccountJson?: string;
-  serviceAccountScope?: string;
-  caCert?: string;
-  clientCert?: string;
-  clientKey?: string;
-  tlsServerName?: string;
-}
+/** The flags (lib/config/server-config.ts, part of `ServerConfig`). */
+export type { BackendCredentialOptions };
 
 /** What the REAPI client gets. */
 export interface BackendCredentials {

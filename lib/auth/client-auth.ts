@@ -19,6 +19,7 @@ import { readFileSync, statSync } from "node:fs";
 import { readStoredToken, storedTokenPath, type Env } from "./token-store.ts";
 import { localTokenPath, readLocalToken } from "./local-token.ts";
 import { isLoopbackHost } from "./server-auth.ts";
+import { DEFAULTS } from "../config/goma-env.ts";
 
 /** Names of the lookup steps, in order. */
 export const AUTH_LOOKUP_ORDER = ["GOMA_HTTP_AUTHORIZATION_FILE", "stored token (goma auth login)", "local token (loopback server)"] as const;
@@ -91,7 +92,7 @@ export function resolveClientAuthorization(env: Env): ClientAuthorization {
 
 /** The local token's path when the server is on loopback, else undefined. */
 export function localTokenFor(env: Env): string | undefined {
-  return isLoopbackHost(env.GOMA_SERVER_HOST || "127.0.0.1") ? localTokenPath(env) : undefined;
+  return isLoopbackHost(env.GOMA_SERVER_HOST || DEFAULTS.serverHost) ? localTokenPath(env) : undefined;
 }
 
 function stampOf(path: string | undefined): string {

@@ -3,7 +3,7 @@
  * Authorization header the proxy would send (lib/auth/client-auth.ts). Used by `goma auth info`,
  * `goma auth login` and `goma doctor`.
  */
-import { serverConfigFromEnv } from "../goma/http-client.ts";
+import { serverAddressFromEnv, serverBaseUrl as baseUrlOf } from "../config/server-address.ts";
 import { resolveClientAuthorization, type ClientAuthorization } from "./client-auth.ts";
 import type { Env } from "./token-store.ts";
 
@@ -23,8 +23,7 @@ export interface WhoAmI {
 
 /** The server's base URL (scheme, host, port, path prefix) from GOMA_* variables. */
 export function serverBaseUrl(env: Env): string {
-  const c = serverConfigFromEnv({ ...env, GOMA_HTTP_AUTHORIZATION_FILE: undefined });
-  return `${c.useSsl ? "https" : "http"}://${c.host}:${c.port}${c.pathPrefix}`;
+  return baseUrlOf(serverAddressFromEnv(env));
 }
 
 /**

@@ -12,7 +12,8 @@ import { accessSync, constants, existsSync, mkdtempSync, rmSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { control, socketAlive } from "../proxy/daemon.ts";
-import { proxySocketPath } from "../ipc/paths.ts";
+import { proxySocketPath } from "../config/paths.ts";
+import { DEFAULTS } from "../config/goma-env.ts";
 import { resolveClientAuthorization, type ClientAuthorization } from "../auth/client-auth.ts";
 import { serverBaseUrl, whoAmI } from "../auth/whoami.ts";
 import { compilerTypeOf, getCompilerInfo, isCxxDriver, parseFlags } from "../compiler/index.ts";
@@ -89,7 +90,7 @@ export async function compilerChecks(env: Env, cacheDir: string): Promise<{ resu
 export async function proxyChecks(env: Env): Promise<{ results: CheckResult[]; proxy?: ChainState["proxy"] }> {
   const out: CheckResult[] = [];
   const sock = proxySocketPath(env);
-  const wantPort = Number(env.GOMA_COMPILER_PROXY_PORT || 8088);
+  const wantPort = Number(env.GOMA_COMPILER_PROXY_PORT || DEFAULTS.dashboardPort);
   const portName = wantPort === 8088 ? " (8088 is listed as \"omniorb\" by netstat and /etc/services: that is goma's dashboard, not OmniORB)" : "";
   let proxy: ChainState["proxy"];
   if (await socketAlive(sock)) {

@@ -9,10 +9,9 @@
  * When the scanner gives up (a construct it does not model, or an error the compile itself would
  * report), it says why on stderr and exits 1: the proxy would run `-M` for that compile.
  */
-import { join } from "node:path";
 import { discoverInputs, getCompilerInfo, parseFlags } from "../compiler/index.ts";
 import { scanDetailed, ScanFallback, type Origin } from "../include/index.ts";
-import { gomaTmpDir } from "../ipc/paths.ts";
+import { gomaCacheDir } from "../config/paths.ts";
 import { GomaError } from "../util/status.ts";
 
 /** Options of {@link doctorInputs}. */
@@ -45,7 +44,7 @@ export async function doctorInputs(command: string[], o: DoctorInputsOptions): P
   if (flags.unsupported !== undefined) {
     return { stdout: "", stderr: `goma doctor inputs: goma compiles this command locally: ${flags.unsupported}\n`, code: 1 };
   }
-  const cacheDir = o.env.GOMA_CACHE_DIR || join(gomaTmpDir(o.env), "goma_cache");
+  const cacheDir = gomaCacheDir(o.env);
   let files: Map<string, Origin>;
   try {
     const info = await getCompilerInfo(flags, o.cwd, o.env, cacheDir);

@@ -8,12 +8,12 @@
 import { accessSync, constants, mkdirSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { availableParallelism, freemem, totalmem, tmpdir } from "node:os";
 import { join } from "node:path";
-import { serverConfigFromEnv } from "../goma/http-client.ts";
+import { serverAddressFromEnv } from "../config/server-address.ts";
 import { gomaTmpDir } from "../ipc/paths.ts";
 import { GomaError } from "../util/status.ts";
 import { VERSION } from "../util/version.ts";
 import { fail, pass, warn, type CheckResult } from "./check.ts";
-import { gomaBool, isGomaBool } from "../config/goma-env.ts";
+import { gomaBool, isGomaBool, PROXY_VARS, SERVER_VARS } from "../config/goma-env.ts";
 
 type Env = Record<string, string | undefined>;
 
@@ -47,6 +47,8 @@ export const KNOWN_GOMA_VARIABLES: readonly string[] = [
   "GOMA_LOCAL_OUTPUT_CACHE_MAX_ITEMS", "GOMA_LOCAL_OUTPUT_CACHE_THRESHOLD_ITEMS", "GOMA_LOG_CLEAN_INTERVAL",
   // goma's own
   "GOMA_LOG_LEVEL", "GOMA_BIN", "GOMA_PROXY_READY_FD", "GOMA_PREFIX_MAP_LAST",
+  // and whatever the proxy's and the server's variable tables list (lib/config/goma-env.ts)
+  ...[...PROXY_VARS, ...SERVER_VARS].map((v) => v.name).filter((n) => n.startsWith("GOMA_")),
 ];
 
 
@@ -128,11 +130,11 @@ export function hostChecks(env: Env, cacheDirs: string[]): CheckResult[] {
 export function envChecks(env: Env): CheckResult[] {
   const out: CheckResult[] = [];
   try {
-    const c = serverConfigFromEnv({ ...env, GOMA_HTTP_AUTHORIZATION_FILE: undefined });
+    const c = serverAddressFromEnv(env);
     const set = ["GOMA_SERVER_HOST", "GOMA_SERVER_PORT", "GOMA_USE_SSL"].filter((k) => env[k] !== undefined).map((k) => `${k}=${env[k]}`);
     out.push(pass("env.server", "server address", `${c.useSsl ? "https" : "http"}://${c.host}:${c.port}${c.pathPrefix} (${set.length ? set.join(" ") : "defaults"})`));
   } catch (e) {
-    out.push(fail("env.server", "server address", GomaError.from(e).rawMessage, "set GOMA_SERVER_PORT to a port number and GOMA_USE_SSL to true or false"));
+    out.push(fail("env.server", "server address", GomaError.from(e).rawMessage, "set GOMA_SERVER_PORT to a port number, GOMA_USE_SSL to true or false and GOMA_HTTP_RPC_COMPRESSION_LEVEL to 0..9"));
   }
   for (const k of ["GOMA_USE_LOCAL", "GOMA_FALLBACK", "GOMA_ARBITRARY_TOOLCHAIN_SUPPORT", "GOMA_USE_SSL", "GOMA_STORE_ONLY", "GOMA_USE_SUCCESS", "GOMA_DISABLED"]) {
     const v = env[k];

@@ -4,8 +4,7 @@
  * collected into one {@link DoctorReport}. Checks that need an earlier one to pass are skipped with a
  * reason instead of failing twice.
  */
-import { join } from "node:path";
-import { gomaTmpDir } from "../ipc/paths.ts";
+import { gomaCacheDir } from "../config/paths.ts";
 import { ReapiClient } from "../reapi/client.ts";
 import { isLoopbackTarget } from "../reapi/rpc-caller.ts";
 import { backendCredentials, type BackendCredentialOptions } from "../auth/backend-credentials.ts";
@@ -58,8 +57,7 @@ export async function directBackendChecks(o: DoctorOptions): Promise<CheckResult
 /** Runs everything; never throws for a failing check. */
 export async function runDoctor(env: Record<string, string | undefined>, o: DoctorOptions): Promise<DoctorReport> {
   const checks: CheckResult[] = [binaryCheck()];
-  const tmp = gomaTmpDir(env);
-  const cacheDir = env.GOMA_CACHE_DIR || join(tmp, "goma_cache");
+  const cacheDir = gomaCacheDir(env);
   checks.push(...hostChecks(env, [cacheDir]));
   checks.push(...envChecks(env));
   const a = authChecks(env);

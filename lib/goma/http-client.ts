@@ -5,101 +5,37 @@
  * GOMA_HTTP_RPC_COMPRESSION_LEVEL, default 3) and the encoding renegotiated from each 200's
  * `Accept-Encoding`, as the real client does.
  */
-import { readFileSync } from "node:fs";
 import { goma, type IExecReq, type IExecResp, type IFileBlob } from "./proto.ts";
 import { encodeBody, type Encoding } from "./compression.ts";
 import { codeFromHttpStatus } from "./http-status.ts";
 import { Code, GomaError } from "../util/status.ts";
-import { ClientAuthorizationProvider } from "../auth/client-auth.ts";
 import { gomaUserAgent } from "../util/build-info.ts";
-import { gomaBool } from "../config/goma-env.ts";
+import { serverBaseUrl, type GomaServerAddress } from "../config/server-address.ts";
 
-/** Where and how to reach the server (the GOMA_* variables of the real client). */
-export interface GomaServerConfig {
-  host: string;
-  port: number;
-  useSsl: boolean;
-  pathPrefix: string;
-  extraParams: string;
-  /** Value of the Authorization header, if any. */
+/**
+ * What the proxy sends as `Authorization` before each request: a header, or an error that fails the
+ * request without contacting the server (the compile then runs locally with that reason). `source` and
+ * `path` say where it came from, for `goma proxy status` (never the header itself).
+ * lib/auth/client-auth.ts `ClientAuthorizationProvider.get` is the proxy's; lib/goma never reads an
+ * auth file itself (no lib/goma → lib/auth import).
+ */
+export type AuthorizationProvider = () => { header?: string; error?: string; source?: string; path?: string };
+
+/**
+ * Where and how to reach the server: the address from the GOMA_* variables (lib/config/server-address.ts)
+ * plus the credentials.
+ */
+export interface GomaServerConfig extends GomaServerAddress {
+  /** A fixed value of the Authorization header, if any (used when there is no provider). */
   authorization?: string;
-  /**
-   * When set, asked before every request instead of `authorization` (lib/auth/client-auth.ts): a header
-   * to send, or an error that fails the request without contacting the server (the compile runs locally
-   * with that reason).
-   */
-  authorizationProvider?: () => { header?: string; error?: string; source?: string; path?: string };
-  compressionLevel: number;
+  /** When set, asked before every request instead of `authorization`. */
+  authorizationProvider?: AuthorizationProvider;
 }
 
-
-/**
- * Reads the server config from `GOMA_SERVER_HOST` (default 127.0.0.1), `GOMA_USE_SSL` (default false),
- * `GOMA_SERVER_PORT` (default 443 with SSL, else 5050), `GOMA_URL_PATH_PREFIX`, `GOMA_RPC_EXTRA_PARAMS`,
- * `GOMA_HTTP_AUTHORIZATION_FILE` (its whole content, trailing whitespace stripped, is the Authorization
- * value; `~` and `$VARS` in the path are expanded) and `GOMA_HTTP_RPC_COMPRESSION_LEVEL`.
- * @throws {GomaError} InvalidArgument for a malformed boolean or port; FailedPrecondition when the
- * authorization file cannot be read.
- */
-export function serverConfigFromEnv(env: Record<string, string | undefined>): GomaServerConfig {
-  const bool = (name: string, dflt: boolean) => {
-    const v = env[name];
-    if (v === undefined || v === "") return dflt;
-    const b = gomaBool(v);
-    if (b !== undefined) return b;
-    throw new GomaError(Code.InvalidArgument, `${name} must be true or false, got "${v}"`);
-  };
-  const useSsl = bool("GOMA_USE_SSL", false);
-  const port = Number(env.GOMA_SERVER_PORT || (useSsl ? 443 : 5050));
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) {
-    throw new GomaError(Code.InvalidArgument, `GOMA_SERVER_PORT must be a port number, got "${env.GOMA_SERVER_PORT}"`);
-  }
-  let authorization: string | undefined;
-  const authFile = env.GOMA_HTTP_AUTHORIZATION_FILE;
-  if (authFile) {
-    const p = expandPath(authFile, env);
-    try {
-      authorization = readFileSync(p, "utf8").replace(/\s+$/, "");
-    } catch (e) {
-      throw new GomaError(Code.FailedPrecondition, `GOMA_HTTP_AUTHORIZATION_FILE "${authFile}" cannot be read: ${(e as Error).message}`);
-    }
-    if (/[\r\n]/.test(authorization)) throw new GomaError(Code.FailedPrecondition, `GOMA_HTTP_AUTHORIZATION_FILE "${authFile}" must hold one line`);
-  }
-  return {
-    host: env.GOMA_SERVER_HOST || "127.0.0.1",
-    port,
-    useSsl,
-    pathPrefix: env.GOMA_URL_PATH_PREFIX || "/cxx-compiler-service",
-    extraParams: env.GOMA_RPC_EXTRA_PARAMS || "",
-    authorization,
-    compressionLevel: Number(env.GOMA_HTTP_RPC_COMPRESSION_LEVEL ?? 3),
-  };
-}
-
-/**
- * The proxy's server config: {@link serverConfigFromEnv} without its auth-file handling, plus the
- * Authorization lookup of lib/auth/client-auth.ts (GOMA_HTTP_AUTHORIZATION_FILE, then the token stored by
- * `goma auth login`), re-resolved when those files change. An unreadable auth file does not throw: each
- * request then fails with that error (so compiles run locally with it as the reason).
- * @throws {GomaError} InvalidArgument for a malformed boolean or port.
- */
-export function serverConfigForProxy(env: Record<string, string | undefined>): GomaServerConfig {
-  const base = serverConfigFromEnv({ ...env, GOMA_HTTP_AUTHORIZATION_FILE: undefined });
-  const provider = new ClientAuthorizationProvider(env);
-  return { ...base, authorizationProvider: () => provider.get() };
-}
-
-/** Expands a leading `~`/`~/` and `$VAR`/`${VAR}` in a path. */
-export function expandPath(p: string, env: Record<string, string | undefined>): string {
-  let out = p.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_, a, b) => env[a ?? b] ?? "");
-  if (out === "~" || out.startsWith("~/")) out = (env.HOME ?? "") + out.slice(1);
-  return out;
-}
-
-/** A Goma HTTP client. One per proxy; safe for concurrent calls. */
 /** Goma's compiler_proxy User-Agent (the server parses it for statistics), computed once. */
 const USER_AGENT = gomaUserAgent();
 
+/** A Goma HTTP client. One per proxy; safe for concurrent calls. */
 export class GomaHttpClient {
   private encoding: Encoding = "gzip";
   /** Number of RPCs sent and failed, for the dashboard. */
@@ -118,8 +54,7 @@ export class GomaHttpClient {
 
   /** `http(s)://host:port` + prefix, for display. */
   get baseUrl(): string {
-    const c = this.config;
-    return `${c.useSsl ? "https" : "http"}://${c.host}:${c.port}${c.pathPrefix}`;
+    return serverBaseUrl(this.config);
   }
 
   /**

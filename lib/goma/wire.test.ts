@@ -7,7 +7,6 @@ import { decodeBody, encodeBody, pickEncoding } from "./compression.ts";
 import { encodeRawFields, rawFields } from "./wire.ts";
 import { httpStatusFromCode, codeFromHttpStatus } from "./http-status.ts";
 import { Code } from "../util/status.ts";
-import { expandPath, serverConfigFromEnv } from "./http-client.ts";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
@@ -81,15 +80,4 @@ test("httpStatusFromCode() maps as remoteexec_proxy (Unauthenticated → 500)", 
   assert.equal(httpStatusFromCode(Code.FailedPrecondition), 400);
   assert.equal(httpStatusFromCode(Code.Unavailable), 503);
   assert.equal(codeFromHttpStatus(502), Code.Unavailable);
-});
-
-test("serverConfigFromEnv() reads GOMA_* like the real client and expands ~ in the auth file path", async () => {
-  const { mkdtempSync, writeFileSync } = await import("node:fs");
-  const home = mkdtempSync("/tmp/goma-home-");
-  writeFileSync(`${home}/auth`, "Bearer abc\n");
-  const c = serverConfigFromEnv({ HOME: home, GOMA_SERVER_HOST: "h", GOMA_SERVER_PORT: "81", GOMA_USE_SSL: "false", GOMA_HTTP_AUTHORIZATION_FILE: "~/auth" });
-  assert.deepEqual([c.host, c.port, c.useSsl, c.authorization], ["h", 81, false, "Bearer abc"]);
-  assert.equal(expandPath("$HOME/x", { HOME: "/h" }), "/h/x");
-  assert.throws(() => serverConfigFromEnv({ GOMA_USE_SSL: "maybe" }), /GOMA_USE_SSL must be true or false/);
-  assert.throws(() => serverConfigFromEnv({ HOME: home, GOMA_HTTP_AUTHORIZATION_FILE: "~/nope" }), /cannot be read/);
 });

@@ -1,43 +1,6 @@
 /**
- * Where the proxy's socket lives, as Goma computes it (reference/goma-protocol.md §4.1):
- * `$GOMA_TMP_DIR/$GOMA_COMPILER_PROXY_SOCKET_NAME` (default name `goma.ipc`; an absolute name is used
- * as is). The default tmp dir is `/run/user/<uid>/goma_<user>` when `/run/user/<uid>` exists and
- * belongs to the user, else `/tmp/goma_<user>`; `GOMA_PROJECT_SUFFIX` appends `_<suffix>`.
- * No imports beyond node:fs (on the lean `cc` path).
+ * The proxy's socket and spool paths, for the IPC code and `goma cc`. They are computed, with their
+ * defaults, in lib/config/paths.ts (the one place for goma's configuration); this module re-exports them
+ * under the names the cc ⇄ proxy code has always imported. Lean (on the `cc` path).
  */
-import { statSync } from "node:fs";
-
-/** The user name goma uses in paths: `$USER`, `$LOGNAME`, else `uid<N>`. */
-export function userName(env: Record<string, string | undefined> = process.env): string {
-  return env.USER || env.LOGNAME || `uid${process.getuid?.() ?? 0}`;
-}
-
-/** Goma's tmp dir (not created here). */
-export function gomaTmpDir(env: Record<string, string | undefined> = process.env): string {
-  if (env.GOMA_TMP_DIR) return env.GOMA_TMP_DIR;
-  const uid = process.getuid?.() ?? 0;
-  const suffix = env.GOMA_PROJECT_SUFFIX ? `_${env.GOMA_PROJECT_SUFFIX}` : "";
-  const run = `/run/user/${uid}`;
-  try {
-    const st = statSync(run);
-    if (st.isDirectory() && st.uid === uid && (st.mode & 0o700) === 0o700) return `${run}/goma_${userName(env)}${suffix}`;
-  } catch {
-    // no /run/user/<uid>: fall through
-  }
-  return `/tmp/goma_${userName(env)}${suffix}`;
-}
-
-/** Absolute path of the proxy's unix socket. */
-export function proxySocketPath(env: Record<string, string | undefined> = process.env): string {
-  const name = env.GOMA_COMPILER_PROXY_SOCKET_NAME || "goma.ipc";
-  return name.startsWith("/") ? name : `${gomaTmpDir(env)}/${name}`;
-}
-
-/**
- * `goma cc`'s spool of compiles it ran while no proxy answered: `$GOMA_TMP_DIR/goma_cc_unreached.jsonl`,
- * one JSON object per line (lib/ipc/protocol.ts `CcReport["report"]`). The proxy counts and empties it
- * when it starts and whenever its stats are read.
- */
-export function unreachedSpoolPath(env: Record<string, string | undefined> = process.env): string {
-  return `${gomaTmpDir(env)}/goma_cc_unreached.jsonl`;
-}
+export { gomaTmpDir, proxySocketPath, unreachedSpoolPath, userName } from "../config/paths.ts";

@@ -7,7 +7,9 @@ import { defineCommand } from "citty";
 import { spawn } from "node:child_process";
 import { openSync, readFileSync, writeSync, closeSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { gomaTmpDir, proxySocketPath } from "../ipc/paths.ts";
+import { gomaTmpDir, proxySocketPath } from "../config/paths.ts";
+import { proxyConfigFromEnv } from "../config/proxy-config.ts";
+import { ClientAuthorizationProvider } from "../auth/client-auth.ts";
 import { control, socketAlive, startProxy } from "./daemon.ts";
 import { selfCommand } from "../util/cli-args.ts";
 import type { StatsSummary } from "./tasks.ts";
@@ -20,7 +22,10 @@ export const runCommand = defineCommand({
     const readyFd = process.env[READY_FD_ENV] ? Number(process.env[READY_FD_ENV]) : undefined;
     let p;
     try {
-      p = await startProxy(process.env);
+      // The config and the auth provider are built once here and passed in (no GOMA_* read deeper down).
+      const config = proxyConfigFromEnv(process.env);
+      const auth = new ClientAuthorizationProvider(process.env);
+      p = await startProxy(config, { authorization: () => auth.get() });
     } catch (e) {
       const msg = (e as Error).message;
       if (readyFd !== undefined) {

@@ -9,9 +9,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { IExecReq } from "../goma/proto.ts";
 import {
-  normalizeForLocalCache, localCacheKey, encodeEntry, decodeEntry, limitsFromEnv, LocalOutputCache, localOutputCacheFromEnv,
+  normalizeForLocalCache, localCacheKey, encodeEntry, decodeEntry, LocalOutputCache,
   type CachedResult,
 } from "./local-output-cache.ts";
+import { localOutputCacheConfigFromEnv, localOutputCacheLimitsFromEnv } from "../config/proxy-config.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -102,7 +103,7 @@ test("an entry round-trips, and every flipped byte or truncation makes it invali
 test("store then lookup; a lookup during a store waits for it; non-zero exit is not stored; a corrupt entry is a miss and removed", async () => {
   const dir = mkdtempSync(join(tmpdir(), "goma-loc-"));
   try {
-    const c = new LocalOutputCache(dir, limitsFromEnv({}));
+    const c = new LocalOutputCache(dir, localOutputCacheLimitsFromEnv({}));
     const key = "01".repeat(32);
     assert.equal(await c.lookup(key), undefined);
     const storing = c.store(key, result());
@@ -159,10 +160,10 @@ test("GC: above the maximum items or bytes, the least recently used go, down to 
 });
 
 test("limits: Goma's defaults and variables; malformed values refused; off when the directory is unset", () => {
-  assert.deepEqual(limitsFromEnv({}), { maxBytes: 30720 * 1024 * 1024, thresholdBytes: 20480 * 1024 * 1024, maxItems: 100000, thresholdItems: 80000 });
-  assert.equal(limitsFromEnv({ GOMA_LOCAL_OUTPUT_CACHE_MAX_ITEMS: "10", GOMA_LOCAL_OUTPUT_CACHE_THRESHOLD_ITEMS: "5" }).thresholdItems, 5);
-  assert.throws(() => limitsFromEnv({ GOMA_LOCAL_OUTPUT_CACHE_MAX_ITEMS: "lots" }), /not a non-negative number/);
-  assert.throws(() => limitsFromEnv({ GOMA_LOCAL_OUTPUT_CACHE_MAX_ITEMS: "10" }), /THRESHOLD_ITEMS is above/);
-  assert.equal(localOutputCacheFromEnv({}), undefined);
-  assert.equal(localOutputCacheFromEnv({ GOMA_LOCAL_OUTPUT_CACHE_DIR: "" }), undefined);
+  assert.deepEqual(localOutputCacheLimitsFromEnv({}), { maxBytes: 30720 * 1024 * 1024, thresholdBytes: 20480 * 1024 * 1024, maxItems: 100000, thresholdItems: 80000 });
+  assert.equal(localOutputCacheLimitsFromEnv({ GOMA_LOCAL_OUTPUT_CACHE_MAX_ITEMS: "10", GOMA_LOCAL_OUTPUT_CACHE_THRESHOLD_ITEMS: "5" }).thresholdItems, 5);
+  assert.throws(() => localOutputCacheLimitsFromEnv({ GOMA_LOCAL_OUTPUT_CACHE_MAX_ITEMS: "lots" }), /not a non-negative number/);
+  assert.throws(() => localOutputCacheLimitsFromEnv({ GOMA_LOCAL_OUTPUT_CACHE_MAX_ITEMS: "10" }), /THRESHOLD_ITEMS is above/);
+  assert.equal(localOutputCacheConfigFromEnv({}), undefined);
+  assert.equal(localOutputCacheConfigFromEnv({ GOMA_LOCAL_OUTPUT_CACHE_DIR: "" }), undefined);
 });

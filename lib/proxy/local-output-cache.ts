@@ -29,6 +29,7 @@ import { goma, type IExecReq } from "../goma/proto.ts";
 import { log } from "../util/log.ts";
 import { normalizeExecReq } from "../compiler/normalize.ts";
 import type { ExecReqNormalizer } from "../compiler/compiler-type.ts";
+import type { LocalOutputCacheLimits } from "../config/proxy-config.ts";
 
 /** One stored output file. `name` is as in the ExecReq's expected_output_files (cwd-relative or absolute). */
 export interface CachedFile {
@@ -56,13 +57,11 @@ export interface EntryHeader {
   stderr: { size: number; sha256: string };
 }
 
-/** Size limits (bytes and entries); GC starts above `max*` and stops at or below `threshold*`. */
-export interface LocalCacheLimits {
-  maxBytes: number;
-  thresholdBytes: number;
-  maxItems: number;
-  thresholdItems: number;
-}
+/**
+ * Size limits (bytes and entries); GC starts above `max*` and stops at or below `threshold*`. Read from
+ * Goma's variables by lib/config/proxy-config.ts `localOutputCacheLimitsFromEnv`.
+ */
+export type LocalCacheLimits = LocalOutputCacheLimits;
 
 /** Counters shown on the dashboard (/statz). */
 export interface LocalCacheStats {
@@ -81,8 +80,6 @@ export interface LocalCacheStats {
   entries: number;
   bytes: number;
 }
-
-const MB = 1024 * 1024;
 
 /**
  * The default ExecReqNormalizer, {@link normalizeExecReq} (lib/compiler/normalize.ts), under its old name.
@@ -160,30 +157,6 @@ export function decodeEntry(key: string, data: Uint8Array): CachedResult | strin
   if (!stdout || !stderr) return "stdout or stderr fails its digest";
   if (off !== data.byteLength) return "trailing bytes";
   return { files, exitStatus: 0, stdout, stderr };
-}
-
-/**
- * Limits from Goma's variables (MiB and item counts): `GOMA_LOCAL_OUTPUT_CACHE_MAX_CACHE_AMOUNT_IN_MB`
- * (30720), `…_THRESHOLD_CACHE_AMOUNT_IN_MB` (20480), `…_MAX_ITEMS` (100000), `…_THRESHOLD_ITEMS` (80000).
- * @throws {Error} for a value that is not a non-negative number, or a threshold above its maximum.
- */
-export function limitsFromEnv(env: Record<string, string | undefined>): LocalCacheLimits {
-  const num = (name: string, dflt: number) => {
-    const v = env[`GOMA_LOCAL_OUTPUT_CACHE_${name}`];
-    if (v === undefined || v === "") return dflt;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0) throw new Error(`GOMA_LOCAL_OUTPUT_CACHE_${name}=${v} is not a non-negative number`);
-    return n;
-  };
-  const l = {
-    maxBytes: num("MAX_CACHE_AMOUNT_IN_MB", 30720) * MB,
-    thresholdBytes: num("THRESHOLD_CACHE_AMOUNT_IN_MB", 20480) * MB,
-    maxItems: num("MAX_ITEMS", 100_000),
-    thresholdItems: num("THRESHOLD_ITEMS", 80_000),
-  };
-  if (l.thresholdBytes > l.maxBytes) throw new Error("GOMA_LOCAL_OUTPUT_CACHE_THRESHOLD_CACHE_AMOUNT_IN_MB is above GOMA_LOCAL_OUTPUT_CACHE_MAX_CACHE_AMOUNT_IN_MB");
-  if (l.thresholdItems > l.maxItems) throw new Error("GOMA_LOCAL_OUTPUT_CACHE_THRESHOLD_ITEMS is above GOMA_LOCAL_OUTPUT_CACHE_MAX_ITEMS");
-  return l;
 }
 
 /**
@@ -365,15 +338,4 @@ export class LocalOutputCache {
   stats(): LocalCacheStats {
     return { ...this.counters, entries: this.index.size, bytes: this.bytes };
   }
-}
-
-/**
- * The cache configured by `GOMA_LOCAL_OUTPUT_CACHE_DIR` and the size variables, or undefined when the
- * variable is unset or empty (off, as in Goma).
- * @throws {Error} for malformed size variables (see {@link limitsFromEnv}).
- */
-export function localOutputCacheFromEnv(env: Record<string, string | undefined>): LocalOutputCache | undefined {
-  const dir = env.GOMA_LOCAL_OUTPUT_CACHE_DIR;
-  if (!dir) return undefined;
-  return new LocalOutputCache(dir, limitsFromEnv(env));
 }

@@ -17,7 +17,7 @@ import type { TaskLog, TaskRecord } from "./tasks.ts";
 import { writeOutputs } from "./outputs.ts";
 import { isOutage, type Breaker } from "./breaker.ts";
 import { log } from "../util/log.ts";
-import { gomaBool } from "../config/goma-env.ts";
+import { compileSettings } from "../config/proxy-config.ts";
 import { localCacheKey, type LocalOutputCache, type CachedResult } from "./local-output-cache.ts";
 
 /** The proxy-wide state a task uses. */
@@ -36,6 +36,8 @@ export interface TaskContext {
   breaker?: Breaker;
   /** Goma's LocalOutputCache (GOMA_LOCAL_OUTPUT_CACHE_DIR); undefined when off. */
   localCache?: LocalOutputCache;
+  /** The proxy's GOMA_FALLBACK (lib/config/proxy-config.ts `ProxyConfig.fallback`); default true. */
+  fallback?: boolean;
 }
 
 /** The answer for `goma cc`: header plus stdout/stderr payload. */
@@ -61,8 +63,8 @@ class LocalOnly extends Error {}
  * locally — how a CI proves that everything ran remotely. Steps that are never remote (links, `-E`,
  * flags goma does not handle) still run locally.
  */
-function fallbackAllowed(env: Record<string, string>): boolean {
-  return (gomaBool(env.GOMA_FALLBACK) ?? gomaBool(process.env.GOMA_FALLBACK)) !== false;
+function fallbackAllowed(env: Record<string, string>, ctx: TaskContext): boolean {
+  return compileSettings(env, ctx.fallback ?? true).fallback;
 }
 
 /** Runs one compile task and returns the answer for `goma cc`. Never throws. */
@@ -175,7 +177,7 @@ function resultOf(hit: CachedResult): goma.IExecResult {
 }
 
 function local(ctx: TaskContext, t: TaskRecord, outcome: "local" | "localFallback" | "failed", reason: string, env?: Record<string, string>): TaskAnswer {
-  if (outcome !== "local" && env !== undefined && !fallbackAllowed(env)) {
+  if (outcome !== "local" && env !== undefined && !fallbackAllowed(env, ctx)) {
     const why = `goma: the remote compile failed and GOMA_FALLBACK=false forbids a local one: ${reason}\n`;
     ctx.tasks.finish(t, "failed", { reason: `GOMA_FALLBACK=false: ${reason}`, exitCode: 1 });
     const stderr = new TextEncoder().encode(why);
@@ -210,8 +212,7 @@ function firstLine(s: string): string {
 /** The ExecReq for a compile, inputs not yet attached (Goma's SETUP). */
 function buildExecReq(req: CcRequest, flags: CompilerFlags, info: CompilerInfo, ctx: TaskContext): IExecReq {
   const env = Object.entries(req.env).filter(([k]) => CLIENT_ENV.test(k) && k !== "PWD").map(([k, v]) => `${k}=${v}`);
-  const useSuccess = gomaBool(req.env.GOMA_USE_SUCCESS) === true;
-  const storeOnly = gomaBool(req.env.GOMA_STORE_ONLY) === true;
+  const { useSuccess, storeOnly } = compileSettings(req.env);
   const P = goma.ExecReq.CachePolicy;
   return {
     commandSpec: {

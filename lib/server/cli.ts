@@ -4,42 +4,16 @@
  * service given by `--remoteexec-addr`. Flags follow remoteexec_proxy's (reference/goma-protocol.md §3.1).
  */
 import { defineCommand } from "citty";
-import { join } from "node:path";
-import { homedir, availableParallelism } from "node:os";
 import { log } from "../util/log.ts";
-import { intFlag, platformProperties, repeated } from "../util/cli-args.ts";
 import { GomaError } from "../util/status.ts";
-
-const opt = (v: unknown): string | undefined => (v === undefined || v === "" ? undefined : String(v));
-
-/** `$XDG_CACHE_HOME/goma`, else `~/.cache/goma`. */
-export function defaultCacheDir(): string {
-  return join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "goma");
-}
-
-/** The embedded cache's size limit when neither the flag nor GOMA_SERVER_CACHE_MAX_SIZE_MB is set: 10 GiB. */
-export const DEFAULT_CACHE_MAX_SIZE_MIB = 10240;
-
-/**
- * Parses `--cache-max-size-mb` / GOMA_SERVER_CACHE_MAX_SIZE_MB: a whole number of MiB, 0 for no limit.
- * @returns the MiB (default {@link DEFAULT_CACHE_MAX_SIZE_MIB} when unset), or an error message.
- * @example
- * cacheMaxSizeMib("2048") // 2048
- * cacheMaxSizeMib("10G")  // 'cache size limit must be a whole number of MiB (0: no limit), got "10G"'
- */
-export function cacheMaxSizeMib(value: string | undefined): number | string {
-  if (value === undefined) return DEFAULT_CACHE_MAX_SIZE_MIB;
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(Number(value) * 1024 * 1024)) {
-    return `cache size limit must be a whole number of MiB (0: no limit), got "${value}" (--cache-max-size-mb or GOMA_SERVER_CACHE_MAX_SIZE_MB)`;
-  }
-  return Number(value);
-}
+import { DEFAULTS } from "../config/goma-env.ts";
+import { serverConfigFromFlags } from "../config/server-config.ts";
 
 export const serverCommand = defineCommand({
   meta: { name: "server", description: "Goma's HTTP protocol in front of a REAPI backend (remoteexec_proxy)" },
   args: {
-    port: { type: "string", default: "5050", description: "HTTP port of the Goma API (0: any free port)" },
-    listen: { type: "string", default: "127.0.0.1", description: "Address to listen on" },
+    port: { type: "string", default: String(DEFAULTS.serverPort), description: "HTTP port of the Goma API (0: any free port)" },
+    listen: { type: "string", default: DEFAULTS.serverListen, description: "Address to listen on" },
     "remoteexec-addr": { type: "string", description: "REAPI endpoint host:port; default: the embedded backend" },
     "reapi-listen": { type: "string", description: "Embedded backend: fixed HOST:PORT of its REAPI gRPC service, for Bazel and other clients (default: a random loopback port for this server only); off loopback only with --auth-tokens/--auth-secret or --allow-unauthenticated" },
     "remote-instance-name": { type: "string", default: "", description: "REAPI instance name (empty stays empty)" },
@@ -48,11 +22,11 @@ export const serverCommand = defineCommand({
     "platform-property": { type: "string", description: "KEY=VALUE platform property (repeatable); default OSFamily=linux" },
     "env-prefix": { type: "string", description: "Directory the workers provide (repeatable); default /usr /lib* /bin /sbin /etc" },
     "cache-dir": { type: "string", description: "Embedded backend's CAS, action cache and work dirs (default $XDG_CACHE_HOME/goma)" },
-    "cache-max-size-mb": { type: "string", description: "Embedded backend: size limit of its CAS and action cache together, MiB; least recently used entries are evicted beyond it (default $GOMA_SERVER_CACHE_MAX_SIZE_MB or 10240; 0: no limit)" },
+    "cache-max-size-mb": { type: "string", description: `Embedded backend: size limit of its CAS and action cache together, MiB; least recently used entries are evicted beyond it (default $GOMA_SERVER_CACHE_MAX_SIZE_MB or ${DEFAULTS.serverCacheMaxSizeMib}; 0: no limit)` },
     "exec-commands": { type: "string", default: "toolchain", description: "Embedded backend: which commands it runs: toolchain (declared compilers through goma's wrapper; what goma needs) or any (every command an authorized REAPI client sends, e.g. Bazel's genrules; sandboxed like the rest)" },
     "exec-sandbox": { type: "string", default: "auto", description: "Embedded backend: run actions under bubblewrap: auto (when it works here), required, off" },
     "exec-concurrency": { type: "string", description: "Embedded backend: actions run at once (default: cores)" },
-    "max-request-bytes": { type: "string", default: String(64 * 1024 * 1024), description: "Largest request body (413 beyond)" },
+    "max-request-bytes": { type: "string", default: String(DEFAULTS.serverMaxRequestBytes), description: "Largest request body (413 beyond)" },
     "auth-tokens": { type: "string", description: "File of accepted tokens, one '<token> <user>' per line (# comments); re-read on change" },
     "auth-secret": { type: "string", description: "File with the secret that signs tokens (goma auth new-secret / goma auth issue); re-read on change" },
     "allowed-users": { type: "string", description: "Comma list of users (or *@domain) allowed in; default: any user a token names" },
@@ -69,58 +43,10 @@ export const serverCommand = defineCommand({
   async run({ args, rawArgs }) {
     const { startServer } = await import("./start.ts");
     const { localTokenPath } = await import("../auth/local-token.ts");
-    const platform = platformProperties(rawArgs);
-    if (!Object.keys(platform).length) platform.OSFamily = "linux";
-    if (args["platform-container-image"]) platform["container-image"] = String(args["platform-container-image"]);
-    const cacheMaxMib = cacheMaxSizeMib(opt(args["cache-max-size-mb"]) ?? opt(process.env.GOMA_SERVER_CACHE_MAX_SIZE_MB));
-    if (typeof cacheMaxMib === "string") {
-      process.stderr.write(`goma server: ${cacheMaxMib}\n`);
-      process.exit(2);
-    }
-    const sandbox = String(args["exec-sandbox"]);
-    if (sandbox !== "auto" && sandbox !== "off" && sandbox !== "required") {
-      process.stderr.write(`goma server: --exec-sandbox must be auto, required or off, got "${sandbox}"\n`);
-      process.exit(2);
-    }
-    const commandPolicy = String(args["exec-commands"]);
-    if (commandPolicy !== "toolchain" && commandPolicy !== "any") {
-      process.stderr.write(`goma server: --exec-commands must be toolchain or any, got "${commandPolicy}"\n`);
-      process.exit(2);
-    }
-    const envPrefixes = repeated(rawArgs, "--env-prefix").map((p) => (p.endsWith("/") ? p : p + "/"));
-    const s = await startServer({
-      port: intFlag("--port", args.port, 0, 65535),
-      listen: String(args.listen),
-      remoteexecAddr: args["remoteexec-addr"] ? String(args["remoteexec-addr"]) : undefined,
-      reapiListen: opt(args["reapi-listen"]),
-      commandPolicy,
-      instanceName: String(args["remote-instance-name"] ?? ""),
-      buildbarnScheduler: opt(args["buildbarn-scheduler"]),
-      insecure: Boolean(args["insecure-remoteexec"]),
-      platform,
-      envPrefixes: envPrefixes.length ? envPrefixes : undefined,
-      cacheDir: String(args["cache-dir"] || defaultCacheDir()),
-      cacheMaxBytes: cacheMaxMib * 1024 * 1024,
-      concurrency: args["exec-concurrency"] ? intFlag("--exec-concurrency", args["exec-concurrency"], 1, 4096) : availableParallelism(),
-      maxRequestBytes: intFlag("--max-request-bytes", args["max-request-bytes"], 1024, 2 ** 32),
-      sandbox,
-      auth: {
-        tokensFile: args["auth-tokens"] ? String(args["auth-tokens"]) : undefined,
-        secretFile: args["auth-secret"] ? String(args["auth-secret"]) : undefined,
-        allowedUsers: args["allowed-users"] ? String(args["allowed-users"]).split(",").map((u) => u.trim()).filter(Boolean) : undefined,
-        allowUnauthenticated: Boolean(args["allow-unauthenticated"]),
-        localTokenFile: localTokenPath(process.env),
-      },
-      backendAuth: {
-        tokenFile: opt(args["remoteexec-token-file"]),
-        serviceAccountJson: opt(args["service-account-json"]),
-        serviceAccountScope: opt(args["service-account-scope"]),
-        caCert: opt(args["remoteexec-ca-cert"]),
-        clientCert: opt(args["remoteexec-client-cert"]),
-        clientKey: opt(args["remoteexec-client-key"]),
-        tlsServerName: opt(args["remoteexec-tls-server-name"]),
-      },
-    }).catch((e: unknown) => {
+    // The config is built once here (flags, then GOMA_* for what no flag gave) and passed in.
+    const cfg = serverConfigFromFlags(args, rawArgs, process.env);
+    cfg.auth = { ...cfg.auth, localTokenFile: localTokenPath(process.env) };
+    const s = await startServer(cfg).catch((e: unknown) => {
       process.stderr.write(`goma server: ${e instanceof GomaError ? e.rawMessage : (e as Error).message}\n`);
       process.exit(2);
     });

@@ -18,52 +18,14 @@ import { VERSION } from "../util/version.ts";
 import { Code, GomaError } from "../util/status.ts";
 import { Authenticator, unauthenticatedListenProblem } from "../auth/server-auth.ts";
 import { withAuth } from "../auth/http-auth.ts";
-import { backendCredentials, type BackendCredentialOptions } from "../auth/backend-credentials.ts";
+import { backendCredentials } from "../auth/backend-credentials.ts";
+import type { ServerConfig } from "../config/server-config.ts";
 import { log } from "../util/log.ts";
 import { withDoctorEndpoint } from "../doctor/server-endpoint.ts";
 import { createServerMetrics, withMetrics } from "./metrics.ts";
 
-/** Everything `goma server` is configured with. */
-export interface ServerConfig {
-  port: number;
-  listen: string;
-  /** REAPI endpoint; undefined starts the embedded backend. */
-  remoteexecAddr?: string;
-  /**
-   * `HOST:PORT` the embedded backend listens on, for other REAPI clients (Bazel …); undefined: a random
-   * loopback port for this server alone. Off loopback only with auth (as for the Goma port).
-   */
-  reapiListen?: string;
-  /**
-   * Embedded backend: which commands it runs (lib/backend/command-policy.ts); default `"toolchain"`.
-   * `"any"` is for REAPI clients such as Bazel that run arbitrary actions (`--exec-commands any`).
-   */
-  commandPolicy?: import("../backend/command-policy.ts").CommandPolicy;
-  instanceName: string;
-  /** bb_scheduler's BuildQueueState service (`host:port`), for `goma doctor`'s scheduler checks. */
-  buildbarnScheduler?: string;
-  insecure: boolean;
-  platform: Record<string, string>;
-  envPrefixes?: string[];
-  cacheDir: string;
-  /**
-   * Size limit of the embedded backend's CAS and action cache together, bytes; LRU eviction beyond it.
-   * 0: no limit. Default 10 GiB (`--cache-max-size-mb`, GOMA_SERVER_CACHE_MAX_SIZE_MB).
-   */
-  cacheMaxBytes?: number;
-  concurrency: number;
-  maxRequestBytes: number;
-  /**
-   * Who may call the Goma API and the embedded backend (lib/auth/server-auth.ts). Without token files
-   * on loopback, the per-user local token `localTokenFile` (lib/auth/local-token.ts) is required;
-   * `allowUnauthenticated` drops every check.
-   */
-  auth?: { tokensFile?: string; secretFile?: string; allowedUsers?: string[]; allowUnauthenticated?: boolean; localTokenFile?: string };
-  /** How to authenticate to `remoteexecAddr` (lib/auth/backend-credentials.ts). */
-  backendAuth?: BackendCredentialOptions;
-  /** Embedded backend: run actions under bubblewrap (lib/backend/sandbox.ts); default `"auto"`. */
-  sandbox?: "auto" | "off" | "required";
-}
+/** Everything `goma server` is configured with: lib/config/server-config.ts builds it from flags and GOMA_*. */
+export type { ServerConfig };
 
 /** A running server. */
 export interface RunningServer {

@@ -65,6 +65,16 @@ test("goma proxy --help lists the GOMA_* variables it reads, with their defaults
   }
 });
 
+test("goma server --help lists the variables it reads besides its flags, and a malformed proxy variable is one line", async () => {
+  const r = await goma(["server", "--help"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^ENVIRONMENT/m);
+  assert.match(r.stdout, /^  GOMA_SERVER_CACHE_MAX_SIZE_MB .*\(default: 10240\)/m);
+  const p = await goma(["proxy", "run"], { GOMA_TMP_DIR: "/nonexistent/goma-cli-test", GOMA_USE_INCLUDE_PROCESSOR: "perhaps" });
+  assert.equal(p.code, 1);
+  assert.equal(p.stderr, 'goma proxy: [invalid_argument] GOMA_USE_INCLUDE_PROCESSOR must be true or false, got "perhaps"\n');
+});
+
 test("colour only on a terminal, and never with NO_COLOR", async () => {
   // CI=true (as CI runs) also turns colour off, by citty's rule: a terminal without it gets colour.
   const tty = await onTty(["server", "--help"], { CI: "", TEST: "", TERM: "xterm" });
