@@ -78,3 +78,21 @@ test("an action has no network: a loopback port the test listens on cannot be re
   const { createConnection } = await import("node:net");
   await new Promise<void>((resolve, reject) => createConnection(port, "127.0.0.1", resolve).on("error", reject));
 });
+
+/** CPU seconds of this process's waited-for children (cutime + cstime of /proc/self/stat). */
+async function childrenCpuSeconds(): Promise<number> {
+  const stat = (await import("node:fs")).readFileSync("/proc/self/stat", "utf8");
+  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const { execFileSync } = await import("node:child_process");
+  const hz = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  return (Number(rest[13]) + Number(rest[14])) / hz;
+}
+
+test("an action's CPU time is the server's children's (what goma bench and rusage count)", async () => {
+  const before = await childrenCpuSeconds();
+  // A quarter of a second or more of shell arithmetic inside the sandbox: reaped through bwrap, it is counted.
+  const { stdout } = await sh("i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; echo $i");
+  assert.equal(stdout.trim(), "200000");
+  const used = (await childrenCpuSeconds()) - before;
+  assert.ok(used >= 0.1, `the sandboxed loop's CPU time reached this process's children's: ${used.toFixed(3)} s`);
+});

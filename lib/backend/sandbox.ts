@@ -7,7 +7,8 @@
  *   action cache; as root also over the first ancestor other users cannot enter, e.g. `/root`), except the action's own input root, bound writable at the same path (so paths in
  *   `-g` objects and diagnostics are those of an unsandboxed run);
  * - no network (a new network namespace has only a loopback interface that is down), and new pid, ipc,
- *   uts and cgroup namespaces: every process of the action dies with it (`--die-with-parent`);
+ *   uts and cgroup namespaces: every process of the action dies with it (`--die-with-parent`; the
+ *   command is the namespace's pid 1, `--as-pid-1`, so its CPU time is the server's children's);
  * - `nobody` (uid/gid 65534) when the server runs as root, so an action cannot read root's files,
  *   write what root may write, or signal root's processes; otherwise the server's own user.
  *
@@ -85,7 +86,12 @@ export function bwrapArgs(o: BwrapRun): string[] {
   const cmd = o.user
     ? [SETPRIV, `--reuid=${o.user.uid}`, `--regid=${o.user.gid}`, "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--", o.program, ...o.args]
     : [o.program, ...o.args];
-  return [...mounts, ...ns, "--die-with-parent", "--new-session", "--chdir", o.cwd, "--", ...cmd];
+  // --as-pid-1: the command itself is pid 1 of the new pid namespace, a child that bwrap waits for. With
+  // bwrap's own init in between, bwrap exits without reaping that init, so the action's CPU time never
+  // reaches the server's rusage (getrusage RUSAGE_CHILDREN, /proc/<pid>/stat cutime) and `goma bench`
+  // counted none of the embedded backend's compiles. When pid 1 exits, the kernel kills whatever the
+  // action left behind in its namespace.
+  return [...mounts, ...ns, "--as-pid-1", "--die-with-parent", "--new-session", "--chdir", o.cwd, "--", ...cmd];
 }
 
 /**

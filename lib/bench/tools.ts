@@ -297,6 +297,9 @@ function gomaTool(ctx: ToolContext): Tool {
       env = {
         ...ctx.baseEnv, GOMA_SERVER_HOST: "127.0.0.1", GOMA_SERVER_PORT: String(port), GOMA_USE_SSL: "false",
         GOMA_TMP_DIR: join(dir, "tmp"), GOMA_CACHE_DIR: join(dir, "cache"), GOMA_COMPILER_PROXY_PORT: String(dashPort),
+        // Goma's LocalOutputCache, as a user who wants ccache-like warm builds sets it (off by default in
+        // Goma): hits are served by the proxy without a round trip to the server. Private, wiped when cold.
+        GOMA_LOCAL_OUTPUT_CACHE_DIR: join(dir, "local-output-cache"),
       };
       const r = await runQuiet([...ctx.self, "proxy", "start"], { env, timeoutMs: 120_000 });
       const pid = /\(pid (\d+)\)/.exec(r.stdout)?.[1];

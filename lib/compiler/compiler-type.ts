@@ -73,6 +73,16 @@ export interface RemotePolicy {
    * passed to the compiler (Goma's "server-important" envs); the locale always is.
    */
   forwardsEnv(name: string): boolean;
+  /**
+   * True when the outputs provably do not depend on where the client's checkout is, so the server leaves
+   * the client root (`GOMA_CLIENT_ROOT`) out of the Action and another checkout hits the action cache
+   * (issue 12 §4; gcc and clang: lib/compiler/gcc-style-root.ts). Only asked when `prefixMap` is not "none".
+   * @param args the Command's arguments with the client root replaced by `token`.
+   * @param root the client root (absolute).
+   * @param token the root token (`@GOMA_ROOT@`).
+   * @param envValues the forwarded environment's values, tokenized too.
+   */
+  rootIndependent(args: readonly string[], root: string, token: string, envValues: readonly string[]): boolean;
 }
 
 /** The light half of a compiler type (see the module comment). */

@@ -173,7 +173,8 @@ export class ExecAdapter {
     blobs.set(actionDigest.hash, { digest: actionDigest, bytes: actionBytes });
     const convert = (ar: InstanceType<typeof R.ActionResult> | R.IActionResult, cacheHit: number) =>
       actionResultToExecResp(ar, { reapi: this.opts.reapi, files: this.opts.files, cwd, root, outputsByRel: new Map(
-        (req.expectedOutputFiles ?? []).map((f) => [rel(path.resolve(cwd, f)), f])), actionDigest, cacheHit });
+        (req.expectedOutputFiles ?? []).map((f) => [rel(path.resolve(cwd, f)), f])), actionDigest, cacheHit,
+        rootTokenFile: rootTokenFileOf(command) });
 
     // 5. Action cache. A hit whose outputs cannot be read intact (gone, or corrupt: the REAPI client
     // verifies every digest) is a miss: the action runs again, past the backend's own cache lookup.
@@ -347,10 +348,17 @@ export class ExecAdapter {
     if (remote?.keepArgv0 && argv0 !== undefined) env.set("GOMA_ARGV0", argv0);
     // The locale, and what the type says can change its outputs (no type: Goma's gcc-style list).
     const forwarded = (k: string) => (remote ? LOCALE_ENV.test(k) || remote.forwardsEnv(k) : FORWARDED_ENV.test(k));
+    const forwardedValues: string[] = [];
     for (const kv of req.env ?? []) {
       const eq = kv.indexOf("=");
-      if (eq > 0 && forwarded(kv.slice(0, eq))) env.set(kv.slice(0, eq), tokenizeRoot(kv.slice(eq + 1), root, ROOT_TOKEN));
+      if (eq > 0 && forwarded(kv.slice(0, eq))) {
+        env.set(kv.slice(0, eq), tokenizeRoot(kv.slice(eq + 1), root, ROOT_TOKEN));
+        forwardedValues.push(env.get(kv.slice(0, eq))!);
+      }
     }
+    // Outputs that cannot depend on the checkout's path (the type says when): the root stays out of the
+    // Action, so another checkout of the same sources hits the action cache (issue 12 §4).
+    if (env.has("GOMA_CLIENT_ROOT") && remote?.rootIndependent(tokenized, root, ROOT_TOKEN, forwardedValues)) env.delete("GOMA_CLIENT_ROOT");
     const sortedOutputs = [...new Set(outputFiles)].sort();
     const sortedDirs = [...new Set(outputDirs)].sort();
     return {
@@ -373,6 +381,18 @@ export class ExecAdapter {
       missingReason: kept.map((m) => m.reason),
     };
   }
+}
+
+/**
+ * The root-relative path of the output in which the wrapper wrote the root as `ROOT_TOKEN` (the dep file of
+ * a root-independent compile: `GOMA_DEP_FILE` set, `GOMA_CLIENT_ROOT` not), or undefined.
+ */
+export function rootTokenFileOf(command: R.ICommand): string | undefined {
+  const env = new Map((command.environmentVariables ?? []).map((v) => [v.name ?? "", v.value ?? ""]));
+  const dep = env.get("GOMA_DEP_FILE");
+  if (!dep || env.has("GOMA_CLIENT_ROOT")) return undefined;
+  const rel = dep.startsWith(`${ROOT_TOKEN}/`) ? dep.slice(ROOT_TOKEN.length + 1) : path.join(env.get("WORK_DIR") ?? ".", dep);
+  return path.normalize(rel);
 }
 
 function badRequest(message: string): IExecResp {

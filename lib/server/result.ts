@@ -14,7 +14,7 @@ import { type Digest, digestKey, toDigest } from "../digest/digest.ts";
 import { FILE_CHUNK_SIZE, serializeBlob, blobHashKey } from "../goma/file-blob.ts";
 import type { FileStore } from "./file-store.ts";
 import type { Reapi } from "./reapi.ts";
-import { ENV_MISMATCH_EXIT, ENV_MISMATCH_PREFIX, EXEC_ROOT_MARKER } from "./wrapper.ts";
+import { ENV_MISMATCH_EXIT, ENV_MISMATCH_PREFIX, EXEC_ROOT_MARKER, ROOT_TOKEN } from "./wrapper.ts";
 import { infrastructureFailure } from "./infra-failure.ts";
 import { Code, GomaError } from "../util/status.ts";
 
@@ -34,6 +34,11 @@ export interface ResultContext {
   actionDigest: Digest;
   /** ExecResp.cache_hit value (CacheSource). */
   cacheHit: number;
+  /**
+   * Root-relative path of the output (the dep file of a root-independent compile) in which the wrapper
+   * wrote the root as `@GOMA_ROOT@`: replaced here by `root`, the requesting client's.
+   */
+  rootTokenFile?: string;
 }
 
 type ActionResultLike = R.IActionResult;
@@ -88,7 +93,8 @@ export async function actionResultToExecResp(ar: ActionResultLike, ctx: ResultCo
   const small: { out: goma.ExecResult.IOutput; content: Uint8Array }[] = [];
   for (const f of files) {
     const filename = ctx.outputsByRel.get(f.rel) ?? path.relative(ctx.cwd, path.join(ctx.root, f.rel));
-    const content = await bytesOf(ctx.reapi, f.contents, f.digest);
+    let content = await bytesOf(ctx.reapi, f.contents, f.digest);
+    if (ctx.rootTokenFile !== undefined && f.rel === ctx.rootTokenFile) content = untokenizeRoot(content, ctx.root);
     const o: goma.ExecResult.IOutput = { filename, isExecutable: f.isExecutable };
     if (content.byteLength <= FILE_CHUNK_SIZE) {
       o.blob = { blobType: T.FILE, content, fileSize: content.byteLength };
@@ -124,6 +130,13 @@ export async function actionResultToExecResp(ar: ActionResultLike, ctx: ResultCo
       ? { executionStartTimestamp: md.executionStartTimestamp, executionCompletedTimestamp: md.executionCompletedTimestamp }
       : undefined,
   };
+}
+
+/** `content` with every `@GOMA_ROOT@` replaced by `root` (bytes kept as they are: latin1 round trip). */
+export function untokenizeRoot(content: Uint8Array, root: string): Uint8Array {
+  const text = Buffer.from(content).toString("latin1");
+  if (!text.includes(ROOT_TOKEN)) return content;
+  return new Uint8Array(Buffer.from(text.split(ROOT_TOKEN).join(Buffer.from(root, "utf8").toString("latin1")), "latin1"));
 }
 
 /** Files of an output directory, from its Tree blob (Buildbarn has no GetTree). */

@@ -20,7 +20,9 @@
  *    a missing compiler is the worker's problem, never the compile's result;
  * 5. runs the compiler in `$WORK_DIR` (the client's cwd relative to the root), and afterwards maps the
  *    exec root back to the client's root in the dep file (`GOMA_DEP_FILE`, from -MD/-MMD/-MF), so make and
- *    ninja see the user's paths even when the command used absolute ones (as CMake's do).
+ *    ninja see the user's paths even when the command used absolute ones (as CMake's do). Without
+ *    `GOMA_CLIENT_ROOT` (a root-independent compile) it writes `@GOMA_ROOT@` there instead, and the server
+ *    puts in the root of whichever client asked (lib/server/result.ts).
  */
 
 /** Path of the wrapper inside the input root. */
@@ -82,9 +84,11 @@ if [ -n "\${GOMA_DEP_FILE:-}" ]; then
   rc=0
   if [ -n "\${GOMA_ARGV0:-}" ]; then (exec -a "$GOMA_ARGV0" "\${args[@]}") || rc=$?; else "\${args[@]}" || rc=$?; fi
   d=\${GOMA_DEP_FILE//${ROOT_TOKEN}/$root}
-  if [ "$rc" = 0 ] && [ -f "$d" ] && [ -n "\${GOMA_CLIENT_ROOT:-}" ]; then
+  if [ "$rc" = 0 ] && [ -f "$d" ]; then
+    # Without GOMA_CLIENT_ROOT (a root-independent compile, lib/server/root-independence.ts) the root is
+    # written as the token, which the server replaces with the requesting client's root.
     c=$(<"$d")
-    printf '%s\\n' "\${c//"$root"/$GOMA_CLIENT_ROOT}" > "$d"
+    printf '%s\\n' "\${c//"$root"/\${GOMA_CLIENT_ROOT:-${ROOT_TOKEN}}}" > "$d"
   fi
   exit "$rc"
 fi

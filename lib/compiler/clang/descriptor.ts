@@ -4,6 +4,7 @@
  * `client/cxx/clang_compiler_info_builder_helper.cc`.
  */
 import type { CompilerTypeDescriptor } from "../compiler-type.ts";
+import { gccStyleRootIndependent } from "../gcc-style-root.ts";
 import { driverName, gccStyleDepFile, isCxxDriver } from "../gcc-style-names.ts";
 import { GCC_STYLE_ENV } from "../gcc/descriptor.ts";
 
@@ -20,6 +21,7 @@ export const clangDescriptor = {
     keepArgv0: true,
     depFile: gccStyleDepFile,
     forwardsEnv: (name: string) => GCC_STYLE_ENV.test(name),
+    rootIndependent: gccStyleRootIndependent,
   },
   includeRules: {
     sysrootRelativeDirs: false,

@@ -24,5 +24,7 @@ export const fakeDescriptor = {
     },
     // No environment variable changes its output.
     forwardsEnv: () => false,
+    // Not asked: with prefixMap "none" the Action names no client root anyway.
+    rootIndependent: () => false,
   },
 } as const satisfies CompilerTypeDescriptor;

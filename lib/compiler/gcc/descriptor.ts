@@ -4,6 +4,7 @@
  * of gcc. Spec: Goma `GCCFlags`, `client/cxx/gcc_compiler_info_builder.cc`.
  */
 import type { CompilerTypeDescriptor } from "../compiler-type.ts";
+import { gccStyleRootIndependent } from "../gcc-style-root.ts";
 import { driverName, gccStyleDepFile, isCxxDriver } from "../gcc-style-names.ts";
 
 const NAME = driverName("gcc|g\\+\\+|cc|c\\+\\+");
@@ -21,6 +22,7 @@ export const gccDescriptor = {
     keepArgv0: false,
     depFile: gccStyleDepFile,
     forwardsEnv: (name: string) => GCC_STYLE_ENV.test(name),
+    rootIndependent: gccStyleRootIndependent,
   },
   includeRules: {
     sysrootRelativeDirs: true,
