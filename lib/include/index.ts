@@ -11,19 +11,19 @@
  */
 import * as path from "node:path";
 import type { CompilerFlags, CompilerInfo } from "../compiler/types.ts";
-import { cacheSizes, clearFsCache, newEpoch } from "./fs-cache.ts";
+import { cacheSizes, clearFsCache, newEpoch } from "./fs/fs-cache.ts";
 import { ppOptions, type PpOptions } from "./pp-options.ts";
-import { answerQueries, clearProbes, getProbe, type Probe } from "./probe.ts";
-import { clearLookups } from "./resolve.ts";
+import { answerQueries, clearProbes, getProbe, type Probe } from "./probe/probe.ts";
+import { clearLookups } from "./fs/resolve.ts";
 import { ScanFallback } from "./scan-fallback.ts";
 import { Scanner } from "./scanner.ts";
 import { scanTranslationUnit, type Origin, type ScanSetup } from "./translation-unit.ts";
-import { buildSearchPath } from "./search-path.ts";
+import { buildSearchPath } from "./fs/search-path.ts";
 import { countFallback, counters, fallbackByKind } from "./stats.ts";
 
 export type { Origin } from "./translation-unit.ts";
 export { ScanFallback, type FallbackKind } from "./scan-fallback.ts";
-export { setProbeCacheDir } from "./probe-cache.ts";
+export { setProbeCacheDir } from "./probe/probe-cache.ts";
 
 /** The answer of {@link scanInputs}. */
 export interface ScanResult {

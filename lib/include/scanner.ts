@@ -11,18 +11,18 @@
  * Spec: C17 §6.10; gcc libcpp/directives.cc, files.cc (`_cpp_stack_file`); Goma
  * `client/cxx/include_processor/cpp_parser.cc`.
  */
-import { Dk, directiveTokens, lineOf, type Directive, type ParsedFile } from "./directives.ts";
-import { Expander, includeOperand } from "./expand.ts";
-import { evalCondition } from "./expr.ts";
-import { parsedFile } from "./fs-cache.ts";
-import { builtinValue } from "./builtin-values.ts";
-import { probeKey, recall, remember } from "./cond-memo.ts";
-import { MacroTable, parseDefine, type BuiltinKind, type Macro } from "./macros.ts";
-import { normalizedPath, resolveInclude, type Found, type Includer, type LookupMemo } from "./resolve.ts";
+import { Dk, directiveTokens, lineOf, type Directive, type ParsedFile } from "./pp/directives.ts";
+import { Expander, includeOperand } from "./pp/expand.ts";
+import { evalCondition } from "./pp/expr.ts";
+import { parsedFile } from "./fs/fs-cache.ts";
+import { builtinValue } from "./pp/builtin-values.ts";
+import { probeKey, recall, remember } from "./pp/cond-memo.ts";
+import { MacroTable, parseDefine, type BuiltinKind, type Macro } from "./pp/macros.ts";
+import { normalizedPath, resolveInclude, type Found, type Includer, type LookupMemo } from "./fs/resolve.ts";
 import { ScanFallback } from "./scan-fallback.ts";
 import type { Origin, ScanSetup } from "./translation-unit.ts";
 import { counters } from "./stats.ts";
-import { Tk, type Token } from "./tokens.ts";
+import { Tk, type Token } from "./pp/tokens.ts";
 
 interface Frame extends Includer {
   out: string;

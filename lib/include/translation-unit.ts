@@ -10,13 +10,13 @@
  */
 import * as path from "node:path";
 import type { CompilerFamily } from "../compiler/types.ts";
-import { statPath } from "./fs-cache.ts";
+import { statPath } from "./fs/fs-cache.ts";
 import type { PpOptions } from "./pp-options.ts";
-import type { Probe } from "./probe.ts";
-import { ABS, normalizedPath, type Found } from "./resolve.ts";
+import type { Probe } from "./probe/probe.ts";
+import { ABS, normalizedPath, type Found } from "./fs/resolve.ts";
 import { ScanFallback } from "./scan-fallback.ts";
 import type { Scanner } from "./scanner.ts";
-import type { SearchPath } from "./search-path.ts";
+import type { SearchPath } from "./fs/search-path.ts";
 
 /** How a file came into the input list (for `goma doctor inputs --explain`). */
 export interface Origin {

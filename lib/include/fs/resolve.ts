@@ -19,10 +19,10 @@
  * clang lib/Lex/PPDirectives.cpp (`HandleIncludeNextDirective`), lib/Lex/HeaderSearch.cpp (`LookupFile`).
  */
 import * as path from "node:path";
-import type { CompilerFamily } from "../compiler/types.ts";
+import type { CompilerFamily } from "../../compiler/types.ts";
 import { isFileIn, listingCurrent, statPath, type Listing, type LookupDeps } from "./fs-cache.ts";
 import type { SearchPath } from "./search-path.ts";
-import { counters } from "./stats.ts";
+import { counters } from "../stats.ts";
 
 /** `Found.dirIdx` of a file found in its includer's directory (or the cwd, for `-include`). */
 export const REL = -1;

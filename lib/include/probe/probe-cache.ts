@@ -14,7 +14,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { CompilerInfo } from "../compiler/types.ts";
+import type { CompilerInfo } from "../../compiler/types.ts";
 import type { ProbeRun } from "./probe-run.ts";
 
 let cacheDir: string | undefined;

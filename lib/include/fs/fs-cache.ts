@@ -17,9 +17,9 @@
  * `client/list_dir_cache.cc`.
  */
 import * as fs from "node:fs";
-import { lexFile, type LexMode } from "./lexer.ts";
-import { parseDirectives, type ParsedFile } from "./directives.ts";
-import { counters } from "./stats.ts";
+import { lexFile, type LexMode } from "../pp/lexer.ts";
+import { parseDirectives, type ParsedFile } from "../pp/directives.ts";
+import { counters } from "../stats.ts";
 
 /** A file or directory modified this recently (ms) is re-read in every epoch until it ages. */
 export const RACY_MS = 2000;

@@ -10,8 +10,8 @@
 import type { Directive } from "./directives.ts";
 import type { Consulted } from "./expand.ts";
 import type { Macro } from "./macros.ts";
-import type { Probe } from "./probe.ts";
-import { counters } from "./stats.ts";
+import type { Probe } from "../probe/probe.ts";
+import { counters } from "../stats.ts";
 
 /**
  * Values remembered per `#if`: one per macro context it is commonly evaluated in (C and C++, several

@@ -4,10 +4,10 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { getCompilerInfo, parseFlags, parseSearchList } from "../compiler/index.ts";
+import { getCompilerInfo, parseFlags, parseSearchList } from "../../compiler/index.ts";
 import { newEpoch } from "./fs-cache.ts";
-import { ppOptions } from "./pp-options.ts";
-import { getProbe } from "./probe.ts";
+import { ppOptions } from "../pp-options.ts";
+import { getProbe } from "../probe/probe.ts";
 import { buildSearchPath } from "./search-path.ts";
 
 /**

@@ -6,8 +6,8 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ScanFallback } from "./scan-fallback.ts";
-import { counters } from "./stats.ts";
+import { ScanFallback } from "../scan-fallback.ts";
+import { counters } from "../stats.ts";
 
 /** What one probe run printed. */
 export interface ProbeRun {

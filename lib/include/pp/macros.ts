@@ -6,8 +6,8 @@
  * gcc `-D name=definition` ("the contents of definition are tokenized as if they appeared in a #define").
  */
 import { lexFile, type LexMode } from "./lexer.ts";
-import type { Probe } from "./probe.ts";
-import { ScanFallback } from "./scan-fallback.ts";
+import type { Probe } from "../probe/probe.ts";
+import { ScanFallback } from "../scan-fallback.ts";
 import { tokenizeLine } from "./tokenize.ts";
 import { Tk, type Token } from "./tokens.ts";
 

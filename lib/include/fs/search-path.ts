@@ -20,10 +20,10 @@
  * Spec: gcc manual "Directory Options", "Environment Variables"; gcc incpath.cc; clang
  * lib/Frontend/InitHeaderSearch.cpp, lib/Driver/ToolChains/Clang.cpp (`addDirectoryList`).
  */
-import type { CompilerFamily, Lang } from "../compiler/types.ts";
+import type { CompilerFamily, Lang } from "../../compiler/types.ts";
 import { statPath } from "./fs-cache.ts";
-import type { PpOptions } from "./pp-options.ts";
-import { ScanFallback } from "./scan-fallback.ts";
+import type { PpOptions } from "../pp-options.ts";
+import { ScanFallback } from "../scan-fallback.ts";
 
 /** One directory of the search path. */
 export interface SearchDir {

@@ -21,17 +21,17 @@
  * compiler), reference/goma-protocol.md §5 (CompilerInfo).
  */
 import * as path from "node:path";
-import { depsOf, parseMakeDeps } from "../compiler/make-deps.ts";
-import { parseSearchList } from "../compiler/probe-compiler.ts";
-import type { CompilerInfo, Lang } from "../compiler/types.ts";
-import type { ExprOptions } from "./expr.ts";
-import type { LexMode } from "./lexer.ts";
-import { parseDefines, type BuiltinKind, type Macro } from "./macros.ts";
+import { depsOf, parseMakeDeps } from "../../compiler/make-deps.ts";
+import { parseSearchList } from "../../compiler/probe-compiler.ts";
+import type { CompilerInfo, Lang } from "../../compiler/types.ts";
+import type { ExprOptions } from "../pp/expr.ts";
+import type { LexMode } from "../pp/lexer.ts";
+import { parseDefines, type BuiltinKind, type Macro } from "../pp/macros.ts";
 import { QUERY_SEED } from "./query-seed.ts";
 import { loadProbeRun, storeProbeRun } from "./probe-cache.ts";
 import { runProbe, type ProbeRun } from "./probe-run.ts";
-import { counters } from "./stats.ts";
-import { ScanFallback } from "./scan-fallback.ts";
+import { counters } from "../stats.ts";
+import { ScanFallback } from "../scan-fallback.ts";
 
 /** What one probe found (answers grow with later rounds). */
 export interface Probe {

@@ -3,10 +3,10 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { getCompilerInfo, parseFlags } from "../compiler/index.ts";
-import { ppOptions } from "./pp-options.ts";
+import { getCompilerInfo, parseFlags } from "../../compiler/index.ts";
+import { ppOptions } from "../pp-options.ts";
 import { answerQueries, clearProbes, getProbe } from "./probe.ts";
-import { includeStats, setProbeCacheDir } from "./index.ts";
+import { includeStats, setProbeCacheDir } from "../index.ts";
 
 const ENV = { ...process.env } as Record<string, string>;
 let cacheDir = "";
