@@ -11,7 +11,7 @@
  */
 import { join } from "node:path";
 import { discoverInputs, getCompilerInfo, parseFlags } from "../compiler/index.ts";
-import { scanDetailed, ScanFallback, type Origin } from "../include/index.ts";
+import { IncludeProcessor, ScanFallback, type Origin } from "../include/index.ts";
 import { gomaTmpDir } from "../ipc/paths.ts";
 import { GomaError } from "../util/status.ts";
 
@@ -50,7 +50,7 @@ export async function doctorInputs(command: string[], o: DoctorInputsOptions): P
   try {
     const info = await getCompilerInfo(flags, o.cwd, o.env, cacheDir);
     try {
-      files = await scanDetailed(flags, info, o.cwd, o.env, { lines: o.explain === true });
+      files = await new IncludeProcessor().scanDetailed(flags, info, o.cwd, o.env, { lines: o.explain === true });
     } catch (e) {
       if (!(e instanceof ScanFallback)) throw e;
       return { stdout: "", stderr: `goma doctor inputs: the include scanner gives up (${e.kind}): ${e.message}\n  (the proxy runs the compiler's -M for this compile)\n`, code: 1 };

@@ -14,14 +14,13 @@
 import { Dk, directiveTokens, lineOf, type Directive, type ParsedFile } from "./pp/directives.ts";
 import { Expander, includeOperand } from "./pp/expand.ts";
 import { evalCondition } from "./pp/expr.ts";
-import { parsedFile } from "./fs/fs-cache.ts";
 import { builtinValue } from "./pp/builtin-values.ts";
-import { probeKey, recall, remember } from "./pp/cond-memo.ts";
+import { recall, remember } from "./pp/cond-memo.ts";
 import { MacroTable, parseDefine, type BuiltinKind, type Macro } from "./pp/macros.ts";
-import { normalizedPath, resolveInclude, type Found, type Includer, type LookupMemo } from "./fs/resolve.ts";
+import { LookupMemo, resolveInclude, type Found, type Includer } from "./fs/resolve.ts";
 import { ScanFallback } from "./scan-fallback.ts";
-import type { Origin, ScanSetup } from "./translation-unit.ts";
-import { counters } from "./stats.ts";
+import type { Origin, ScanSetup, UnitScanner } from "./translation-unit.ts";
+import type { ScanCounters } from "./stats.ts";
 import { Tk, type Token } from "./pp/tokens.ts";
 
 interface Frame extends Includer {
@@ -38,7 +37,7 @@ function where(f: Frame, file: ParsedFile, d: Directive): string {
 const KIND_NAME = { [Dk.Include]: "include", [Dk.IncludeNext]: "include_next", [Dk.Import]: "import" } as const;
 
 /** One scan of one translation unit; use once. */
-export class Scanner {
+export class Scanner implements UnitScanner {
   /** Normalized absolute path → how it was reached, in the order found (the source first). */
   readonly files = new Map<string, Origin>();
   /** `__has_*` operands the probe had no answer for (answered 0 in this scan). */
@@ -50,7 +49,8 @@ export class Scanner {
   private readonly once = new Set<string>();
   private readonly entered = new Set<string>();
   private readonly stack: Frame[] = [];
-  private readonly memo: LookupMemo = new Map();
+  private readonly memo: LookupMemo;
+  private readonly counters: ScanCounters;
   /**
    * What besides macros decides a condition's value: the probe (C or C++, char signedness, intmax
    * width, the `__has_*` answers).
@@ -68,9 +68,11 @@ export class Scanner {
   private curDir: Directive | null = null;
 
   constructor(private readonly s: ScanSetup) {
-    this.table = new MacroTable(s.probe);
+    this.table = new MacroTable(s.probe, s.caches.macros);
     this.macros = this.table.map;
-    this.exprKey = probeKey(s.probe);
+    this.exprKey = s.probe.id;
+    this.memo = new LookupMemo(s.caches.lookups);
+    this.counters = s.caches.counters;
     this.expander = new Expander(this.macros, {
       dynamic: (kind) => this.dynamic(kind),
       hasInclude: (next, angle, name) => this.hasInclude(next, angle, name),
@@ -88,18 +90,18 @@ export class Scanner {
 
   /** Opens a found file: records it, then runs it unless once-only or guarded. @internal */
   enter(found: Found, origin: Origin, isImport: boolean, isMain = false): void {
-    const out = normalizedPath(found.fs);
+    const out = this.s.caches.lookups.normalizedPath(found.fs);
     const prev = this.files.get(out);
     if (prev === undefined || prev.how === "has_include") this.files.set(out, origin);
-    const p = parsedFile(found.fs, this.s.probe.mode, this.s.probe.modeKey);
+    const p = this.s.caches.fs.parsedFile(found.fs, this.s.probe.mode, this.s.probe.modeKey);
     if (!p) throw new ScanFallback("io", `cannot read ${out}`);
     if (this.once.has(p.id) || (isImport && this.entered.has(p.id))) {
-      counters.onceSkips++;
+      this.counters.onceSkips++;
       return;
     }
     if (isImport) this.once.add(p.id);
     if (p.file.guard !== undefined && this.macros.has(p.file.guard)) {
-      counters.guardSkips++;
+      this.counters.guardSkips++;
       return;
     }
     if (this.stack.length >= MAX_DEPTH) throw new ScanFallback("error", `${out}: #include nested depth ${MAX_DEPTH} exceeds maximum`);
@@ -188,6 +190,7 @@ export class Scanner {
   /** A `#if`/`#elif` condition, reused from an earlier scan when possible (cond-memo.ts). */
   private evalIf(file: ParsedFile, d: Directive): boolean {
     const known = recall(d, this.macros, this.exprKey);
+    if (known !== undefined) this.counters.condHits++;
     if (known !== undefined) return known;
     this.expander.record();
     this.unanswered = false;
@@ -227,7 +230,7 @@ export class Scanner {
     const f = this.stack[this.stack.length - 1] ?? null;
     const found = resolveInclude(this.s.family, this.s.search, this.s.cwd, name, angle, next, f, this.memo);
     if (!found) return false;
-    const out = normalizedPath(found.fs);
+    const out = this.s.caches.lookups.normalizedPath(found.fs);
     if (!this.files.has(out)) this.files.set(out, { how: "has_include", from: f?.out, line: this.s.lines ? this.curLine() : undefined });
     return true;
   }

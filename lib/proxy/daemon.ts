@@ -20,7 +20,7 @@ import { TaskLog } from "./tasks.ts";
 import { runTask, type TaskContext } from "./task.ts";
 import { Breaker } from "./breaker.ts";
 import { createDashboard } from "./dashboard.ts";
-import { includeStats, setProbeCacheDir } from "../include/index.ts";
+import { IncludeProcessor } from "../include/index.ts";
 import { createProxyMetrics } from "./metrics.ts";
 import { cachedCompilerInfos } from "../compiler/info-cache.ts";
 import { recentLogLines } from "../util/log.ts";
@@ -106,7 +106,7 @@ export async function startProxy(env: Record<string, string | undefined>): Promi
   const cacheDir = env.GOMA_CACHE_DIR || join(tmp, "goma_cache");
   mkdirSync(cacheDir, { recursive: true });
   // The include processor's per-compiler probe survives restarts (about one `gcc -M` saved per compiler).
-  setProbeCacheDir(join(cacheDir, "include_probe"));
+  const includes = new IncludeProcessor({ probeCacheDir: join(cacheDir, "include_probe") });
   let localCache: LocalOutputCache | undefined;
   try {
     localCache = localOutputCacheFromEnv(env);
@@ -125,6 +125,7 @@ export async function startProxy(env: Record<string, string | undefined>): Promi
     serverHas: new Set(),
     compilerProxyId: `${userName(env)}@${hostname()}:${process.pid}/${startedAt}`,
     includeProcessor: gomaBool(env.GOMA_USE_INCLUDE_PROCESSOR) !== false,
+    includes,
     breaker: new Breaker(),
     localCache,
   };
@@ -282,7 +283,7 @@ export async function startProxy(env: Record<string, string | undefined>): Promi
       ...Object.fromEntries(Object.entries(ctx.breaker!.state()).map(([k, v]) => [`breaker.${k}`, v])),
       ...http.stats,
       ...(localCache ? Object.fromEntries(Object.entries(localCache.stats()).map(([k, v]) => [`localOutputCache.${k}`, v])) : {}),
-      ...Object.fromEntries(Object.entries(includeStats()).map(([k, v]) => [`include.${k}`, v])),
+      ...Object.fromEntries(Object.entries(includes.stats()).map(([k, v]) => [`include.${k}`, v])),
     }),
   });
   for (let p = basePort; p < basePort + 10 && !dash; p++) {

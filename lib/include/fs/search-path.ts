@@ -21,7 +21,7 @@
  * lib/Frontend/InitHeaderSearch.cpp, lib/Driver/ToolChains/Clang.cpp (`addDirectoryList`).
  */
 import type { CompilerFamily, Lang } from "../../compiler/types.ts";
-import { statPath } from "./fs-cache.ts";
+import type { FsCache } from "./fs-cache.ts";
 import type { PpOptions } from "../pp-options.ts";
 import { ScanFallback } from "../scan-fallback.ts";
 
@@ -52,11 +52,13 @@ interface Candidate extends SearchDir {
  *
  * @param std the compiler's own quote and system dirs (absolute), as printed by `-E -v` for this
  *   command's code-generation flags but without any include option or include env var.
+ * @param files the processor's file-system cache (each dir is `stat`ed through it).
  * @throws {ScanFallback} "unsupported" for a clang include dir starting with `=`.
  */
 export function buildSearchPath(
   family: CompilerFamily, lang: Lang, cwd: string, env: Record<string, string>,
   std: { quote: readonly string[]; system: readonly string[] }, dirs: PpOptions["dirs"], sysroot: string | undefined,
+  files: FsCache,
 ): SearchPath {
   const make = (raw: string, user: boolean): Candidate | undefined => {
     if (raw.startsWith("=") || raw.startsWith("$SYSROOT")) {
@@ -64,7 +66,7 @@ export function buildSearchPath(
       raw = (sysroot ?? "") + raw.slice(raw.startsWith("=") ? 1 : "$SYSROOT".length);
     }
     const fs = raw.startsWith("/") ? raw : `${cwd}/${raw}`;
-    const st = statPath(fs);
+    const st = files.statPath(fs);
     if (!st?.dir) return undefined;
     return { raw, fs, id: `${st.dev}:${st.ino}`, user };
   };

@@ -7,7 +7,6 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ScanFallback } from "../scan-fallback.ts";
-import { counters } from "../stats.ts";
 
 /** What one probe run printed. */
 export interface ProbeRun {
@@ -27,7 +26,6 @@ export interface ProbeRun {
  * @internal
  */
 export async function runProbe(argv: readonly string[], source: string, cwd: string, env: Record<string, string>): Promise<ProbeRun> {
-  counters.probes++;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "goma-probe-"));
   try {
     const depFile = path.join(dir, "probe.d");
