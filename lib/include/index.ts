@@ -7,6 +7,11 @@
  * per include guard so the next compile is cheap. Whatever it does not model makes it give up with a
  * reason: the proxy then runs `-M` (lib/compiler `discoverInputs`), never a guessed list.
  *
+ * Layout: this file (the {@link IncludeProcessor}, which owns every cache), scanner.ts and
+ * translation-unit.ts (one scan), pp/ (the preprocessor: lexer, tokens, directives, macros, expansion,
+ * `#if` evaluation and its memo), fs/ (file-system lookups: the stat/listing/parsed-file cache, include
+ * resolution, the search path), probe/ (the compiler probe, its runner and its disk cache).
+ *
  * Spec: reference/goma-protocol.md §5 (include processor, CompilerInfo, failure handling).
  */
 import * as path from "node:path";

@@ -187,7 +187,7 @@ export class Scanner implements UnitScanner {
     }
   }
 
-  /** A `#if`/`#elif` condition, reused from an earlier scan when possible (cond-memo.ts). */
+  /** A `#if`/`#elif` condition, reused from an earlier scan when possible (pp/cond-memo.ts). */
   private evalIf(file: ParsedFile, d: Directive): boolean {
     const known = recall(d, this.macros, this.exprKey);
     if (known !== undefined) this.counters.condHits++;

@@ -18,12 +18,6 @@ const ALT: Record<string, string> = {
   and: "&&", or: "||", not: "!", bitand: "&", bitor: "|", xor: "^", compl: "~", not_eq: "!=",
 };
 const INT32 = 2147483647;
-const literals = new Map<string, number>();
-
-let toks: readonly Token[] = [];
-let pos = 0;
-let bad = false;
-let cxx = false;
 
 /**
  * Evaluates a condition with doubles where that is exact.
@@ -31,133 +25,133 @@ let cxx = false;
  * @example evalFast(tokens("1 + 2 * 3 == 7"), false) // 1
  */
 export function evalFast(input: readonly Token[], isCxx: boolean): number | undefined {
-  toks = input;
+  const p = new FastParser(input, isCxx);
+  const v = p.comma(false);
+  return !p.bad && p.pos === input.length ? v : undefined;
+}
+
+/** One evaluation's state (made per call, as expr.ts's Parser: no state outlives a condition). */
+class FastParser {
   pos = 0;
   bad = false;
-  cxx = isCxx;
-  const v = comma(false);
-  const ok = !bad && pos === input.length;
-  toks = [];
-  return ok ? v : undefined;
-}
 
-function op(): string {
-  const t = toks[pos];
-  if (t === undefined) return "";
-  if (t.k === Tk.Punct) return t.t;
-  if (t.k === Tk.Ident && cxx) return ALT[t.t] ?? "";
-  return "";
-}
+  constructor(private readonly toks: readonly Token[], private readonly cxx: boolean) {}
 
-function comma(skip: boolean): number {
-  let v = cond(skip);
-  while (!bad && op() === ",") {
-    pos++;
-    v = cond(skip);
+  op(): string {
+    const t = this.toks[this.pos];
+    if (t === undefined) return "";
+    if (t.k === Tk.Punct) return t.t;
+    if (t.k === Tk.Ident && this.cxx) return ALT[t.t] ?? "";
+    return "";
   }
-  return v;
-}
 
-function cond(skip: boolean): number {
-  const c = binary(1, skip);
-  if (bad || op() !== "?") return c;
-  pos++;
-  const a = comma(skip || c === 0);
-  if (op() !== ":") {
-    bad = true;
-    return 0;
-  }
-  pos++;
-  const b = cond(skip || c !== 0);
-  return c !== 0 ? a : b;
-}
-
-function binary(minPrec: number, skip: boolean): number {
-  let lhs = unary(skip);
-  for (;;) {
-    if (bad) return 0;
-    const o = op();
-    const prec = PREC[o];
-    if (prec === undefined || prec < minPrec) return lhs;
-    pos++;
-    if (o === "&&" || o === "||") {
-      const short = o === "&&" ? lhs === 0 : lhs !== 0;
-      const rhs = binary(prec + 1, skip || short);
-      lhs = (o === "&&" ? !short && rhs !== 0 : short || rhs !== 0) ? 1 : 0;
-      continue;
+  comma(skip: boolean): number {
+    let v = this.cond(skip);
+    while (!this.bad && this.op() === ",") {
+      this.pos++;
+      v = this.cond(skip);
     }
-    lhs = apply(o, lhs, binary(prec + 1, skip), skip);
-  }
-}
-
-function apply(o: string, a: number, b: number, skip: boolean): number {
-  let r: number;
-  switch (o) {
-    case "*": r = a * b; break;
-    case "/":
-      if (b === 0) return skip ? 0 : fail();
-      r = Math.trunc(a / b);
-      break;
-    case "%":
-      if (b === 0) return skip ? 0 : fail();
-      r = a % b;
-      break;
-    case "+": r = a + b; break;
-    case "-": r = a - b; break;
-    case "<<":
-      if (a < 0 || b < 0 || b >= 32) return fail();
-      r = a * 2 ** b;
-      break;
-    case ">>":
-      if (b < 0 || b >= 32) return fail();
-      r = Math.floor(a / 2 ** b);
-      break;
-    case "<": return a < b ? 1 : 0;
-    case ">": return a > b ? 1 : 0;
-    case "<=": return a <= b ? 1 : 0;
-    case ">=": return a >= b ? 1 : 0;
-    case "==": return a === b ? 1 : 0;
-    case "!=": return a !== b ? 1 : 0;
-    case "&": case "^": case "|":
-      if (a > INT32 || a < -INT32 - 1 || b > INT32 || b < -INT32 - 1) return fail();
-      return o === "&" ? a & b : o === "^" ? a ^ b : a | b;
-    default: return fail();
-  }
-  return Number.isSafeInteger(r) ? r + 0 : fail();
-}
-
-function unary(skip: boolean): number {
-  const o = op();
-  if (o === "+" || o === "-" || o === "~" || o === "!") {
-    pos++;
-    const v = unary(skip);
-    if (o === "-") return -v + 0;
-    if (o === "~") return v > INT32 || v < -INT32 - 1 ? fail() : ~v;
-    if (o === "!") return v === 0 ? 1 : 0;
     return v;
   }
-  const t = toks[pos++];
-  if (t === undefined) return fail();
-  if (t.k === Tk.Number) return literal(t.t);
-  if (t.k === Tk.Ident) {
-    if (cxx && ALT[t.t] !== undefined) return fail();
-    return cxx && t.t === "true" ? 1 : 0;
-  }
-  if (t.k === Tk.Punct && t.t === "(") {
-    const v = comma(skip);
-    if (toks[pos]?.t !== ")") return fail();
-    pos++;
-    return v;
-  }
-  return fail();
-}
 
-/** A signed integer literal's value, cached by spelling; NaN (→ fail) for anything else. */
-function literal(text: string): number {
-  let v = literals.get(text);
-  if (v === undefined) {
+  cond(skip: boolean): number {
+    const c = this.binary(1, skip);
+    if (this.bad || this.op() !== "?") return c;
+    this.pos++;
+    const a = this.comma(skip || c === 0);
+    if (this.op() !== ":") {
+      this.bad = true;
+      return 0;
+    }
+    this.pos++;
+    const b = this.cond(skip || c !== 0);
+    return c !== 0 ? a : b;
+  }
+
+  binary(minPrec: number, skip: boolean): number {
+    let lhs = this.unary(skip);
+    for (;;) {
+      if (this.bad) return 0;
+      const o = this.op();
+      const prec = PREC[o];
+      if (prec === undefined || prec < minPrec) return lhs;
+      this.pos++;
+      if (o === "&&" || o === "||") {
+        const short = o === "&&" ? lhs === 0 : lhs !== 0;
+        const rhs = this.binary(prec + 1, skip || short);
+        lhs = (o === "&&" ? !short && rhs !== 0 : short || rhs !== 0) ? 1 : 0;
+        continue;
+      }
+      lhs = this.apply(o, lhs, this.binary(prec + 1, skip), skip);
+    }
+  }
+
+  apply(o: string, a: number, b: number, skip: boolean): number {
+    let r: number;
+    switch (o) {
+      case "*": r = a * b; break;
+      case "/":
+        if (b === 0) return skip ? 0 : this.fail();
+        r = Math.trunc(a / b);
+        break;
+      case "%":
+        if (b === 0) return skip ? 0 : this.fail();
+        r = a % b;
+        break;
+      case "+": r = a + b; break;
+      case "-": r = a - b; break;
+      case "<<":
+        if (a < 0 || b < 0 || b >= 32) return this.fail();
+        r = a * 2 ** b;
+        break;
+      case ">>":
+        if (b < 0 || b >= 32) return this.fail();
+        r = Math.floor(a / 2 ** b);
+        break;
+      case "<": return a < b ? 1 : 0;
+      case ">": return a > b ? 1 : 0;
+      case "<=": return a <= b ? 1 : 0;
+      case ">=": return a >= b ? 1 : 0;
+      case "==": return a === b ? 1 : 0;
+      case "!=": return a !== b ? 1 : 0;
+      case "&": case "^": case "|":
+        if (a > INT32 || a < -INT32 - 1 || b > INT32 || b < -INT32 - 1) return this.fail();
+        return o === "&" ? a & b : o === "^" ? a ^ b : a | b;
+      default: return this.fail();
+    }
+    return Number.isSafeInteger(r) ? r + 0 : this.fail();
+  }
+
+  unary(skip: boolean): number {
+    const o = this.op();
+    if (o === "+" || o === "-" || o === "~" || o === "!") {
+      this.pos++;
+      const v = this.unary(skip);
+      if (o === "-") return -v + 0;
+      if (o === "~") return v > INT32 || v < -INT32 - 1 ? this.fail() : ~v;
+      if (o === "!") return v === 0 ? 1 : 0;
+      return v;
+    }
+    const t = this.toks[this.pos++];
+    if (t === undefined) return this.fail();
+    if (t.k === Tk.Number) return this.literal(t.t);
+    if (t.k === Tk.Ident) {
+      if (this.cxx && ALT[t.t] !== undefined) return this.fail();
+      return this.cxx && t.t === "true" ? 1 : 0;
+    }
+    if (t.k === Tk.Punct && t.t === "(") {
+      const v = this.comma(skip);
+      if (this.toks[this.pos]?.t !== ")") return this.fail();
+      this.pos++;
+      return v;
+    }
+    return this.fail();
+  }
+
+  /** A signed integer literal's value; NaN (→ fail) for anything else. */
+  literal(text: string): number {
+    let v = NaN;
     const m = /^(0[xX][0-9a-fA-F]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)(l|L|ll|LL)?$/.exec(text);
-    v = NaN;
     if (m) {
       const d = m[1]!;
       const n = d.length > 1 && (d[1] === "x" || d[1] === "X") ? parseInt(d.slice(2), 16)
@@ -165,12 +159,11 @@ function literal(text: string): number {
           : d.length > 1 && d[0] === "0" ? parseInt(d.slice(1), 8) : parseInt(d, 10);
       if (Number.isSafeInteger(n)) v = n;
     }
-    if (literals.size < 100_000) literals.set(text, v);
+    return Number.isNaN(v) ? this.fail() : v;
   }
-  return Number.isNaN(v) ? fail() : v;
-}
 
-function fail(): number {
-  bad = true;
-  return 0;
+  fail(): number {
+    this.bad = true;
+    return 0;
+  }
 }

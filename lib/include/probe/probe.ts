@@ -6,14 +6,14 @@
  *   whether glibc's `<stdio.h>` includes `<bits/stdio.h>`; `-fopenmp`, `-march`, `-fPIC`…) — CompilerInfo's
  *   `predefinedMacros` is probed with the info flags only, so it cannot answer these;
  * - the standard search dirs (`-v`), probed without include options and without the include env vars,
- *   so search-path.ts can apply gcc's and clang's own merging rules to the command's dirs;
+ *   so fs/search-path.ts can apply gcc's and clang's own merging rules to the command's dirs;
  * - the files the compiler includes by itself (`-MD`: gcc's implicit `stdc-predef.h`);
  * - which builtin operators exist (`#ifdef __has_include`, `__has_feature`…);
  * - whether trigraphs are replaced (`#define __goma_trigraph ??=` reads back as `#` or as `??=`): the
  *   rule depends on the standard, GNU mode and `-trigraphs`, and the compiler knows it exactly;
  * - the values of `__has_builtin(x)`, `__has_attribute(x)`, `__has_cpp_attribute(x)`… for the operands
  *   met so far. Their values are read bit by bit (`#if ((op(x)) >> k) & 1` → `#define`), since `-dM`
- *   prints definitions, not values. New operands are answered by a later round ({@link answerQueries}).
+ *   prints definitions, not values. New operands are answered by a later round ({@link ProbeCache.answer}).
  *   `__building_module(M)` is such a query too: 0 outside a module build, as the probe (run with the
  *   command's `-fmodule-name`) says.
  *
