@@ -12,7 +12,7 @@
  *   which is per compiler and code-generation flags and shared by all TUs of a project, kept);
  * - first: everything dropped, the probe included (one `-E -dM -v` run, plus one per round of new
  *   `__has_*` operands) — what the very first compile of a project with new flags pays;
- * - first, probe on disk: the same with the probe read from the disk cache (setProbeCacheDir) — what
+ * - first, probe on disk: the same with the probe read from the disk cache (`probeCacheDir`) — what
  *   the first compile after a proxy restart pays.
  * Then it prints, per project and compiler, the median over TUs of those medians and the ratios to
  * `-M`, and the process's RSS after scanning the whole corpus with warm caches. `--fresh N` also runs
@@ -24,7 +24,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { depsArgs, getCompilerInfo, parseFlags } from "../lib/compiler/index.ts";
 import type { CompilerFlags, CompilerInfo } from "../lib/compiler/types.ts";
-import { clearFileCaches, includeStats, resetIncludeCaches, scanInputs, setProbeCacheDir } from "../lib/include/index.ts";
+import { IncludeProcessor } from "../lib/include/index.ts";
 import { prepareCorpus, type CorpusProject } from "../test/include/corpus-projects.ts";
 
 const argv = process.argv.slice(2);
@@ -41,12 +41,12 @@ const FRESH = opt("--fresh", 0);
 if (argv[0] === "--child") {
   // one fresh-process measurement: --child probeDir cwd compiler args…
   const [, probeDir, cwd, ...cmd] = argv;
-  setProbeCacheDir(probeDir);
+  const inc = new IncludeProcessor({ probeCacheDir: probeDir });
   const env = { ...process.env } as Record<string, string>;
   const flags = parseFlags(cmd, cwd!);
   const info = await getCompilerInfo(flags, cwd!, env, path.dirname(probeDir!)); // the parent's info cache
   const t = performance.now();
-  const r = await scanInputs(flags, info, cwd!, env);
+  const r = await inc.scanInputs(flags, info, cwd!, env);
   process.stdout.write(JSON.stringify({ ms: performance.now() - t, fallback: r.fallback }));
   process.exit(0);
 }
@@ -55,6 +55,9 @@ const only = new Set(argv);
 const env = { ...process.env } as Record<string, string>;
 const infoDir = fs.mkdtempSync(path.join(os.tmpdir(), "goma-bench-include-info-"));
 const probeDir = path.join(infoDir, "include_probe");
+/** The scanner measured (probes in memory only) and one with the probe disk cache (the proxy's setting). */
+const inc = new IncludeProcessor();
+const incDisk = new IncludeProcessor({ probeCacheDir: probeDir });
 const { projects, dir } = prepareCorpus();
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -65,12 +68,12 @@ const median = (xs: number[]) => {
 interface Row { project: string; compiler: string; tus: number; depsM: number; otherM: number; warm: number; cold: number; first: number; firstDisk: number; fresh?: number }
 const rows: Row[] = [];
 
-async function timeScan(flags: CompilerFlags, info: CompilerInfo, cwd: string, before: () => void): Promise<number> {
+async function timeScan(on: IncludeProcessor, flags: CompilerFlags, info: CompilerInfo, cwd: string, before: () => void): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     before();
     const t = performance.now();
-    const r = await scanInputs(flags, info, cwd, env);
+    const r = await on.scanInputs(flags, info, cwd, env);
     times.push(performance.now() - t);
     if (r.fallback) throw new Error(`fallback for ${flags.input}: ${r.fallback}`);
   }
@@ -100,13 +103,11 @@ async function benchProject(p: CorpusProject): Promise<void> {
       const acc = per[c]!;
       acc.depsM.push(timeDeps(cc, flags, p.cwd));
       acc.otherM.push(timeDeps(other, flags, p.cwd));
-      acc.first.push(await timeScan(flags, info, p.cwd, resetIncludeCaches));
-      setProbeCacheDir(probeDir);
-      acc.firstDisk.push(await timeScan(flags, info, p.cwd, resetIncludeCaches));
-      setProbeCacheDir(undefined);
-      acc.cold.push(await timeScan(flags, info, p.cwd, clearFileCaches));
-      await scanInputs(flags, info, p.cwd, env);
-      acc.warm.push(await timeScan(flags, info, p.cwd, () => undefined));
+      acc.first.push(await timeScan(inc, flags, info, p.cwd, () => inc.reset()));
+      acc.firstDisk.push(await timeScan(incDisk, flags, info, p.cwd, () => incDisk.reset()));
+      acc.cold.push(await timeScan(inc, flags, info, p.cwd, () => inc.clearFileCaches()));
+      await inc.scanInputs(flags, info, p.cwd, env);
+      acc.warm.push(await timeScan(inc, flags, info, p.cwd, () => undefined));
     }
   }
   p.compilers.forEach((cc, c) => {
@@ -137,7 +138,7 @@ try {
     for (const file of p.files) {
       for (const cc of p.compilers) {
         const flags = parseFlags([cc, ...p.flags, "-c", file, "-o", "/tmp/goma-bench.o"], p.cwd);
-        await scanInputs(flags, await getCompilerInfo(flags, p.cwd, env, infoDir), p.cwd, env);
+        await inc.scanInputs(flags, await getCompilerInfo(flags, p.cwd, env, infoDir), p.cwd, env);
       }
     }
   }
@@ -152,7 +153,7 @@ try {
   }
   const mib = (x: number) => `${(x / 2 ** 20).toFixed(0)} MiB`;
   console.log(`\nRSS after scanning the corpus: ${mib(mem.rss)} (before the first scan: ${mib(rssBefore)}; JS heap in use after: ${mib(mem.heapUsed)})`);
-  console.log(`scanner counters: ${JSON.stringify(includeStats())}`);
+  console.log(`scanner counters: ${JSON.stringify(inc.stats())}`);
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.rmSync(infoDir, { recursive: true, force: true });

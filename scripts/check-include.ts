@@ -21,10 +21,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { depsArgs, discoverInputs, getCompilerInfo, parseFlags } from "../lib/compiler/index.ts";
-import { scanDetailed, scanInputs, ScanFallback } from "../lib/include/index.ts";
+import { IncludeProcessor, ScanFallback } from "../lib/include/index.ts";
 import { CMAKE_PROJECTS, cmakeCommands, fetchCmakeSources, withCompiler } from "../test/include/cmake-projects.ts";
 
 const REPO = path.resolve(import.meta.dirname, "..");
+const inc = new IncludeProcessor();
 const argv = process.argv.slice(2);
 const opt = (name: string): string | undefined => {
   const i = argv.indexOf(name);
@@ -101,14 +102,14 @@ try {
           }
           checked++;
           try {
-            const got = await scanDetailed(flags, info, c.cwd, env);
+            const got = await inc.scanDetailed(flags, info, c.cwd, env);
             for (const f of want) if (!got.has(f)) missing.push(`${path.relative(src[p.pkg]!, c.file)}: ${f}`);
             for (const [f, origin] of got) if (!want.has(f)) extra.set(origin.how, (extra.get(origin.how) ?? 0) + 1);
             if (TIME) {
               const t: number[] = [];
               for (let i = 0; i < 3; i++) {
                 const t0 = performance.now();
-                await scanInputs(flags, info, c.cwd, env);
+                await inc.scanInputs(flags, info, c.cwd, env);
                 t.push(performance.now() - t0);
               }
               warm.push(median(t));

@@ -85,6 +85,14 @@ export interface RemotePolicy {
   rootIndependent(args: readonly string[], root: string, token: string, envValues: readonly string[]): boolean;
 }
 
+/**
+ * What a type's input lister is given: the include processor's scan (lib/include `IncludeProcessor`,
+ * named by shape here so that lib/compiler does not import lib/include).
+ */
+export interface IncludeScanner {
+  scanInputs(flags: CompilerFlags, info: CompilerInfo, cwd: string, env: Record<string, string>): Promise<InputListing>;
+}
+
 /** The light half of a compiler type (see the module comment). */
 export interface CompilerTypeDescriptor {
   /** The type's name, e.g. "gcc", "clang", "fake". Stored as CompilerFlags/CompilerInfo `family`. */
@@ -153,8 +161,10 @@ export interface CompilerType extends CompilerTypeDescriptor {
   compilerInfo(flags: CompilerFlags, cwd: string, env: Record<string, string>, cacheDir: string): Promise<CompilerInfo>;
   /**
    * goma's own input lister (Goma's IncludeProcessor). Never throws: gives `fallback` when it cannot decide.
+   * @param includes the proxy's include processor (lib/include IncludeProcessor, which owns the caches):
+   *   gcc and clang hand the scan to it; a type with its own lister (fake) need not use it.
    */
-  scanInputs(flags: CompilerFlags, info: CompilerInfo, cwd: string, env: Record<string, string>): Promise<InputListing>;
+  scanInputs(flags: CompilerFlags, info: CompilerInfo, cwd: string, env: Record<string, string>, includes: IncludeScanner): Promise<InputListing>;
   /**
    * The compiler's own input listing (gcc's `-M`), used when {@link scanInputs} falls back or is off.
    * @throws {GomaError} FailedPrecondition when the compiler fails to list them (the user sees the error

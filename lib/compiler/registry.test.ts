@@ -8,6 +8,8 @@ import { COMPILER_TYPES, compilerTypeNamed, compilerTypeOf, includeRulesOf, isCo
 import { compilerTypeFor } from "./implementations.ts";
 import { gccStyleDepFile } from "./gcc-style-names.ts";
 import { parseFlags } from "./parse-flags.ts";
+/** The fake type lists its own inputs: it is given an include processor it must not need. */
+const NO_INCLUDES = { scanInputs: async () => { throw new Error("the fake type used the include processor"); } };
 import { normalizeExecReq } from "./normalize.ts";
 import { localCacheKey } from "../proxy/local-output-cache.ts";
 import { writeFakeCompiler } from "./fake/compiler.ts";
@@ -167,7 +169,7 @@ describe("the fake type", () => {
       const flags = fake.parseFlags(argv, proj);
       const info = await fake.compilerInfo(flags, proj, { PATH: process.env.PATH ?? "" }, dir);
       assert.deepEqual([info.family, info.name, info.localPath, info.toolchain.map((t) => t.path)], ["fake", "fake-cc", cc, [cc]]);
-      const listed = await fake.scanInputs(flags, info, proj, {});
+      const listed = await fake.scanInputs(flags, info, proj, {}, NO_INCLUDES);
       assert.deepEqual(listed, { files: ["m.c", "inc/a.h", "inc/b.h"].map((f) => path.join(proj, f)) });
       const r = spawnSync(cc, argv.slice(1), { cwd: proj, encoding: "utf8" });
       assert.equal(r.status, 0, r.stderr);
@@ -176,7 +178,7 @@ describe("the fake type", () => {
       assert.match(obj, /^fake-cc object v1\nargs: -c m\.c -o m\.o -MF m\.d\nm\.c [0-9a-f]{64}\ninc\/a\.h [0-9a-f]{64}\ninc\/b\.h [0-9a-f]{64}\n$/);
       assert.deepEqual(await fake.discoverInputs(flags, info, proj, {}), listed.files);
       fs.rmSync(path.join(proj, "inc/b.h"));
-      assert.match((await fake.scanInputs(flags, info, proj, {})).fallback!, /^io: fake-cc: inc\/b\.h cannot be read/);
+      assert.match((await fake.scanInputs(flags, info, proj, {}, NO_INCLUDES)).fallback!, /^io: fake-cc: inc\/b\.h cannot be read/);
       const failing = spawnSync(cc, ["-c", "fail.c"], { cwd: proj, encoding: "utf8" });
       assert.deepEqual([failing.status, failing.stderr], [1, 'fake-cc: fail.c: failing as asked (the name contains "fail")\n']);
     } finally {

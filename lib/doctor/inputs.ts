@@ -10,7 +10,7 @@
  * report), it says why on stderr and exits 1: the proxy would run `-M` for that compile.
  */
 import { discoverInputs, getCompilerInfo, parseFlags } from "../compiler/index.ts";
-import { scanDetailed, ScanFallback, type Origin } from "../include/index.ts";
+import { IncludeProcessor, ScanFallback, type Origin } from "../include/index.ts";
 import { gomaCacheDir } from "../config/paths.ts";
 import { GomaError } from "../util/status.ts";
 
@@ -49,7 +49,7 @@ export async function doctorInputs(command: string[], o: DoctorInputsOptions): P
   try {
     const info = await getCompilerInfo(flags, o.cwd, o.env, cacheDir);
     try {
-      files = await scanDetailed(flags, info, o.cwd, o.env, { lines: o.explain === true });
+      files = await new IncludeProcessor().scanDetailed(flags, info, o.cwd, o.env, { lines: o.explain === true });
     } catch (e) {
       if (!(e instanceof ScanFallback)) throw e;
       return { stdout: "", stderr: `goma doctor inputs: the include scanner gives up (${e.kind}): ${e.message}\n  (the proxy runs the compiler's -M for this compile)\n`, code: 1 };

@@ -7,26 +7,31 @@
  * per include guard so the next compile is cheap. Whatever it does not model makes it give up with a
  * reason: the proxy then runs `-M` (lib/compiler `discoverInputs`), never a guessed list.
  *
+ * Layout: this file (the {@link IncludeProcessor}, which owns every cache), scanner.ts and
+ * translation-unit.ts (one scan), pp/ (the preprocessor: lexer, tokens, directives, macros, expansion,
+ * `#if` evaluation and its memo), fs/ (file-system lookups: the stat/listing/parsed-file cache, include
+ * resolution, the search path), probe/ (the compiler probe, its runner and its disk cache).
+ *
  * Spec: reference/goma-protocol.md §5 (include processor, CompilerInfo, failure handling).
  */
 import * as path from "node:path";
 import type { CompilerFlags, CompilerInfo } from "../compiler/types.ts";
-import { cacheSizes, clearFsCache, newEpoch } from "./fs-cache.ts";
+import { FsCache } from "./fs/fs-cache.ts";
+import { LookupCache } from "./fs/resolve.ts";
+import { buildSearchPath } from "./fs/search-path.ts";
+import { MacroPool } from "./pp/macros.ts";
 import { ppOptions, type PpOptions } from "./pp-options.ts";
-import { answerQueries, clearProbes, getProbe, type Probe } from "./probe.ts";
-import { clearLookups } from "./resolve.ts";
+import { ProbeCache, type Probe } from "./probe/probe.ts";
 import { ScanFallback } from "./scan-fallback.ts";
 import { Scanner } from "./scanner.ts";
-import { scanTranslationUnit, type Origin, type ScanSetup } from "./translation-unit.ts";
-import { buildSearchPath } from "./search-path.ts";
+import { ScanStats } from "./stats.ts";
+import { scanTranslationUnit, type Origin, type ScanCaches, type ScanSetup } from "./translation-unit.ts";
 import { includeRulesOf } from "../compiler/registry.ts";
-import { countFallback, counters, fallbackByKind } from "./stats.ts";
 
 export type { Origin } from "./translation-unit.ts";
 export { ScanFallback, type FallbackKind } from "./scan-fallback.ts";
-export { setProbeCacheDir } from "./probe-cache.ts";
 
-/** The answer of {@link scanInputs}. */
+/** The answer of {@link IncludeProcessor.scanInputs}. */
 export interface ScanResult {
   /**
    * Every file the preprocessor reads: absolute, normalized (path.resolve against the compile's cwd),
@@ -42,108 +47,141 @@ export interface ScanResult {
 /** The longest a scan waits for `__has_*` answers before giving up (rounds of compiler probes). */
 const MAX_QUERY_ROUNDS = 4;
 
-/**
- * Lists the input files of one compile with goma's include processor.
- *
- * Never throws: anything the scanner cannot decide becomes `fallback` (and is counted for the
- * dashboard). Probes the compiler (`-E -dM -v`) the first time a compiler, language and set of
- * code-generation flags is seen; later calls with the same ones run without any process.
- *
- * @param flags parsed flags of a supported compile (`args`, `input`, `lang`, `infoFlags`, `sysroot`).
- * @param info the compiler (`localPath` is probed; `family`, its type, gives the IncludeRules).
- * @param cwd the compile's working directory (absolute).
- * @param env the compile's environment (CPATH, C_INCLUDE_PATH, CPLUS_INCLUDE_PATH add dirs).
- */
-export async function scanInputs(
-  flags: CompilerFlags, info: CompilerInfo, cwd: string, env: Record<string, string>,
-): Promise<ScanResult> {
-  try {
-    const files = await scanDetailed(flags, info, cwd, env);
-    return { files: [...files.keys()] };
-  } catch (e) {
-    if (e instanceof ScanFallback) return { files: [], fallback: `${e.kind}: ${e.message}` };
-    return { files: [], fallback: `internal: ${e instanceof Error ? e.message : String(e)}` };
-  }
+/** How an {@link IncludeProcessor} is built. */
+export interface IncludeProcessorOptions {
+  /**
+   * Where compiler probes are kept across processes (the proxy: `$GOMA_CACHE_DIR/include_probe`,
+   * about one `gcc -M` saved per compiler at a restart); undefined keeps them in memory only.
+   */
+  probeCacheDir?: string;
 }
 
 /**
- * {@link scanInputs} with the reason each file was read (`goma doctor inputs --explain`);
- * `opts.lines` adds the includer's line to each origin.
- * @returns normalized absolute path → origin, in the order found.
- * @throws {ScanFallback} where scanInputs reports a fallback (already counted).
+ * Goma's IncludeProcessor (client/cxx/include_processor): lists the files a compile reads and keeps,
+ * for its own lifetime, every cache that makes the next scan cheap — stats and directory listings,
+ * parsed files, include lookups, shared macro definitions, compiler probes — and its counters. The
+ * proxy builds one at start (its caches live as long as the daemon); `goma doctor inputs`, scripts and
+ * tests build their own. Not shared between threads (the scanner is synchronous between probes).
  */
-export async function scanDetailed(
-  flags: CompilerFlags, info: CompilerInfo, cwd: string, env: Record<string, string>, opts: { lines?: boolean } = {},
-): Promise<Map<string, Origin>> {
-  const t0 = performance.now();
-  counters.scans++;
-  try {
-    if (flags.unsupported !== undefined) throw new ScanFallback("unsupported", flags.unsupported);
-    const pp = ppOptions(flags.args);
-    if (pp.unsupported !== undefined) throw new ScanFallback("unsupported", pp.unsupported);
-    const probe = await getProbe(info, flags.lang, pp.probeArgs, flags.infoFlags, cwd, env);
-    for (let round = 0; ; round++) {
-      const setup = prepare(flags, info, cwd, env, pp, probe, opts.lines);
-      const scanner = new Scanner(setup);
-      let files: Map<string, Origin> | undefined;
-      let error: unknown;
-      try {
-        files = scanTranslationUnit(scanner, setup);
-      } catch (e) {
-        error = e;
-      }
-      if (scanner.unknownQueries.size === 0) {
-        if (error !== undefined) throw error;
-        counters.scansOk++;
-        return files!;
-      }
-      if (round >= MAX_QUERY_ROUNDS) throw new ScanFallback("probe", `no stable answers for ${[...scanner.unknownQueries].join(", ")}`);
-      counters.queryRounds++;
-      await answerQueries(probe, [...scanner.unknownQueries]);
+export class IncludeProcessor {
+  private readonly statsOf = new ScanStats();
+  private readonly fs: FsCache;
+  private readonly lookups: LookupCache;
+  private readonly probes: ProbeCache;
+  private readonly caches: ScanCaches;
+
+  constructor(opts: IncludeProcessorOptions = {}) {
+    const counters = this.statsOf.counters;
+    this.fs = new FsCache(counters);
+    this.lookups = new LookupCache(this.fs, counters);
+    this.probes = new ProbeCache(counters, opts.probeCacheDir);
+    this.caches = { fs: this.fs, lookups: this.lookups, macros: new MacroPool(), counters };
+  }
+
+  /**
+   * Lists the input files of one compile.
+   *
+   * Never throws: anything the scanner cannot decide becomes `fallback` (and is counted for the
+   * dashboard). Probes the compiler (`-E -dM -v`) the first time a compiler, language and set of
+   * code-generation flags is seen; later calls with the same ones run without any process.
+   *
+   * @param flags parsed flags of a supported compile (`args`, `input`, `lang`, `infoFlags`, `sysroot`).
+   * @param info the compiler (`localPath` is probed; `family`, its type, gives the IncludeRules).
+   * @param cwd the compile's working directory (absolute).
+   * @param env the compile's environment (CPATH, C_INCLUDE_PATH, CPLUS_INCLUDE_PATH add dirs).
+   */
+  async scanInputs(
+    flags: CompilerFlags, info: CompilerInfo, cwd: string, env: Record<string, string>,
+  ): Promise<ScanResult> {
+    try {
+      const files = await this.scanDetailed(flags, info, cwd, env);
+      return { files: [...files.keys()] };
+    } catch (e) {
+      if (e instanceof ScanFallback) return { files: [], fallback: `${e.kind}: ${e.message}` };
+      return { files: [], fallback: `internal: ${e instanceof Error ? e.message : String(e)}` };
     }
-  } catch (e) {
-    countFallback(e instanceof ScanFallback ? e.kind : "internal");
-    throw e;
-  } finally {
-    counters.scanMs += performance.now() - t0;
   }
-}
 
-/** Starts a scan epoch and puts together what one scan needs. */
-function prepare(
-  flags: CompilerFlags, info: CompilerInfo, cwd: string, env: Record<string, string>, pp: PpOptions, probe: Probe,
-  lines?: boolean,
-): ScanSetup {
-  newEpoch();
-  const rules = includeRulesOf(info.family);
-  if (rules === undefined) throw new ScanFallback("unsupported", `compiler type ${JSON.stringify(info.family)} has no include rules`);
-  const search = buildSearchPath(rules, flags.lang, cwd, env, probe.std, pp.dirs,
-    flags.sysroot === undefined ? undefined : path.resolve(cwd, flags.sysroot));
-  return { rules, cwd, input: flags.input, probe, search, pp, lines };
-}
+  /**
+   * {@link IncludeProcessor.scanInputs} with the reason each file was read (`goma doctor inputs --explain`);
+   * `opts.lines` adds the includer's line to each origin.
+   * @returns normalized absolute path → origin, in the order found.
+   * @throws {ScanFallback} where scanInputs reports a fallback (already counted).
+   */
+  async scanDetailed(
+    flags: CompilerFlags, info: CompilerInfo, cwd: string, env: Record<string, string>, opts: { lines?: boolean } = {},
+  ): Promise<Map<string, Origin>> {
+    const t0 = performance.now();
+    const counters = this.statsOf.counters;
+    counters.scans++;
+    try {
+      if (flags.unsupported !== undefined) throw new ScanFallback("unsupported", flags.unsupported);
+      const pp = ppOptions(flags.args);
+      if (pp.unsupported !== undefined) throw new ScanFallback("unsupported", pp.unsupported);
+      const probe = await this.probes.get(info, flags.lang, pp.probeArgs, flags.infoFlags, cwd, env);
+      for (let round = 0; ; round++) {
+        const setup = this.prepare(flags, info, cwd, env, pp, probe, opts.lines);
+        const scanner = new Scanner(setup);
+        let files: Map<string, Origin> | undefined;
+        let error: unknown;
+        try {
+          files = scanTranslationUnit(scanner, setup);
+        } catch (e) {
+          error = e;
+        }
+        if (scanner.unknownQueries.size === 0) {
+          if (error !== undefined) throw error;
+          counters.scansOk++;
+          return files!;
+        }
+        if (round >= MAX_QUERY_ROUNDS) throw new ScanFallback("probe", `no stable answers for ${[...scanner.unknownQueries].join(", ")}`);
+        counters.queryRounds++;
+        await this.probes.answer(probe, [...scanner.unknownQueries]);
+      }
+    } catch (e) {
+      this.statsOf.countFallback(e instanceof ScanFallback ? e.kind : "internal");
+      throw e;
+    } finally {
+      counters.scanMs += performance.now() - t0;
+    }
+  }
 
-/**
- * The scanner's counters and cache sizes since the process started, for the proxy's dashboard:
- * `scans`, `scansOk`, `fallbacks`, `fallback.<kind>` (error, unsupported, probe, io, internal),
- * `probes`, `probeCacheHits`, `queryRounds`, `fileHits`/`fileReads`, `bytesRead`, `listingHits`/`listingReads`,
- * `lookups`/`lookupHits`, `condHits`, `stats`, `guardSkips`, `onceSkips`, `scanMs`, and `cache.files`/`cache.dirs`/`cache.stats` (entries).
- */
-export function includeStats(): Record<string, number> {
-  const out: Record<string, number> = { ...counters, ...cacheSizes() };
-  for (const [k, v] of fallbackByKind) out[`fallback.${k}`] = v;
-  out.scanMs = Math.round(counters.scanMs);
-  return out;
-}
+  /** Starts a scan epoch and puts together what one scan needs. */
+  private prepare(
+    flags: CompilerFlags, info: CompilerInfo, cwd: string, env: Record<string, string>, pp: PpOptions, probe: Probe,
+    lines?: boolean,
+  ): ScanSetup {
+    this.fs.newEpoch();
+    const rules = includeRulesOf(info.family);
+    if (rules === undefined) throw new ScanFallback("unsupported", `compiler type ${JSON.stringify(info.family)} has no include rules`);
+    const search = buildSearchPath(rules, flags.lang, cwd, env, probe.std, pp.dirs,
+      flags.sysroot === undefined ? undefined : path.resolve(cwd, flags.sysroot), this.fs);
+    return { rules, cwd, input: flags.input, probe, search, pp, lines, caches: this.caches };
+  }
 
-/** Forgets every file, directory, lookup and `#if` cache, keeping the compiler probes (cold-scan measurements). @internal */
-export function clearFileCaches(): void {
-  clearFsCache();
-  clearLookups();
-}
+  /**
+   * This processor's counters and cache sizes since it was built, for the proxy's dashboard:
+   * `scans`, `scansOk`, `fallbacks`, `fallback.<kind>` (error, unsupported, probe, io, internal),
+   * `probes`, `probeCacheHits`, `queryRounds`, `fileHits`/`fileReads`, `bytesRead`, `listingHits`/`listingReads`,
+   * `lookups`/`lookupHits`, `condHits`, `stats`, `guardSkips`, `onceSkips`, `scanMs`, and `cache.files`/`cache.dirs`/`cache.stats` (entries).
+   */
+  stats(): Record<string, number> {
+    const counters = this.statsOf.counters;
+    const out: Record<string, number> = { ...counters, ...this.fs.sizes() };
+    for (const [k, v] of this.statsOf.fallbackByKind) out[`fallback.${k}`] = v;
+    out.scanMs = Math.round(counters.scanMs);
+    return out;
+  }
 
-/** Forgets every cache and probe (tests and cold-start measurements). @internal */
-export function resetIncludeCaches(): void {
-  clearFsCache();
-  clearLookups();
-  clearProbes();
+  /** Forgets every file, directory and lookup cache, keeping the compiler probes (cold-scan measurements). */
+  clearFileCaches(): void {
+    this.fs.clear();
+    this.lookups.clear();
+  }
+
+  /** Forgets every cache and in-memory probe (cold-start measurements; the on-disk probes stay). */
+  reset(): void {
+    this.clearFileCaches();
+    this.probes.clear();
+  }
 }

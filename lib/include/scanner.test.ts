@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { discoverInputs, getCompilerInfo, parseFlags } from "../compiler/index.ts";
-import { scanDetailed, scanInputs, ScanFallback } from "./index.ts";
+import { IncludeProcessor, ScanFallback } from "./index.ts";
 
 /**
  * The scanner on a small project written to exercise one rule per case, each checked against the
@@ -14,6 +14,7 @@ import { scanDetailed, scanInputs, ScanFallback } from "./index.ts";
 const ENV = { ...process.env } as Record<string, string>;
 for (const v of ["CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH"]) delete ENV[v];
 let proj = "";
+const inc = new IncludeProcessor();
 let cacheDir = "";
 
 const FILES: Record<string, string> = {
@@ -171,7 +172,7 @@ async function both(cc: string, args: string[], env: Record<string, string> = EN
   const flags = parseFlags([cc, ...args], proj);
   const info = await getCompilerInfo(flags, proj, env, cacheDir);
   const want = new Set(await discoverInputs(flags, info, proj, env));
-  const got = await scanDetailed(flags, info, proj, env);
+  const got = await inc.scanDetailed(flags, info, proj, env);
   return { want, got, missing: [...want].filter((f) => !got.has(f)), extra: [...got.keys()].filter((f) => !want.has(f)) };
 }
 
@@ -218,7 +219,7 @@ describe("scanInputs() fallbacks", () => {
   const fallback = async (cc: string, args: string[]) => {
     const flags = parseFlags([cc, ...args], proj);
     const info = await getCompilerInfo(flags, proj, ENV, cacheDir);
-    return scanInputs(flags, info, proj, ENV);
+    return inc.scanInputs(flags, info, proj, ENV);
   };
   test("scanInputs() falls back when a header is missing, with the includer and line", async () => {
     const r = await fallback("gcc", ["-c", "missing.c"]);
@@ -268,7 +269,7 @@ describe("scanInputs() fallbacks", () => {
     const sub = path.join(proj, "sub");
     const flags = parseFlags(["clang", "-fsanitize=address", "-fsanitize-ignorelist=ign.txt", "-c", "san.c"], sub);
     const info = await getCompilerInfo(flags, sub, ENV, cacheDir);
-    const got = await scanDetailed(flags, info, sub, ENV);
+    const got = await inc.scanDetailed(flags, info, sub, ENV);
     assert.deepEqual([...got.keys()].sort(), (await discoverInputs(flags, info, sub, ENV)).sort());
     assert.ok(got.has(path.join(sub, "ign.txt")));
   });
@@ -305,7 +306,7 @@ describe("scanDetailed() caches", () => {
     for (const p of ["a", "b", "b/h.h", "m.c", "."]) fs.utimesSync(path.join(dir, p), old, old);
     const flags = parseFlags(["gcc", "-Ia", "-Ib", "-c", "m.c"], dir);
     const info = await getCompilerInfo(flags, dir, ENV, cacheDir);
-    const scan = async () => [...(await scanDetailed(flags, info, dir, ENV)).keys()].filter((f) => f.startsWith(dir));
+    const scan = async () => [...(await inc.scanDetailed(flags, info, dir, ENV)).keys()].filter((f) => f.startsWith(dir));
     assert.deepEqual(await scan(), [path.join(dir, "m.c"), path.join(dir, "b/h.h")]);
     fs.writeFileSync(path.join(dir, "a/h.h"), '#include "extra.h"\n');
     fs.writeFileSync(path.join(dir, "a/extra.h"), "");
@@ -322,7 +323,7 @@ describe("scanDetailed() caches", () => {
     fs.utimesSync(path.join(dir, "h.h"), t, t);
     const flags = parseFlags(["gcc", "-c", "m.c"], dir);
     const info = await getCompilerInfo(flags, dir, ENV, cacheDir);
-    const scan = async () => [...(await scanDetailed(flags, info, dir, ENV)).keys()].filter((f) => f.startsWith(dir)).map((f) => path.basename(f));
+    const scan = async () => [...(await inc.scanDetailed(flags, info, dir, ENV)).keys()].filter((f) => f.startsWith(dir)).map((f) => path.basename(f));
     assert.deepEqual(await scan(), ["m.c", "h.h", "a.h"]);
     fs.writeFileSync(path.join(dir, "h.h"), '#include "b.h"\n'); // same size, same mtime
     fs.utimesSync(path.join(dir, "h.h"), t, t);
@@ -331,9 +332,9 @@ describe("scanDetailed() caches", () => {
   test("scanDetailed() with lines: the explain origins name includer and line", async () => {
     const flags = parseFlags(["gcc", "-Id1", "-Id2", "-Id3", "-c", "next.c"], proj);
     const info = await getCompilerInfo(flags, proj, ENV, cacheDir);
-    const files = await scanDetailed(flags, info, proj, ENV, { lines: true });
+    const files = await inc.scanDetailed(flags, info, proj, ENV, { lines: true });
     assert.deepEqual(files.get(path.join(proj, "d2/n.h")), { how: "include_next", from: path.join(proj, "d1/n.h"), line: 1 });
     assert.deepEqual(files.get(path.join(proj, "next.c")), { how: "source" });
-    await assert.rejects(scanDetailed(parseFlags(["gcc", "-c", "missing.c"], proj), info, proj, ENV), ScanFallback);
+    await assert.rejects(inc.scanDetailed(parseFlags(["gcc", "-c", "missing.c"], proj), info, proj, ENV), ScanFallback);
   });
 });

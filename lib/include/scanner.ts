@@ -11,18 +11,17 @@
  * Spec: C17 §6.10; gcc libcpp/directives.cc, files.cc (`_cpp_stack_file`); Goma
  * `client/cxx/include_processor/cpp_parser.cc`.
  */
-import { Dk, directiveTokens, lineOf, type Directive, type ParsedFile } from "./directives.ts";
-import { Expander, includeOperand } from "./expand.ts";
-import { evalCondition } from "./expr.ts";
-import { parsedFile } from "./fs-cache.ts";
-import { builtinValue } from "./builtin-values.ts";
-import { probeKey, recall, remember } from "./cond-memo.ts";
-import { MacroTable, parseDefine, type BuiltinKind, type Macro } from "./macros.ts";
-import { normalizedPath, resolveInclude, type Found, type Includer, type LookupMemo } from "./resolve.ts";
+import { Dk, directiveTokens, lineOf, type Directive, type ParsedFile } from "./pp/directives.ts";
+import { Expander, includeOperand } from "./pp/expand.ts";
+import { evalCondition } from "./pp/expr.ts";
+import { builtinValue } from "./pp/builtin-values.ts";
+import { recall, remember } from "./pp/cond-memo.ts";
+import { MacroTable, parseDefine, type BuiltinKind, type Macro } from "./pp/macros.ts";
+import { LookupMemo, resolveInclude, type Found, type Includer } from "./fs/resolve.ts";
 import { ScanFallback } from "./scan-fallback.ts";
-import type { Origin, ScanSetup } from "./translation-unit.ts";
-import { counters } from "./stats.ts";
-import { Tk, type Token } from "./tokens.ts";
+import type { Origin, ScanSetup, UnitScanner } from "./translation-unit.ts";
+import type { ScanCounters } from "./stats.ts";
+import { Tk, type Token } from "./pp/tokens.ts";
 
 interface Frame extends Includer {
   out: string;
@@ -38,7 +37,7 @@ function where(f: Frame, file: ParsedFile, d: Directive): string {
 const KIND_NAME = { [Dk.Include]: "include", [Dk.IncludeNext]: "include_next", [Dk.Import]: "import" } as const;
 
 /** One scan of one translation unit; use once. */
-export class Scanner {
+export class Scanner implements UnitScanner {
   /** Normalized absolute path → how it was reached, in the order found (the source first). */
   readonly files = new Map<string, Origin>();
   /** `__has_*` operands the probe had no answer for (answered 0 in this scan). */
@@ -50,7 +49,8 @@ export class Scanner {
   private readonly once = new Set<string>();
   private readonly entered = new Set<string>();
   private readonly stack: Frame[] = [];
-  private readonly memo: LookupMemo = new Map();
+  private readonly memo: LookupMemo;
+  private readonly counters: ScanCounters;
   /**
    * What besides macros decides a condition's value: the probe (C or C++, char signedness, intmax
    * width, the `__has_*` answers).
@@ -68,9 +68,11 @@ export class Scanner {
   private curDir: Directive | null = null;
 
   constructor(private readonly s: ScanSetup) {
-    this.table = new MacroTable(s.probe);
+    this.table = new MacroTable(s.probe, s.caches.macros);
     this.macros = this.table.map;
-    this.exprKey = probeKey(s.probe);
+    this.exprKey = s.probe.id;
+    this.memo = new LookupMemo(s.caches.lookups);
+    this.counters = s.caches.counters;
     this.expander = new Expander(this.macros, {
       dynamic: (kind) => this.dynamic(kind),
       hasInclude: (next, angle, name) => this.hasInclude(next, angle, name),
@@ -88,18 +90,18 @@ export class Scanner {
 
   /** Opens a found file: records it, then runs it unless once-only or guarded. @internal */
   enter(found: Found, origin: Origin, isImport: boolean, isMain = false): void {
-    const out = normalizedPath(found.fs);
+    const out = this.s.caches.lookups.normalizedPath(found.fs);
     const prev = this.files.get(out);
     if (prev === undefined || prev.how === "has_include") this.files.set(out, origin);
-    const p = parsedFile(found.fs, this.s.probe.mode, this.s.probe.modeKey);
+    const p = this.s.caches.fs.parsedFile(found.fs, this.s.probe.mode, this.s.probe.modeKey);
     if (!p) throw new ScanFallback("io", `cannot read ${out}`);
     if (this.once.has(p.id) || (isImport && this.entered.has(p.id))) {
-      counters.onceSkips++;
+      this.counters.onceSkips++;
       return;
     }
     if (isImport) this.once.add(p.id);
     if (p.file.guard !== undefined && this.macros.has(p.file.guard)) {
-      counters.guardSkips++;
+      this.counters.guardSkips++;
       return;
     }
     if (this.stack.length >= MAX_DEPTH) throw new ScanFallback("error", `${out}: #include nested depth ${MAX_DEPTH} exceeds maximum`);
@@ -185,9 +187,10 @@ export class Scanner {
     }
   }
 
-  /** A `#if`/`#elif` condition, reused from an earlier scan when possible (cond-memo.ts). */
+  /** A `#if`/`#elif` condition, reused from an earlier scan when possible (pp/cond-memo.ts). */
   private evalIf(file: ParsedFile, d: Directive): boolean {
     const known = recall(d, this.macros, this.exprKey);
+    if (known !== undefined) this.counters.condHits++;
     if (known !== undefined) return known;
     this.expander.record();
     this.unanswered = false;
@@ -227,7 +230,7 @@ export class Scanner {
     const f = this.stack[this.stack.length - 1] ?? null;
     const found = resolveInclude(this.s.rules, this.s.search, this.s.cwd, name, angle, next, f, this.memo);
     if (!found) return false;
-    const out = normalizedPath(found.fs);
+    const out = this.s.caches.lookups.normalizedPath(found.fs);
     if (!this.files.has(out)) this.files.set(out, { how: "has_include", from: f?.out, line: this.s.lines ? this.curLine() : undefined });
     return true;
   }

@@ -10,13 +10,14 @@
  */
 import * as path from "node:path";
 import type { IncludeRules } from "../compiler/compiler-type.ts";
-import { statPath } from "./fs-cache.ts";
+import type { FsCache } from "./fs/fs-cache.ts";
 import type { PpOptions } from "./pp-options.ts";
-import type { Probe } from "./probe.ts";
-import { ABS, normalizedPath, type Found } from "./resolve.ts";
+import type { MacroPool, MacroTable } from "./pp/macros.ts";
+import type { Probe } from "./probe/probe.ts";
+import { ABS, type Found, type LookupCache } from "./fs/resolve.ts";
 import { ScanFallback } from "./scan-fallback.ts";
-import type { Scanner } from "./scanner.ts";
-import type { SearchPath } from "./search-path.ts";
+import type { SearchPath } from "./fs/search-path.ts";
+import type { ScanCounters } from "./stats.ts";
 
 /** How a file came into the input list (for `goma doctor inputs --explain`). */
 export interface Origin {
@@ -41,6 +42,30 @@ export interface ScanSetup {
   pp: PpOptions;
   /** Record the line of each include in its Origin (costs a newline index per file). */
   lines?: boolean;
+  /** The IncludeProcessor's caches and counters this scan reads and fills. */
+  caches: ScanCaches;
+}
+
+/** The caches one IncludeProcessor keeps across its scans (index.ts), as a scan sees them. */
+export interface ScanCaches {
+  /** Stats, directory listings and parsed files. */
+  fs: FsCache;
+  /** Include lookups of earlier scans and normalized paths. */
+  lookups: LookupCache;
+  /** `-D` and builtin macro objects shared by every scan (the `#if` memo compares them by identity). */
+  macros: MacroPool;
+  counters: ScanCounters;
+}
+
+/** What {@link scanTranslationUnit} needs of a scanner (scanner.ts `Scanner`). */
+export interface UnitScanner {
+  /** The files found so far: normalized absolute path → origin. */
+  readonly files: Map<string, Origin>;
+  readonly table: MacroTable;
+  /** Enters a file (the main file with `isMain`), scanning its directives. */
+  enter(found: Found, origin: Origin, isImport: boolean, isMain?: boolean): void;
+  /** Looks up a `-include`/`-imacros` name (or a pre-include along the `<…>` chain with `angle`). */
+  lookup(name: string, angle: boolean): Found | undefined;
 }
 
 /**
@@ -49,14 +74,14 @@ export interface ScanSetup {
  * @throws {ScanFallback} when the compile would fail or uses something not modelled; the scanner's
  *   `unknownQueries` are still filled in.
  */
-export function scanTranslationUnit(scanner: Scanner, s: ScanSetup): Map<string, Origin> {
+export function scanTranslationUnit(scanner: UnitScanner, s: ScanSetup): Map<string, Origin> {
   const mainFs = s.input.startsWith("/") ? s.input : `${s.cwd}/${s.input}`;
   const main: Found = { raw: s.input, fs: mainFs, dirIdx: ABS };
-  scanner.files.set(normalizedPath(mainFs), { how: "source" });
+  scanner.files.set(s.caches.lookups.normalizedPath(mainFs), { how: "source" });
   for (const d of s.probe.extraDeps) {
     const abs = path.resolve(s.cwd, d);
-    if (statPath(abs)?.dir !== false) throw new ScanFallback("error", `${d}: No such file (a dependency the compiler lists)`);
-    scanner.files.set(normalizedPath(abs), { how: "dependency" });
+    if (s.caches.fs.statPath(abs)?.dir !== false) throw new ScanFallback("error", `${d}: No such file (a dependency the compiler lists)`);
+    scanner.files.set(s.caches.lookups.normalizedPath(abs), { how: "dependency" });
   }
   for (const d of s.pp.defines) scanner.table.commandLine(d.kind, d.value, s.probe);
   for (const name of s.pp.imacros) scanner.enter(mustFind(scanner, name, "imacros"), { how: "imacros" }, false);
@@ -70,7 +95,7 @@ export function scanTranslationUnit(scanner: Scanner, s: ScanSetup): Map<string,
   return scanner.files;
 }
 
-function mustFind(scanner: Scanner, name: string, option: string): Found {
+function mustFind(scanner: UnitScanner, name: string, option: string): Found {
   const f = scanner.lookup(name, false);
   if (!f) throw new ScanFallback("error", `-${option} ${name}: No such file or directory`);
   return f;

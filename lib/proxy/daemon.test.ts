@@ -6,7 +6,6 @@ import { join } from "node:path";
 import { proxyConfigFromEnv } from "../config/proxy-config.ts";
 import { serveHttp } from "../platform/serve.ts";
 import { control, startProxy } from "./daemon.ts";
-import { setProbeCacheDir } from "../include/index.ts";
 
 test("startProxy() wires config and auth provider: the socket, the dashboard, stats naming the credentials' source, quit", async () => {
   const dir = mkdtempSync(join(tmpdir(), "goma-daemon-"));
@@ -34,7 +33,6 @@ test("startProxy() wires config and auth provider: the socket, the dashboard, st
       await p.stop();
     }
   } finally {
-    setProbeCacheDir(undefined); // startProxy set the module-wide probe cache to this test's (deleted) dir
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }

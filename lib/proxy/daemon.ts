@@ -19,7 +19,7 @@ import { TaskLog } from "./tasks.ts";
 import { runTask, type TaskContext } from "./task.ts";
 import { Breaker } from "./breaker.ts";
 import { createDashboard } from "./dashboard.ts";
-import { includeStats, setProbeCacheDir } from "../include/index.ts";
+import { IncludeProcessor } from "../include/index.ts";
 import { createProxyMetrics } from "./metrics.ts";
 import { cachedCompilerInfos } from "../compiler/info-cache.ts";
 import { LocalOutputCache } from "./local-output-cache.ts";
@@ -64,7 +64,7 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
   await claimSocket(socketPath, config.tmpDir);
   mkdirSync(cacheDir, { recursive: true });
   // The include processor's per-compiler probe survives restarts (about one `gcc -M` saved per compiler).
-  setProbeCacheDir(config.includeProbeCacheDir);
+  const includes = new IncludeProcessor({ probeCacheDir: config.includeProbeCacheDir });
   const localCache = config.localOutputCache && new LocalOutputCache(config.localOutputCache.dir, config.localOutputCache.limits);
   if (localCache) log.info(`local output cache in ${localCache.dir}`);
   const http = new GomaHttpClient({ ...config.server, authorizationProvider: deps.authorization });
@@ -77,6 +77,7 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
     serverHas: new Set(),
     compilerProxyId: `${config.userName}@${hostname()}:${process.pid}/${Date.now()}`,
     includeProcessor: config.includeProcessor,
+    includes,
     breaker: new Breaker(),
     localCache,
     fallback: config.fallback,
@@ -128,7 +129,7 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
       ...Object.fromEntries(Object.entries(ctx.breaker!.state()).map(([k, v]) => [`breaker.${k}`, v])),
       ...http.stats,
       ...(localCache ? Object.fromEntries(Object.entries(localCache.stats()).map(([k, v]) => [`localOutputCache.${k}`, v])) : {}),
-      ...Object.fromEntries(Object.entries(includeStats()).map(([k, v]) => [`include.${k}`, v])),
+      ...Object.fromEntries(Object.entries(includes.stats()).map(([k, v]) => [`include.${k}`, v])),
     }),
   });
   try {

@@ -19,6 +19,7 @@ import { FileStore } from "../server/file-store.ts";
 import { createGomaHandler } from "../server/handler.ts";
 import { InProcessGomaClient } from "../server/in-process-client.ts";
 import { Code, GomaError } from "../util/status.ts";
+import { IncludeProcessor } from "../include/index.ts";
 import { FileHashCache } from "./file-hash-cache.ts";
 import { runTask, type TaskContext } from "./task.ts";
 import { TaskLog } from "./tasks.ts";
@@ -54,6 +55,7 @@ describe("runTask() against an in-process server over the fake REAPI", () => {
     const http = new InProcessGomaClient(createGomaHandler({ exec, files }));
     const ctx: TaskContext = {
       http, files: new FileHashCache(), tasks: new TaskLog(), cacheDir, serverHas: new Set(), compilerProxyId: "task-test",
+      includes: new IncludeProcessor(),
     };
     return { reapi, exec, ctx };
   }

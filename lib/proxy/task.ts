@@ -16,6 +16,7 @@ import type { FileHashCache } from "./file-hash-cache.ts";
 import type { TaskLog, TaskRecord } from "./tasks.ts";
 import { writeOutputs } from "./outputs.ts";
 import { isOutage, type Breaker } from "./breaker.ts";
+import type { IncludeProcessor } from "../include/index.ts";
 import { log } from "../util/log.ts";
 import { compileSettings } from "../config/proxy-config.ts";
 import { localCacheKey, type LocalOutputCache, type CachedResult } from "./local-output-cache.ts";
@@ -32,6 +33,8 @@ export interface TaskContext {
   compilerProxyId: string;
   /** false: always list inputs with the compiler's -M (GOMA_USE_INCLUDE_PROCESSOR=false). */
   includeProcessor?: boolean;
+  /** The proxy's include processor (its caches live as long as the proxy). */
+  includes: IncludeProcessor;
   /** Pauses remote compiles while the server keeps failing. */
   breaker?: Breaker;
   /** Goma's LocalOutputCache (GOMA_LOCAL_OUTPUT_CACHE_DIR); undefined when off. */
@@ -100,7 +103,7 @@ export async function runTask(req: CcRequest, ctx: TaskContext): Promise<TaskAns
     const inputs = await stage("inputs", async () => {
       // Our include processor first; where it gives up, the compiler's own -M (never a guessed list).
       if (ctx.includeProcessor !== false) {
-        const scan = await type.scanInputs(flags, info, req.cwd, req.env);
+        const scan = await type.scanInputs(flags, info, req.cwd, req.env, ctx.includes);
         if (!scan.fallback) return scan.files;
         t.includeFallback = scan.fallback;
       }

@@ -3,9 +3,10 @@
  * (reference/goma-protocol.md §3), with the current REAPI fields (`Command.output_paths`,
  * `Action.platform`; the legacy `output_files` and `Command.platform` are filled too for old servers).
  *
- * Stages, in order: resolve inputs (→ `missing_input` when the server lacks content it needs) → choose
- * the input root (lib/server/exec-root.ts) → build tree, wrapper, manifest, Command and Action → look up
- * the action cache → upload what the CAS lacks → Execute → convert the ActionResult (lib/server/result.ts).
+ * Stages, in order: resolve inputs (→ `missing_input` when the server lacks content it needs) → build
+ * the Action, a pure function (lib/server/action.ts: input root, tree, wrapper, manifest, Command from
+ * {@link ExecAdapter.buildCommand}, Action) → run it: look up the action cache → upload what the CAS
+ * lacks → Execute → convert the ActionResult (lib/server/result.ts).
  */
 import { posix as path } from "node:path";
 import { goma, type IExecReq, type IExecResp, type IFileBlob } from "../goma/proto.ts";
@@ -14,9 +15,9 @@ import { type Digest, digestKey, digestOf, sha256Hex } from "../digest/digest.ts
 import { Code, GomaError, wrap } from "../util/status.ts";
 import { serializeBlob } from "../goma/file-blob.ts";
 import type { FileStore } from "./file-store.ts";
-import { buildInputTree, type TreeFile } from "./input-tree.ts";
-import { chooseRoot, DEFAULT_ENV_PREFIXES, isUnder, tokenizeRoot } from "./exec-root.ts";
-import { MANIFEST_PATH, ROOT_TOKEN, WRAPPER_PATH, WRAPPER_SCRIPT } from "./wrapper.ts";
+import { buildAction, toolchainSpecsByPath, type ActionBlob, type BuiltAction, type CommandBuilder, type ResolvedInput } from "./action.ts";
+import { DEFAULT_ENV_PREFIXES, isUnder, tokenizeRoot } from "./exec-root.ts";
+import { ROOT_TOKEN, WRAPPER_PATH } from "./wrapper.ts";
 import { actionResultToExecResp } from "./result.ts";
 import type { Reapi } from "./reapi.ts";
 import { compilerTypeOf } from "../compiler/registry.ts";
@@ -63,16 +64,6 @@ const DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin";
 const NO_WORKER = /No workers exist for instance name/i;
 /** Execute calls per `/e` when the backend keeps reporting blobs lost since the upload (see step 7). */
 const MAX_EXECUTE_ATTEMPTS = 4;
-const utf8 = new TextEncoder();
-
-interface ResolvedInput {
-  filename: string;
-  abs: string;
-  digest: Digest;
-  isExecutable: boolean;
-  /** Content when the server has it (embedded now or in the file store). */
-  content: () => Uint8Array | undefined;
-}
 
 /** The `/e` adapter. Stateless apart from the file store and counters; safe for concurrent calls. */
 export class ExecAdapter {
@@ -100,81 +91,61 @@ export class ExecAdapter {
     const cwd = req.cwd ?? "";
     if (!cwd.startsWith("/")) return badRequest(`cwd must be an absolute path, got "${cwd}"`);
     if (!req.arg?.length) return badRequest("arg is empty: nothing to run");
+    const specs = toolchainSpecsByPath(req, cwd);
 
     // 1. Inputs: a digest for each, or a missing_input entry.
-    const specs = new Map((req.toolchainSpecs ?? []).map((s) => [path.resolve(cwd, s.path ?? ""), s]));
-    const resolved: ResolvedInput[] = [];
+    const resolved = this.resolveInputs(req, cwd, specs);
+    if ("missing" in resolved) return this.missingReply(resolved.missing);
+
+    // 2-4. Input root, tree, Command and Action (pure: lib/server/action.ts).
+    const built = buildAction(req, cwd, resolved.inputs, {
+      envPrefixes: this.envPrefixes,
+      platform: this.platform,
+      actionTimeoutSec: this.opts.actionTimeoutSec ?? 900,
+      command: this.commandBuilder(req, cwd),
+    });
+    if ("badRequest" in built) return badRequest(built.badRequest);
+
+    // 5-7. Action cache, upload, Execute.
+    return this.run(req, cwd, built);
+  }
+
+  /**
+   * The Command builder for `req` (the compiler's remote policy, {@link ExecAdapter.buildCommand}):
+   * what {@link buildAction} calls once the input root is known.
+   */
+  commandBuilder(req: IExecReq, cwd: string): CommandBuilder {
+    const specs = toolchainSpecsByPath(req, cwd);
+    return (root, outputFiles, outputDirs) => this.buildCommand(req, cwd, root, outputFiles, outputDirs, specs);
+  }
+
+  /**
+   * Every input of `req` with its Digest, or the inputs the server lacks content for (the client
+   * sends them again: ExecResp.missing_input). Embedded contents are stored in the file store.
+   * @throws {GomaError} InvalidArgument for an invalid embedded FileBlob.
+   */
+  private resolveInputs(req: IExecReq, cwd: string, specs: Map<string, goma.IToolchainSpec>):
+    { inputs: ResolvedInput[] } | { missing: { name: string; reason: string }[] } {
+    const inputs: ResolvedInput[] = [];
     const missing: { name: string; reason: string }[] = [];
     for (const inp of req.input ?? []) {
       const r = this.resolveInput(inp, cwd, specs);
       if (typeof r === "string") missing.push({ name: inp.filename ?? "", reason: r });
-      else resolved.push(r);
+      else inputs.push(r);
     }
-    if (missing.length) return this.missingReply(missing);
+    return missing.length ? { missing } : { inputs };
+  }
 
-    // 2. Input root.
-    const outputs = (req.expectedOutputFiles ?? []).map((f) => path.resolve(cwd, f));
-    const outputDirs = (req.expectedOutputDirs ?? []).map((f) => path.resolve(cwd, f));
-    if (!outputs.length && !outputDirs.length) return badRequest("expected_output_files is empty: goma needs the outputs to collect");
-    const choice = chooseRoot(cwd, [...outputs, ...outputDirs], resolved.map((r) => r.abs), this.envPrefixes);
-    const root = choice.root;
-    if (root === "/") {
-      const outside = resolved.filter((r) => !this.envPrefixes.some((p) => r.abs.startsWith(p))).map((r) => r.abs);
-      return badRequest(`no common root for the inputs below ${this.envPrefixes.join(" ")}: ${[cwd, ...outside.slice(0, 3)].join(", ")}; ` +
-        `add their top directory to the server's --env-prefix if workers provide it`);
-    }
-    const rel = (abs: string) => path.relative(root, abs) || ".";
-    const inRoot = new Set(choice.inRoot);
-
-    // 3. Tree: inputs in the root, the wrapper, the environment manifest.
-    const blobs = new Map<string, { digest: Digest; bytes?: Uint8Array; input?: ResolvedInput }>();
-    const treeFiles: TreeFile[] = [];
-    const manifest: string[] = [];
-    for (const r of resolved) {
-      if (inRoot.has(r.abs)) {
-        if (rel(r.abs).startsWith(".goma/")) return badRequest(`input "${r.filename}" collides with goma's reserved directory .goma/`);
-        treeFiles.push({ path: rel(r.abs), digest: r.digest, isExecutable: r.isExecutable });
-        blobs.set(r.digest.hash, { digest: r.digest, input: r });
-      } else {
-        manifest.push(`${r.digest.hash}  ${r.abs}`);
-      }
-    }
-    const addBlob = (p: string, bytes: Uint8Array, isExecutable: boolean) => {
-      const digest = digestOf(bytes);
-      treeFiles.push({ path: p, digest, isExecutable });
-      blobs.set(digest.hash, { digest, bytes });
-    };
-    addBlob(WRAPPER_PATH, utf8.encode(WRAPPER_SCRIPT), true);
-    manifest.sort((a, b) => (a.slice(66) < b.slice(66) ? -1 : 1));
-    addBlob(MANIFEST_PATH, utf8.encode(manifest.length ? manifest.join("\n") + "\n" : ""), false);
-    const emptyDirs = [...outputs.map((o) => rel(path.dirname(o))), ...outputDirs.map(rel), rel(cwd)].filter((d) => d !== ".");
-    // Toolchain symlinks inside the root (a project's tools/gcc -> /usr/bin/gcc): argv0 runs through them.
-    const links = [...specs.entries()]
-      .filter(([abs, sp]) => sp.symlinkPath && isUnder(abs, root))
-      .map(([abs, sp]) => ({ path: rel(abs), target: sp.symlinkPath! }));
-    const tree = buildInputTree(treeFiles, emptyDirs, links);
-    for (const d of tree.directories.values()) blobs.set(d.digest.hash, { digest: d.digest, bytes: d.bytes });
-
-    // 4. Command and Action.
-    const command = this.buildCommand(req, cwd, root, outputs.map(rel), outputDirs.map(rel), specs);
-    const commandBytes = R.Command.encode(command).finish();
-    const commandDigest = digestOf(commandBytes);
-    blobs.set(commandDigest.hash, { digest: commandDigest, bytes: commandBytes });
+  /**
+   * Runs a built action: the action cache first (unless STORE_ONLY), then uploads what the CAS lacks,
+   * then Execute, and converts the ActionResult (lib/server/result.ts).
+   */
+  private async run(req: IExecReq, cwd: string, built: BuiltAction): Promise<IExecResp> {
+    const { root, actionDigest, blobs } = built;
     const policy = req.cachePolicy ?? CachePolicy.LOOKUP_AND_STORE;
-    const action = {
-      commandDigest,
-      inputRootDigest: tree.rootDigest,
-      timeout: { seconds: this.opts.actionTimeoutSec ?? 900 },
-      doNotCache: policy === CachePolicy.LOOKUP_ONLY || undefined,
-      platform: { properties: this.platform },
-    };
-    const actionBytes = R.Action.encode(action).finish();
-    const actionDigest = digestOf(actionBytes);
-    blobs.set(actionDigest.hash, { digest: actionDigest, bytes: actionBytes });
     const convert = (ar: InstanceType<typeof R.ActionResult> | R.IActionResult, cacheHit: number) =>
-      actionResultToExecResp(ar, { reapi: this.opts.reapi, files: this.opts.files, cwd, root, outputsByRel: new Map(
-        (req.expectedOutputFiles ?? []).map((f) => [rel(path.resolve(cwd, f)), f])), actionDigest, cacheHit,
-        rootTokenFile: rootTokenFileOf(command) });
+      actionResultToExecResp(ar, { reapi: this.opts.reapi, files: this.opts.files, cwd, root, outputsByRel: built.outputsByRel, actionDigest, cacheHit,
+        rootTokenFile: rootTokenFileOf(built.command) });
 
     // 5. Action cache. A hit whose outputs cannot be read intact (gone, or corrupt: the REAPI client
     // verifies every digest) is a miss: the action runs again, past the backend's own cache lookup.
@@ -418,7 +389,7 @@ function contentOf(files: FileStore, key: string, embedded: IFileBlob | undefine
  * still has), else `name` is the input to ask the client for.
  */
 function missingFromStatus(status: { code?: number | null; details?: { type_url?: string | null; value?: Uint8Array | null }[] | null },
-  blobs: Map<string, { digest: Digest; bytes?: Uint8Array; input?: ResolvedInput }>): { name: string; reason: string; digest: Digest; held: boolean }[] {
+  blobs: Map<string, ActionBlob>): { name: string; reason: string; digest: Digest; held: boolean }[] {
   if (status.code !== Code.FailedPrecondition) return [];
   const out: { name: string; reason: string; digest: Digest; held: boolean }[] = [];
   for (const d of status.details ?? []) {

@@ -13,10 +13,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { discoverInputs, getCompilerInfo, parseFlags } from "../../lib/compiler/index.ts";
-import { scanDetailed, type Origin } from "../../lib/include/index.ts";
+import { IncludeProcessor, type Origin } from "../../lib/include/index.ts";
 import { CMAKE_PROJECTS, cmakeCommands, fetchCmakeSources, withCompiler } from "./cmake-projects.ts";
 
 const ENV = { ...process.env } as Record<string, string>;
+const inc = new IncludeProcessor();
 const NAMES = ["fmtlib", "leveldb", "libpng"];
 const projects = CMAKE_PROJECTS.filter((p) => NAMES.includes(p.name));
 // Fetched while the module loads (see corpus.test.ts: a first fetch can outlast bun's hook timeout).
@@ -46,7 +47,7 @@ for (const p of projects) {
           const want = new Set(await discoverInputs(flags, info, c.cwd, ENV));
           let got: Map<string, Origin>;
           try {
-            got = await scanDetailed(flags, info, c.cwd, ENV);
+            got = await inc.scanDetailed(flags, info, c.cwd, ENV);
           } catch (e) {
             assert.fail(`${cc} ${c.file}: the scanner fell back: ${(e as Error).message}`);
           }

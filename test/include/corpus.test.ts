@@ -13,10 +13,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { discoverInputs, getCompilerInfo, parseFlags } from "../../lib/compiler/index.ts";
-import { scanDetailed, type Origin } from "../../lib/include/index.ts";
+import { IncludeProcessor, type Origin } from "../../lib/include/index.ts";
 import { prepareCorpus, type CorpusProject } from "./corpus-projects.ts";
 
 const ENV = { ...process.env } as Record<string, string>;
+const inc = new IncludeProcessor();
 // Fetched while the module loads, not in a before() hook: on a fresh machine the first fetch (apt index
 // and three source packages) can outlast bun's hook timeout, which bunfig.toml does not raise.
 const corpus: { projects: CorpusProject[]; dir: string } = prepareCorpus();
@@ -44,7 +45,7 @@ for (const name of NAMES) {
           const want = new Set(await discoverInputs(flags, info, p.cwd, ENV));
           let got: Map<string, Origin>;
           try {
-            got = await scanDetailed(flags, info, p.cwd, ENV);
+            got = await inc.scanDetailed(flags, info, p.cwd, ENV);
           } catch (e) {
             assert.fail(`${cc} ${file}: the scanner fell back: ${(e as Error).message}`);
           }

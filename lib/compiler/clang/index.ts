@@ -5,7 +5,6 @@
  * include processor (lib/include, with this type's IncludeRules), the compiler's own `-M` listing and
  * the default ExecReqNormalizer (lib/compiler/normalize.ts).
  */
-import { scanInputs } from "../../include/index.ts";
 import type { CompilerType } from "../compiler-type.ts";
 import { getCompilerInfo } from "../compiler-info.ts";
 import { discoverInputs } from "../discover-inputs.ts";
@@ -18,7 +17,7 @@ export const clang: CompilerType = {
   ...clangDescriptor,
   parseFlags,
   compilerInfo: getCompilerInfo,
-  scanInputs,
+  scanInputs: (flags, info, cwd, env, includes) => includes.scanInputs(flags, info, cwd, env),
   discoverInputs,
   normalizer: normalizeExecReq,
 };

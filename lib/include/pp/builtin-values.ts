@@ -10,7 +10,7 @@
  */
 import * as path from "node:path";
 import type { BuiltinKind } from "./macros.ts";
-import { ScanFallback } from "./scan-fallback.ts";
+import { ScanFallback } from "../scan-fallback.ts";
 import { Tk, type Token } from "./tokens.ts";
 
 /** Where in the translation unit a builtin is expanded. */

@@ -2,7 +2,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { evalFast } from "./expr-fast.ts";
 import { evalCondition, evalValue, type ExprOptions } from "./expr.ts";
-import { ScanFallback } from "./scan-fallback.ts";
+import { ScanFallback } from "../scan-fallback.ts";
 import { tokenizeLine } from "./tokenize.ts";
 import { Tk } from "./tokens.ts";
 

@@ -20,11 +20,11 @@
  * Spec: gcc manual "Directory Options", "Environment Variables"; gcc incpath.cc; clang
  * lib/Frontend/InitHeaderSearch.cpp, lib/Driver/ToolChains/Clang.cpp (`addDirectoryList`).
  */
-import type { Lang } from "../compiler/types.ts";
-import type { IncludeRules } from "../compiler/compiler-type.ts";
-import { statPath } from "./fs-cache.ts";
-import type { PpOptions } from "./pp-options.ts";
-import { ScanFallback } from "./scan-fallback.ts";
+import type { Lang } from "../../compiler/types.ts";
+import type { IncludeRules } from "../../compiler/compiler-type.ts";
+import type { FsCache } from "./fs-cache.ts";
+import type { PpOptions } from "../pp-options.ts";
+import { ScanFallback } from "../scan-fallback.ts";
 
 /** One directory of the search path. */
 export interface SearchDir {
@@ -55,11 +55,13 @@ interface Candidate extends SearchDir {
  *   command's code-generation flags but without any include option or include env var.
  * @param rules the compiler type's include rules (lib/compiler/compiler-type.ts): gcc's libcpp or
  *   clang's HeaderSearch construction, and whether `=dir` is modelled.
+ * @param files the processor's file-system cache (each dir is `stat`ed through it).
  * @throws {ScanFallback} "unsupported" for an include dir starting with `=` when `rules` do not model it.
  */
 export function buildSearchPath(
   rules: IncludeRules, lang: Lang, cwd: string, env: Record<string, string>,
   std: { quote: readonly string[]; system: readonly string[] }, dirs: PpOptions["dirs"], sysroot: string | undefined,
+  files: FsCache,
 ): SearchPath {
   const make = (raw: string, user: boolean): Candidate | undefined => {
     if (raw.startsWith("=") || raw.startsWith("$SYSROOT")) {
@@ -67,7 +69,7 @@ export function buildSearchPath(
       raw = (sysroot ?? "") + raw.slice(raw.startsWith("=") ? 1 : "$SYSROOT".length);
     }
     const fs = raw.startsWith("/") ? raw : `${cwd}/${raw}`;
-    const st = statPath(fs);
+    const st = files.statPath(fs);
     if (!st?.dir) return undefined;
     return { raw, fs, id: `${st.dev}:${st.ino}`, user };
   };

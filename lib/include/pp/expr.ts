@@ -27,7 +27,7 @@
  * `cpp_interpret_charconst`).
  */
 import { evalFast } from "./expr-fast.ts";
-import { ScanFallback } from "./scan-fallback.ts";
+import { ScanFallback } from "../scan-fallback.ts";
 import { Tk, type Token } from "./tokens.ts";
 
 /** Target facts that change the value of a condition. */

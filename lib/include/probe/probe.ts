@@ -6,14 +6,14 @@
  *   whether glibc's `<stdio.h>` includes `<bits/stdio.h>`; `-fopenmp`, `-march`, `-fPIC`…) — CompilerInfo's
  *   `predefinedMacros` is probed with the info flags only, so it cannot answer these;
  * - the standard search dirs (`-v`), probed without include options and without the include env vars,
- *   so search-path.ts can apply gcc's and clang's own merging rules to the command's dirs;
+ *   so fs/search-path.ts can apply gcc's and clang's own merging rules to the command's dirs;
  * - the files the compiler includes by itself (`-MD`: gcc's implicit `stdc-predef.h`);
  * - which builtin operators exist (`#ifdef __has_include`, `__has_feature`…);
  * - whether trigraphs are replaced (`#define __goma_trigraph ??=` reads back as `#` or as `??=`): the
  *   rule depends on the standard, GNU mode and `-trigraphs`, and the compiler knows it exactly;
  * - the values of `__has_builtin(x)`, `__has_attribute(x)`, `__has_cpp_attribute(x)`… for the operands
  *   met so far. Their values are read bit by bit (`#if ((op(x)) >> k) & 1` → `#define`), since `-dM`
- *   prints definitions, not values. New operands are answered by a later round ({@link answerQueries}).
+ *   prints definitions, not values. New operands are answered by a later round ({@link ProbeCache.answer}).
  *   `__building_module(M)` is such a query too: 0 outside a module build, as the probe (run with the
  *   command's `-fmodule-name`) says.
  *
@@ -21,18 +21,18 @@
  * compiler), reference/goma-protocol.md §5 (CompilerInfo).
  */
 import * as path from "node:path";
-import { depsOf, parseMakeDeps } from "../compiler/make-deps.ts";
-import { parseSearchList } from "../compiler/probe-compiler.ts";
-import type { CompilerInfo, Lang } from "../compiler/types.ts";
-import type { ExprOptions } from "./expr.ts";
-import type { LexMode } from "./lexer.ts";
-import { parseDefines, type BuiltinKind, type Macro } from "./macros.ts";
+import { depsOf, parseMakeDeps } from "../../compiler/make-deps.ts";
+import { parseSearchList } from "../../compiler/probe-compiler.ts";
+import type { CompilerInfo, Lang } from "../../compiler/types.ts";
+import type { ExprOptions } from "../pp/expr.ts";
+import type { LexMode } from "../pp/lexer.ts";
+import { parseDefines, type BuiltinKind, type Macro } from "../pp/macros.ts";
 import { QUERY_SEED } from "./query-seed.ts";
 import { loadProbeRun, storeProbeRun } from "./probe-cache.ts";
 import { runProbe, type ProbeRun } from "./probe-run.ts";
-import { counters } from "./stats.ts";
-import { ScanFallback } from "./scan-fallback.ts";
-import { includeRulesOf } from "../compiler/registry.ts";
+import type { ScanCounters } from "../stats.ts";
+import { ScanFallback } from "../scan-fallback.ts";
+import { includeRulesOf } from "../../compiler/registry.ts";
 
 /** What one probe found (answers grow with later rounds). */
 export interface Probe {
@@ -56,6 +56,8 @@ export interface Probe {
   /** A short key of `mode` for the per-file cache. */
   modeKey: string;
   expr: ExprOptions;
+  /** A short key of this probe, unique within its {@link ProbeCache}: the `#if` memo's context (pp/cond-memo.ts). */
+  id: string;
 }
 
 const CANDIDATES: Record<string, BuiltinKind> = {
@@ -82,97 +84,120 @@ interface Entry {
   rounds: Promise<void>;
   run: (source: string) => Promise<ProbeRun>;
 }
-const probes = new Map<string, Entry>();
 
 /**
- * The probe for a compile, from memory or by running the compiler once.
- * @param probeArgs PpOptions.probeArgs of the command.
- * @throws {ScanFallback} "probe" when the compiler fails or prints no search list.
+ * The compiler probes of one IncludeProcessor: one per (compiler, language, probe arguments, the env
+ * vars the compiler reads), in memory for the processor's life and, when `cacheDir` is set, on disk
+ * for the next process (probe-cache.ts).
  */
-export function getProbe(
-  info: CompilerInfo, lang: Lang, probeArgs: readonly string[], infoFlags: readonly string[], cwd: string,
-  env: Record<string, string>,
-): Promise<Probe> {
-  const relative = infoFlags.some((f) => /^(--sysroot=|-isysroot|--gcc-toolchain=|-resource-dir=|-B)[^/]/.test(f));
-  const key = [info.localPath, info.hash, lang, ...probeArgs, env.GCC_EXEC_PREFIX ?? "", env.COMPILER_PATH ?? "",
-    relative ? cwd : ""].join("\0");
-  let e = probes.get(key);
-  if (e === undefined) {
-    const runEnv: Record<string, string> = { ...env, LC_ALL: "C" };
-    for (const v of DROP_ENV) delete runEnv[v];
-    const argv = [info.localPath, ...probeArgs, "-x", lang, "-E", "-dM", "-v"];
-    const run = (source: string) => runProbe(argv, source, cwd, runEnv);
-    const entry: Entry = { probe: undefined as unknown as Promise<Probe>, rounds: Promise.resolve(), run };
-    entry.probe = firstRound(run, info, cwd, key, (p) => entryOf.set(p, entry));
-    e = entry;
-    probes.set(key, entry);
-    entry.probe.catch(() => probes.delete(key));
-  }
-  return e.probe;
-}
+export class ProbeCache {
+  private readonly probes = new Map<string, Entry>();
+  private readonly entryOf = new WeakMap<Probe, Entry>();
+  /** Every query key asked of this cache: a new probe answers them all in its first round. */
+  private readonly knownKeys = new Set<string>();
+  private nextId = 1;
 
-/** Answers new `op(arg)` keys (`"__has_builtin(__builtin_expect)"`) with one more compiler run. */
-export async function answerQueries(probe: Probe, keys: readonly string[]): Promise<void> {
-  const entry = entryOf.get(probe);
-  if (!entry) throw new ScanFallback("probe", "the compiler probe was dropped");
-  const next = entry.rounds.then(async () => {
-    const todo = keys.filter((k) => !probe.answers.has(k));
-    if (todo.length === 0) return;
-    for (const k of todo) if (knownKeys.size < 10_000) knownKeys.add(k);
-    const { source, lines } = querySource(todo, 1);
-    const r = await entry.run(source);
-    readAnswers(r.stdout, r.stderr, todo, lines, probe.answers);
-  });
-  entry.rounds = next.catch(() => undefined);
-  await next;
-}
+  /**
+   * @param counters the processor's counters (`probes`, `probeCacheHits`).
+   * @param cacheDir where first probe runs are kept across processes (`$GOMA_CACHE_DIR/include_probe`); undefined: memory only.
+   */
+  constructor(private readonly counters: ScanCounters, private readonly cacheDir?: string) {}
 
-const entryOf = new WeakMap<Probe, Entry>();
-/** Every query key asked in this process: a new probe answers them all in its first round. */
-const knownKeys = new Set<string>();
+  /**
+   * The probe for a compile, from memory or by running the compiler once.
+   * @param probeArgs PpOptions.probeArgs of the command.
+   * @throws {ScanFallback} "probe" when the compiler fails or prints no search list.
+   */
+  get(
+    info: CompilerInfo, lang: Lang, probeArgs: readonly string[], infoFlags: readonly string[], cwd: string,
+    env: Record<string, string>,
+  ): Promise<Probe> {
+    const relative = infoFlags.some((f) => /^(--sysroot=|-isysroot|--gcc-toolchain=|-resource-dir=|-B)[^/]/.test(f));
+    const key = [info.localPath, info.hash, lang, ...probeArgs, env.GCC_EXEC_PREFIX ?? "", env.COMPILER_PATH ?? "",
+      relative ? cwd : ""].join("\0");
+    let e = this.probes.get(key);
+    if (e === undefined) {
+      const runEnv: Record<string, string> = { ...env, LC_ALL: "C" };
+      for (const v of DROP_ENV) delete runEnv[v];
+      const argv = [info.localPath, ...probeArgs, "-x", lang, "-E", "-dM", "-v"];
+      const run = (source: string) => {
+        this.counters.probes++;
+        return runProbe(argv, source, cwd, runEnv);
+      };
+      const entry: Entry = { probe: undefined as unknown as Promise<Probe>, rounds: Promise.resolve(), run };
+      entry.probe = this.firstRound(run, info, cwd, key, (p) => this.entryOf.set(p, entry));
+      e = entry;
+      this.probes.set(key, entry);
+      entry.probe.catch(() => this.probes.delete(key));
+    }
+    return e.probe;
+  }
 
-async function firstRound(run: Entry["run"], info: CompilerInfo, cwd: string, key: string, onProbe: (p: Probe) => void): Promise<Probe> {
-  const names = Object.keys(CANDIDATES);
-  const stored = loadProbeRun(key);
-  const keys = stored?.keys ?? [...new Set([...QUERY_SEED, ...knownKeys])];
-  const queries = querySource(keys, 3 * names.length + 2);
-  let r: ProbeRun;
-  if (stored !== undefined) {
-    counters.probeCacheHits++;
-    r = stored.run;
-  } else {
-    const ops = names.map((n, i) => `#ifdef ${n}\n#define __goma_op_${i} 1\n#endif\n`).join("");
-    r = await run(ops + TRIGRAPH_PROBE + queries.source);
+  /** Answers new `op(arg)` keys (`"__has_builtin(__builtin_expect)"`) with one more compiler run. */
+  async answer(probe: Probe, keys: readonly string[]): Promise<void> {
+    const entry = this.entryOf.get(probe);
+    if (!entry) throw new ScanFallback("probe", "the compiler probe was dropped");
+    const next = entry.rounds.then(async () => {
+      const todo = keys.filter((k) => !probe.answers.has(k));
+      if (todo.length === 0) return;
+      for (const k of todo) if (this.knownKeys.size < 10_000) this.knownKeys.add(k);
+      const { source, lines } = querySource(todo, 1);
+      const r = await entry.run(source);
+      readAnswers(r.stdout, r.stderr, todo, lines, probe.answers);
+    });
+    entry.rounds = next.catch(() => undefined);
+    await next;
   }
-  const lists = parseSearchList(r.stderr, cwd);
-  if (!lists) throw new ScanFallback("probe", `${info.name} -E -v printed no include search list: ${r.stderr.slice(0, 500)}`);
-  const all = parseDefines(r.stdout, PLAIN_MODE, "<predefined>");
-  const builtins = new Map<string, BuiltinKind>();
-  names.forEach((n, i) => {
-    if (all.has(`__goma_op_${i}`)) builtins.set(n, CANDIDATES[n]!);
-  });
-  const macros = new Map<string, Macro>();
-  for (const [k, m] of all) if (!k.startsWith("__goma_")) macros.set(k, m);
-  const deps = depsOf(parseMakeDeps(r.deps));
-  const at = deps.findIndex((d) => path.resolve(cwd, d) === r.source);
-  const extraDeps = at > 0 ? deps.slice(0, at) : [];
-  const preincludes = deps.slice(at > 0 ? at : 0).map((d) => path.resolve(cwd, d)).filter((d) => d !== r.source);
-  const answers = new Map<string, number>();
-  readAnswers(r.stdout, r.stderr, keys, queries.lines, answers);
-  const trigraphs = all.get("__goma_trigraph")?.body[0]?.t === "#";
-  const probe = makeProbe(info, macros, builtins, lists, preincludes, extraDeps, answers, trigraphs);
-  if (stored === undefined) {
-    storeProbeRun(key, info, r, keys, [...lists.quote, ...lists.system], [...preincludes, ...extraDeps.map((d) => path.resolve(cwd, d))]);
+
+  /** Forgets every probe and query key (cold-start measurements; the disk cache stays). */
+  clear(): void {
+    this.probes.clear();
+    this.knownKeys.clear();
   }
-  onProbe(probe);
-  return probe;
+
+  private async firstRound(run: Entry["run"], info: CompilerInfo, cwd: string, key: string, onProbe: (p: Probe) => void): Promise<Probe> {
+    const names = Object.keys(CANDIDATES);
+    const stored = loadProbeRun(this.cacheDir, key);
+    const keys = stored?.keys ?? [...new Set([...QUERY_SEED, ...this.knownKeys])];
+    const queries = querySource(keys, 3 * names.length + 2);
+    let r: ProbeRun;
+    if (stored !== undefined) {
+      this.counters.probeCacheHits++;
+      r = stored.run;
+    } else {
+      const ops = names.map((n, i) => `#ifdef ${n}\n#define __goma_op_${i} 1\n#endif\n`).join("");
+      r = await run(ops + TRIGRAPH_PROBE + queries.source);
+    }
+    const lists = parseSearchList(r.stderr, cwd);
+    if (!lists) throw new ScanFallback("probe", `${info.name} -E -v printed no include search list: ${r.stderr.slice(0, 500)}`);
+    const all = parseDefines(r.stdout, PLAIN_MODE, "<predefined>");
+    const builtins = new Map<string, BuiltinKind>();
+    names.forEach((n, i) => {
+      if (all.has(`__goma_op_${i}`)) builtins.set(n, CANDIDATES[n]!);
+    });
+    const macros = new Map<string, Macro>();
+    for (const [k, m] of all) if (!k.startsWith("__goma_")) macros.set(k, m);
+    const deps = depsOf(parseMakeDeps(r.deps));
+    const at = deps.findIndex((d) => path.resolve(cwd, d) === r.source);
+    const extraDeps = at > 0 ? deps.slice(0, at) : [];
+    const preincludes = deps.slice(at > 0 ? at : 0).map((d) => path.resolve(cwd, d)).filter((d) => d !== r.source);
+    const answers = new Map<string, number>();
+    readAnswers(r.stdout, r.stderr, keys, queries.lines, answers);
+    const trigraphs = all.get("__goma_trigraph")?.body[0]?.t === "#";
+    const probe: Probe = { ...makeProbe(info, macros, builtins, lists, preincludes, extraDeps, answers, trigraphs), id: String(this.nextId++) };
+    if (stored === undefined) {
+      storeProbeRun(this.cacheDir, key, info, r, keys, [...lists.quote, ...lists.system], [...preincludes, ...extraDeps.map((d) => path.resolve(cwd, d))]);
+    }
+    onProbe(probe);
+    return probe;
+  }
 }
 
 /** A Probe from its parts; the lexical mode and expression options follow from the macros. */
 function makeProbe(
   info: CompilerInfo, macros: Map<string, Macro>, builtins: Map<string, BuiltinKind>, std: Probe["std"],
   preincludes: string[], extraDeps: string[], answers: Map<string, number>, trigraphs: boolean,
-): Probe {
+): Omit<Probe, "id"> {
   const num = (name: string) => {
     const t = macros.get(name)?.body[0]?.t;
     return t === undefined ? 0 : parseInt(t, 10) || 0;
@@ -227,10 +252,4 @@ function readAnswers(stdout: string, stderr: string, keys: readonly string[], li
     if (defined.has(`__goma_q_${i}_nz`)) for (let b = 0; b < VALUE_BITS; b++) if (defined.has(`__goma_q_${i}_b${b}`)) v |= 1 << b;
     into.set(key, v);
   });
-}
-
-/** Forgets every probe (tests). @internal */
-export function clearProbes(): void {
-  probes.clear();
-  knownKeys.clear();
 }

@@ -6,8 +6,7 @@
  * gcc `-D name=definition` ("the contents of definition are tokenized as if they appeared in a #define").
  */
 import { lexFile, type LexMode } from "./lexer.ts";
-import type { Probe } from "./probe.ts";
-import { ScanFallback } from "./scan-fallback.ts";
+import { ScanFallback } from "../scan-fallback.ts";
 import { tokenizeLine } from "./tokenize.ts";
 import { Tk, type Token } from "./tokens.ts";
 
@@ -144,20 +143,35 @@ export function builtinMacro(name: string, builtin: BuiltinKind): Macro {
   return { name, params: null, variadic: false, body: [], pidx: new Int16Array(0), builtin };
 }
 
-const shared = new Map<string, Macro>();
+/**
+ * One Macro object per key for the life of an IncludeProcessor (`-D` definitions by text, builtins by
+ * name): the `#if` memo (cond-memo.ts) recognizes an unchanged definition by object identity.
+ */
+export class MacroPool {
+  private readonly shared = new Map<string, Macro>();
+
+  /** The pooled macro for `key`, made by `make` the first time. */
+  get(key: string, make: () => Macro): Macro {
+    let m = this.shared.get(key);
+    if (m === undefined) {
+      m = make();
+      if (this.shared.size > 100_000) this.shared.clear();
+      this.shared.set(key, m);
+    }
+    return m;
+  }
+}
 
 /**
- * One Macro object per key for the whole process (`-D` definitions by text, builtins by name): the
- * `#if` memo (cond-memo.ts) recognizes an unchanged definition by object identity.
+ * What a macro table starts from: the part of a compiler probe (probe/probe.ts `Probe`) it reads —
+ * the predefined macros, the builtins, and the lexical mode `-D` values are tokenized in.
  */
-export function sharedMacro(key: string, make: () => Macro): Macro {
-  let m = shared.get(key);
-  if (m === undefined) {
-    m = make();
-    if (shared.size > 100_000) shared.clear();
-    shared.set(key, m);
-  }
-  return m;
+export interface MacroSource {
+  macros: ReadonlyMap<string, Macro>;
+  builtins: ReadonlyMap<string, BuiltinKind>;
+  mode: LexMode;
+  /** A short key of `mode`. */
+  modeKey: string;
 }
 
 /**
@@ -170,19 +184,20 @@ export class MacroTable {
   readonly map: Map<string, Macro>;
   private readonly pushed = new Map<string, (Macro | undefined)[]>();
 
-  constructor(probe: Probe) {
+  /** @param pool the processor's pool, so that a builtin or `-D` is the same object in every scan. */
+  constructor(probe: MacroSource, private readonly pool: MacroPool) {
     this.map = new Map(probe.macros);
-    for (const [name, kind] of probe.builtins) this.map.set(name, sharedMacro(`${kind}\0${name}`, () => builtinMacro(name, kind)));
+    for (const [name, kind] of probe.builtins) this.map.set(name, pool.get(`${kind}\0${name}`, () => builtinMacro(name, kind)));
   }
 
   /** `-D NAME[=VALUE]` (kind "D") or `-U NAME`. @throws {ScanFallback} "error" for a malformed -D. */
-  commandLine(kind: "D" | "U", value: string, probe: Probe): void {
+  commandLine(kind: "D" | "U", value: string, probe: MacroSource): void {
     if (kind === "U") {
       this.map.delete(value);
       return;
     }
     const text = defineText(value);
-    const m = sharedMacro(`${probe.modeKey}\0${text}`, () => parseDefine(tokenizeLine(text, 0, text.length, probe.mode, false), "<command-line>"));
+    const m = this.pool.get(`${probe.modeKey}\0${text}`, () => parseDefine(tokenizeLine(text, 0, text.length, probe.mode, false), "<command-line>"));
     this.map.set(m.name, m);
   }
 

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { Dk, lineOf, parseDirectives } from "./directives.ts";
 import { lexFile, type LexMode } from "./lexer.ts";
 import { defineText, parseDefine } from "./macros.ts";
-import { ScanFallback } from "./scan-fallback.ts";
+import { ScanFallback } from "../scan-fallback.ts";
 import { tokenizeLine } from "./tokenize.ts";
 import { Tk } from "./tokens.ts";
 

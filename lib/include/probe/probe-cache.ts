@@ -1,7 +1,7 @@
 /**
  * Compiler probes kept on disk, so that a new proxy process does not run the compiler again for a
  * compiler and set of code-generation flags it has seen (as CompilerInfo is kept in
- * `$GOMA_CACHE_DIR/compiler_info`). Off until the proxy names a directory ({@link setProbeCacheDir}).
+ * `$GOMA_CACHE_DIR/compiler_info`). Off unless the IncludeProcessor is given a directory (`probeCacheDir`).
  *
  * What is kept is the first probe run's raw output plus the `__has_*` operands it answered; it is
  * used again only while everything it depended on looks the same: the compiler binary and its
@@ -14,18 +14,8 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { CompilerInfo } from "../compiler/types.ts";
+import type { CompilerInfo } from "../../compiler/types.ts";
 import type { ProbeRun } from "./probe-run.ts";
-
-let cacheDir: string | undefined;
-
-/**
- * Keeps probes under `dir` (created when missing); undefined turns the disk cache off (the default).
- * @example setProbeCacheDir(path.join(cacheDir, "include_probe"))
- */
-export function setProbeCacheDir(dir: string | undefined): void {
-  cacheDir = dir;
-}
 
 interface Stamp {
   path: string;
@@ -43,7 +33,7 @@ interface Stored {
   stamps: Stamp[];
 }
 
-function fileOf(key: string): string | undefined {
+function fileOf(cacheDir: string | undefined, key: string): string | undefined {
   if (cacheDir === undefined) return undefined;
   return path.join(cacheDir, `probe-v1-${createHash("sha256").update(key).digest("hex").slice(0, 32)}.json`);
 }
@@ -53,9 +43,12 @@ function stampOf(p: string): Stamp {
   return st ? { path: p, exists: true, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino } : { path: p, exists: false, size: 0, mtimeMs: 0, ino: 0 };
 }
 
-/** A stored first probe run for `key`, if there is one and its stamps still match. */
-export function loadProbeRun(key: string): { run: ProbeRun; keys: string[] } | undefined {
-  const file = fileOf(key);
+/**
+ * A stored first probe run for `key`, if there is one under `cacheDir` and its stamps still match.
+ * @param cacheDir the directory probes are kept in (`$GOMA_CACHE_DIR/include_probe`); undefined: none.
+ */
+export function loadProbeRun(cacheDir: string | undefined, key: string): { run: ProbeRun; keys: string[] } | undefined {
+  const file = fileOf(cacheDir, key);
   if (file === undefined) return undefined;
   let stored: Stored;
   try {
@@ -72,14 +65,15 @@ export function loadProbeRun(key: string): { run: ProbeRun; keys: string[] } | u
 }
 
 /**
- * Stores a first probe run (best effort: a failure to write only costs a probe next time).
+ * Stores a first probe run under `cacheDir` (created when missing; undefined: nothing is stored).
+ * Best effort: a failure to write only costs a probe next time.
  * @param dirs the standard include dirs the run printed; @param preincludes the files it pre-includes
  *   and the extra dependencies it lists (absolute).
  */
 export function storeProbeRun(
-  key: string, info: CompilerInfo, run: ProbeRun, keys: readonly string[], dirs: readonly string[], preincludes: readonly string[],
+  cacheDir: string | undefined, key: string, info: CompilerInfo, run: ProbeRun, keys: readonly string[], dirs: readonly string[], preincludes: readonly string[],
 ): void {
-  const file = fileOf(key);
+  const file = fileOf(cacheDir, key);
   if (file === undefined) return;
   const ignored = [...run.stderr.matchAll(/^ignoring nonexistent directory "([^"]+)"$/gm)].map((m) => m[1]!);
   const paths = [info.realPath, ...info.subprograms.map((s) => s.path), ...dirs, ...ignored, ...preincludes];

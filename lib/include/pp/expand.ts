@@ -12,7 +12,7 @@
  * Spec: C17 §6.10.3.1–§6.10.3.4, §6.10.1; C++20 [cpp.subst] (`__VA_OPT__`); gcc manual "Variadic Macros".
  */
 import type { BuiltinKind, Macro } from "./macros.ts";
-import { ScanFallback } from "./scan-fallback.ts";
+import { ScanFallback } from "../scan-fallback.ts";
 import { addName, collectArgs, intersect, substitute } from "./substitute.ts";
 import { noCounter, Tk, type Token } from "./tokens.ts";
 

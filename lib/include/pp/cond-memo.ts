@@ -10,27 +10,16 @@
 import type { Directive } from "./directives.ts";
 import type { Consulted } from "./expand.ts";
 import type { Macro } from "./macros.ts";
-import type { Probe } from "./probe.ts";
-import { counters } from "./stats.ts";
 
 /**
  * Values remembered per `#if`: one per macro context it is commonly evaluated in (C and C++, several
  * compilers, and headers like <stddef.h> that are entered again and again with other `__need_*` macros).
  */
 const MEMO_ENTRIES = 16;
-const probeIds = new WeakMap<Probe, string>();
-let nextProbeId = 1;
-
-/** A short key of a probe, the part of a condition's context that is not macros. */
-export function probeKey(probe: Probe): string {
-  let id = probeIds.get(probe);
-  if (id === undefined) probeIds.set(probe, (id = String(nextProbeId++)));
-  return id;
-}
 
 /**
  * The remembered value of `d` for these macros and probe, if any.
- * @param ctx {@link probeKey} of the scan's probe.
+ * @param ctx the scan's probe's `id` (probe/probe.ts), the part of a condition's context that is not macros.
  */
 export function recall(d: Directive, macros: ReadonlyMap<string, Macro>, ctx: string): boolean | undefined {
   const memo = d.memo;
@@ -45,10 +34,7 @@ export function recall(d: Directive, macros: ReadonlyMap<string, Macro>, ctx: st
         break;
       }
     }
-    if (same) {
-      counters.condHits++;
-      return e.value;
-    }
+    if (same) return e.value;
   }
   return undefined;
 }

@@ -19,18 +19,25 @@
  * clang lib/Lex/PPDirectives.cpp (`HandleIncludeNextDirective`), lib/Lex/HeaderSearch.cpp (`LookupFile`).
  */
 import * as path from "node:path";
-import type { IncludeRules } from "../compiler/compiler-type.ts";
-import { isFileIn, listingCurrent, statPath, type Listing, type LookupDeps } from "./fs-cache.ts";
+import type { IncludeRules } from "../../compiler/compiler-type.ts";
+import type { FsCache, Listing, LookupDeps } from "./fs-cache.ts";
 import type { SearchPath } from "./search-path.ts";
-import { counters } from "./stats.ts";
+import type { ScanCounters } from "../stats.ts";
 
 /** `Found.dirIdx` of a file found in its includer's directory (or the cwd, for `-include`). */
 export const REL = -1;
 /** `Found.dirIdx` of the main file and of a file opened by absolute path. */
 export const ABS = -2;
 
-/** Lookups already made in this scan (the same headers are named again and again): key → result. */
-export type LookupMemo = Map<string, Found | null>;
+/**
+ * Lookups already made in this scan (the same headers are named again and again): key → result,
+ * backed by the processor's {@link LookupCache} for what earlier scans found.
+ */
+export class LookupMemo extends Map<string, Found | null> {
+  constructor(readonly cache: LookupCache) {
+    super();
+  }
+}
 
 /** A file found for an include. */
 export interface Found {
@@ -60,9 +67,10 @@ export function resolveInclude(
   rules: IncludeRules, search: SearchPath, cwd: string, name: string, angle: boolean, next: boolean,
   from: Includer | null, memo: LookupMemo,
 ): Found | undefined {
-  counters.lookups++;
+  const cache = memo.cache;
+  cache.counters.lookups++;
   if (name.charCodeAt(0) === 47) {
-    const st = statPath(name);
+    const st = cache.fs.statPath(name);
     return st !== undefined && !st.dir ? { raw: name, fs: name, dirIdx: ABS } : undefined;
   }
   let start = -1;
@@ -79,7 +87,7 @@ export function resolveInclude(
       const key = `\0${dirRaw}\0${dirFs}\0${name}`;
       let rel = memo.get(key);
       if (rel === undefined) {
-        rel = cached(key, (deps) => (isFileIn(dirFs, name, deps) ? { raw: joinRaw(dirRaw, name), fs: `${dirFs}/${name}`, dirIdx: REL } : null));
+        rel = cache.cached(key, (deps) => (cache.fs.isFileIn(dirFs, name, deps) ? { raw: joinRaw(dirRaw, name), fs: `${dirFs}/${name}`, dirIdx: REL } : null));
         memo.set(key, rel);
       }
       if (rel !== null) return rel;
@@ -89,11 +97,11 @@ export function resolveInclude(
   const key = `${start}\0${name}`;
   let found = memo.get(key);
   if (found === undefined) {
-    found = cached(`${search.key}\0${key}`, (deps) => {
+    found = cache.cached(`${search.key}\0${key}`, (deps) => {
       const dirs = search.dirs;
       for (let i = start; i < dirs.length; i++) {
         const d = dirs[i]!;
-        if (isFileIn(d.fs, name, deps)) return { raw: joinRaw(d.raw, name), fs: `${d.fs}/${name}`, dirIdx: i };
+        if (cache.fs.isFileIn(d.fs, name, deps)) return { raw: joinRaw(d.raw, name), fs: `${d.fs}/${name}`, dirIdx: i };
       }
       return null;
     });
@@ -102,38 +110,63 @@ export function resolveInclude(
   return found ?? undefined;
 }
 
-/** Lookups of earlier scans, valid while every directory listing they consulted is unchanged. */
-const lookups = new Map<string, { found: Found | null; deps: Listing[] }>();
+/**
+ * The lookups of earlier scans of one IncludeProcessor, each valid while every directory listing it
+ * consulted is unchanged, and the normalized form of every path found.
+ */
+export class LookupCache {
+  private readonly lookups = new Map<string, { found: Found | null; deps: Listing[] }>();
+  private readonly normalizedPaths = new Map<string, string>();
 
-function cached(key: string, compute: (deps: LookupDeps) => Found | null): Found | null {
-  const hit = lookups.get(key);
-  if (hit !== undefined) {
-    let ok = true;
-    for (const l of hit.deps) {
-      if (!listingCurrent(l)) {
-        ok = false;
-        break;
+  /** @param fs the processor's file-system cache; @param counters its counters (`lookups`, `lookupHits`). */
+  constructor(readonly fs: FsCache, readonly counters: ScanCounters) {}
+
+  /** The remembered answer for `key` if its listings are current, else `compute`'s (remembered when it depends on listings only). */
+  cached(key: string, compute: (deps: LookupDeps) => Found | null): Found | null {
+    const hit = this.lookups.get(key);
+    if (hit !== undefined) {
+      let ok = true;
+      for (const l of hit.deps) {
+        if (!this.fs.listingCurrent(l)) {
+          ok = false;
+          break;
+        }
+      }
+      if (ok) {
+        this.counters.lookupHits++;
+        return hit.found;
       }
     }
-    if (ok) {
-      counters.lookupHits++;
-      return hit.found;
+    const deps: LookupDeps = { list: [], ok: true };
+    const found = compute(deps);
+    if (deps.ok) {
+      if (this.lookups.size >= 500_000) this.lookups.clear();
+      this.lookups.set(key, { found, deps: deps.list });
+    } else {
+      this.lookups.delete(key);
     }
+    return found;
   }
-  const deps: LookupDeps = { list: [], ok: true };
-  const found = compute(deps);
-  if (deps.ok) {
-    if (lookups.size >= 500_000) lookups.clear();
-    lookups.set(key, { found, deps: deps.list });
-  } else {
-    lookups.delete(key);
-  }
-  return found;
-}
 
-/** Forgets the lookups of earlier scans. @internal */
-export function clearLookups(): void {
-  lookups.clear();
+  /**
+   * `path.resolve` of an absolute file path (what the proxy compares with `-M`'s list), memoized: the
+   * same headers are found scan after scan.
+   * @example normalizedPath("/usr/include/c++/12/bits/../vector") // "/usr/include/c++/12/vector"
+   */
+  normalizedPath(fs: string): string {
+    let n = this.normalizedPaths.get(fs);
+    if (n === undefined) {
+      n = path.resolve(fs);
+      if (this.normalizedPaths.size > 1_000_000) this.normalizedPaths.clear();
+      this.normalizedPaths.set(fs, n);
+    }
+    return n;
+  }
+
+  /** Forgets the lookups of earlier scans. */
+  clear(): void {
+    this.lookups.clear();
+  }
 }
 
 /**
@@ -151,21 +184,4 @@ export function rawDirOf(raw: string): string {
 export function joinRaw(dir: string, name: string): string {
   if (dir === "") return name;
   return dir.endsWith("/") ? dir + name : `${dir}/${name}`;
-}
-
-const normalizedPaths = new Map<string, string>();
-
-/**
- * `path.resolve` of an absolute file path (what the proxy compares with `-M`'s list), memoized: the
- * same headers are found scan after scan.
- * @example normalizedPath("/usr/include/c++/12/bits/../vector") // "/usr/include/c++/12/vector"
- */
-export function normalizedPath(fs: string): string {
-  let n = normalizedPaths.get(fs);
-  if (n === undefined) {
-    n = path.resolve(fs);
-    if (normalizedPaths.size > 1_000_000) normalizedPaths.clear();
-    normalizedPaths.set(fs, n);
-  }
-  return n;
 }

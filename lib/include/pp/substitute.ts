@@ -7,7 +7,7 @@
  * §6.10.3.5 (examples); C++20 [cpp.subst] (`__VA_OPT__`); gcc manual "Variadic Macros".
  */
 import { NOPARAM, PASTE, type Macro } from "./macros.ts";
-import { ScanFallback } from "./scan-fallback.ts";
+import { ScanFallback } from "../scan-fallback.ts";
 import { tokenizeLine } from "./tokenize.ts";
 import { noCounter, Tk, type HideSet, type Token } from "./tokens.ts";
 

@@ -5,7 +5,7 @@
  *
  * Spec: C17 §6.4 (preprocessing-token), C++20 [lex.pptoken].
  */
-import { ScanFallback } from "./scan-fallback.ts";
+import { ScanFallback } from "../scan-fallback.ts";
 
 /** Token kinds (small integers: compared in the hot loops of expansion and evaluation). */
 export const Tk = {

@@ -3,10 +3,10 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { getCompilerInfo, parseFlags } from "../compiler/index.ts";
-import { ppOptions } from "./pp-options.ts";
-import { answerQueries, clearProbes, getProbe } from "./probe.ts";
-import { includeStats, setProbeCacheDir } from "./index.ts";
+import { getCompilerInfo, parseFlags } from "../../compiler/index.ts";
+import { ppOptions } from "../pp-options.ts";
+import { ProbeCache } from "./probe.ts";
+import { newCounters } from "../stats.ts";
 
 const ENV = { ...process.env } as Record<string, string>;
 let cacheDir = "";
@@ -14,11 +14,13 @@ before(() => {
   cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), "goma-probe-info-"));
 });
 after(() => fs.rmSync(cacheDir, { recursive: true, force: true }));
+const counters = newCounters();
+let probes = new ProbeCache(counters);
 
 async function probeFor(argv: string[]) {
   const flags = parseFlags(argv, os.tmpdir());
   const info = await getCompilerInfo(flags, os.tmpdir(), ENV, cacheDir);
-  return getProbe(info, flags.lang, ppOptions(flags.args).probeArgs, flags.infoFlags, os.tmpdir(), ENV);
+  return probes.get(info, flags.lang, ppOptions(flags.args).probeArgs, flags.infoFlags, os.tmpdir(), ENV);
 }
 
 describe("ppOptions()", () => {
@@ -39,13 +41,13 @@ describe("ppOptions()", () => {
   }
 });
 
-describe("getProbe()", () => {
-  test("getProbe() sees the macros of the code-generation flags (-O2 → __OPTIMIZE__)", async () => {
+describe("ProbeCache.get()", () => {
+  test("ProbeCache.get() sees the macros of the code-generation flags (-O2 → __OPTIMIZE__)", async () => {
     assert.equal((await probeFor(["gcc", "-c", "a.c"])).macros.has("__OPTIMIZE__"), false);
     assert.equal((await probeFor(["gcc", "-O2", "-c", "a.c"])).macros.has("__OPTIMIZE__"), true);
     assert.equal((await probeFor(["clang", "-fopenmp", "-c", "a.c"])).macros.has("_OPENMP"), true);
   });
-  test("getProbe() finds gcc's implicit stdc-predef.h, the standard dirs and the builtin operators", async () => {
+  test("ProbeCache.get() finds gcc's implicit stdc-predef.h, the standard dirs and the builtin operators", async () => {
     const gcc = await probeFor(["gcc", "-c", "a.c"]);
     assert.ok(gcc.preincludes.some((p) => p.endsWith("/stdc-predef.h")), gcc.preincludes.join());
     assert.ok(gcc.std.system.includes("/usr/include"));
@@ -57,7 +59,7 @@ describe("getProbe()", () => {
     assert.equal(clang.builtins.get("__has_feature"), "query");
     assert.equal(clang.builtins.get("__FILE_NAME__"), "__FILE_NAME__");
   });
-  test("getProbe() derives the lexical mode from the language standard", async () => {
+  test("ProbeCache.get() derives the lexical mode from the language standard", async () => {
     assert.deepEqual((await probeFor(["g++", "-std=c++17", "-c", "a.cc"])).mode, { rawStrings: true, digitSeparators: true, trigraphs: false });
     assert.deepEqual((await probeFor(["gcc", "-std=gnu11", "-c", "a.c"])).mode, { rawStrings: true, digitSeparators: false, trigraphs: false });
     assert.deepEqual((await probeFor(["gcc", "-std=c11", "-c", "a.c"])).mode, { rawStrings: false, digitSeparators: false, trigraphs: true });
@@ -66,16 +68,16 @@ describe("getProbe()", () => {
     assert.deepEqual((await probeFor(["clang++", "-std=c++20", "-c", "a.cc"])).mode, { rawStrings: true, digitSeparators: true, trigraphs: false });
     assert.deepEqual((await probeFor(["g++", "-std=c++20", "-trigraphs", "-c", "a.cc"])).mode, { rawStrings: true, digitSeparators: true, trigraphs: true });
   });
-  test("getProbe() shares one probe per compiler and code-generation flags", async () => {
+  test("ProbeCache.get() shares one probe per compiler and code-generation flags", async () => {
     const a = await probeFor(["gcc", "-O2", "-Ia", "-DX", "-c", "a.c"]);
     const b = await probeFor(["gcc", "-O2", "-Ib", "-c", "b.c", "-o", "b.o"]);
     assert.equal(a, b);
   });
-  test("answerQueries() reads values, not just truth, and marks operands the compiler rejects", async () => {
+  test("ProbeCache.answer() reads values, not just truth, and marks operands the compiler rejects", async () => {
     const p = await probeFor(["g++", "-std=c++17", "-c", "a.cc"]);
-    const before = includeStats().probes!;
-    await answerQueries(p, ["__has_cpp_attribute(nodiscard)", "__has_builtin(__builtin_not_a_builtin_xyz)", "__has_cpp_attribute(1)"]);
-    assert.equal(includeStats().probes, before + 1);
+    const before = counters.probes;
+    await probes.answer(p, ["__has_cpp_attribute(nodiscard)", "__has_builtin(__builtin_not_a_builtin_xyz)", "__has_cpp_attribute(1)"]);
+    assert.equal(counters.probes, before + 1);
     assert.equal(p.answers.get("__has_cpp_attribute(nodiscard)"), 201907);
     assert.equal(p.answers.get("__has_builtin(__builtin_not_a_builtin_xyz)"), 0);
     assert.ok(Number.isNaN(p.answers.get("__has_cpp_attribute(1)")));
@@ -83,17 +85,17 @@ describe("getProbe()", () => {
   });
 });
 
-describe("setProbeCacheDir()", () => {
-  test("setProbeCacheDir(): a new process reuses the stored probe until something it depends on changes", async () => {
+describe("ProbeCache with a cacheDir", () => {
+  test("ProbeCache with a cacheDir: a new process reuses the stored probe until something it depends on changes", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "goma-probe-disk-"));
-    setProbeCacheDir(dir);
+    const memoryOnly = probes;
     try {
-      clearProbes();
+      probes = new ProbeCache(counters, dir);
       const argv = ["gcc", "-O1", "-fno-common", "-c", "a.c"];
       const first = await probeFor(argv);
-      const stats = () => [includeStats().probes, includeStats().probeCacheHits];
+      const stats = () => [counters.probes, counters.probeCacheHits];
       const [runs, hits] = stats();
-      clearProbes(); // as in a new process
+      probes = new ProbeCache(counters, dir); // as in a new process
       const again = await probeFor(argv);
       assert.deepEqual(stats(), [runs, hits! + 1]);
       assert.deepEqual([...again.macros.keys()], [...first.macros.keys()]);
@@ -104,11 +106,11 @@ describe("setProbeCacheDir()", () => {
       assert.ok(stored.stamps.some((s: { exists: boolean }) => !s.exists), "the ignored nonexistent dirs are stamped too");
       stored.stamps[0].mtimeMs += 1; // say the compiler was reinstalled
       fs.writeFileSync(path.join(dir, file!), JSON.stringify(stored));
-      clearProbes();
+      probes = new ProbeCache(counters, dir);
       await probeFor(argv);
       assert.deepEqual(stats(), [runs! + 1, hits! + 1]);
     } finally {
-      setProbeCacheDir(undefined);
+      probes = memoryOnly;
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });

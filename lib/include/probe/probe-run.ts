@@ -6,8 +6,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ScanFallback } from "./scan-fallback.ts";
-import { counters } from "./stats.ts";
+import { ScanFallback } from "../scan-fallback.ts";
 
 /** What one probe run printed. */
 export interface ProbeRun {
@@ -27,7 +26,6 @@ export interface ProbeRun {
  * @internal
  */
 export async function runProbe(argv: readonly string[], source: string, cwd: string, env: Record<string, string>): Promise<ProbeRun> {
-  counters.probes++;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "goma-probe-"));
   try {
     const depFile = path.join(dir, "probe.d");

@@ -4,10 +4,11 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { getCompilerInfo, parseFlags, parseSearchList, includeRulesOf } from "../compiler/index.ts";
-import { newEpoch } from "./fs-cache.ts";
-import { ppOptions } from "./pp-options.ts";
-import { getProbe } from "./probe.ts";
+import { getCompilerInfo, parseFlags, parseSearchList, includeRulesOf } from "../../compiler/index.ts";
+import { FsCache } from "./fs-cache.ts";
+import { ppOptions } from "../pp-options.ts";
+import { ProbeCache } from "../probe/probe.ts";
+import { newCounters } from "../stats.ts";
 import { buildSearchPath } from "./search-path.ts";
 
 /**
@@ -19,6 +20,9 @@ for (const v of ["CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH"]) delete BASE_E
 
 let root = "";
 let cacheDir = "";
+const counters = newCounters();
+const files = new FsCache(counters);
+const probes = new ProbeCache(counters);
 before(() => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), "goma-search-"));
   cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), "goma-search-info-"));
@@ -57,9 +61,9 @@ for (const cc of ["gcc", "clang", "g++", "clang++"]) {
         const parsed = parseFlags(argv, root);
         const info = await getCompilerInfo(parsed, root, BASE_ENV, cacheDir);
         const pp = ppOptions(parsed.args);
-        const probe = await getProbe(info, parsed.lang, pp.probeArgs, parsed.infoFlags, root, BASE_ENV);
-        newEpoch();
-        const got = buildSearchPath(includeRulesOf(info.family)!, parsed.lang, root, env, probe.std, pp.dirs, undefined);
+        const probe = await probes.get(info, parsed.lang, pp.probeArgs, parsed.infoFlags, root, BASE_ENV);
+        files.newEpoch();
+        const got = buildSearchPath(includeRulesOf(info.family)!, parsed.lang, root, env, probe.std, pp.dirs, undefined, files);
         const r = spawnSync(cc, [...flags, "-x", parsed.lang, "-E", "-v", "/dev/null", "-o", "/dev/null"], { cwd: root, env, encoding: "utf8" });
         const want = parseSearchList(r.stderr, root)!;
         const abs = got.dirs.map((d) => path.resolve(d.fs));

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { Expander, includeOperand, type ExpandHooks } from "./expand.ts";
 import type { LexMode } from "./lexer.ts";
 import { builtinMacro, parseDefines } from "./macros.ts";
-import { ScanFallback } from "./scan-fallback.ts";
+import { ScanFallback } from "../scan-fallback.ts";
 import { tokenizeLine } from "./tokenize.ts";
 import { spell, Tk, type Token } from "./tokens.ts";
 
