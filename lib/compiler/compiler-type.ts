@@ -117,6 +117,12 @@ export interface CompilerTypeDescriptor {
    * clang's: the probe asks every gcc-style type in registry order.
    */
   readonly gccStyle?: GccStyleDriver;
+  /**
+   * Loads the type's full half (its folder's `index.ts`, `export const compilerType`) on demand: only
+   * compiler_proxy and doctor call it (lib/compiler/implementations.ts), so what `goma cc`, goma server
+   * and the embedded backend load stays the light half (the import-graph tests skip exactly these loaders).
+   */
+  load(): Promise<{ compilerType: CompilerType }>;
 }
 
 /** How a gcc-style driver is recognized and what it runs besides itself (Goma `GCCCompilerInfoBuilder`). */

@@ -18,9 +18,9 @@ import type { IExecReq } from "../goma/proto.ts";
 import { isMasqueradeName } from "../cc/masquerade.ts";
 
 describe("the compiler type registry", () => {
-  test("every registered type has a whole implementation with the same name and descriptor", () => {
+  test("every registered type has a whole implementation with the same name and descriptor", async () => {
     for (const d of COMPILER_TYPES) {
-      const t = compilerTypeFor(d.commandName("x"));
+      const t = await compilerTypeFor(d.commandName("x"));
       assert.equal(t?.name, d.name, `${d.name}'s command name ${d.commandName("x")} is claimed by ${t?.name}`);
       assert.equal(t.remote, d.remote);
       assert.equal(compilerTypeNamed(d.name), d);
@@ -37,9 +37,9 @@ describe("the compiler type registry", () => {
     ["clang-cl", undefined], ["cl.exe", undefined], ["gcc-ar", undefined], ["ld", undefined], ["sh", undefined], ["goma", undefined],
   ];
   for (const [argv0, name] of CLAIMS) {
-    test(`compilerTypeOf(${JSON.stringify(argv0)}) is ${name ?? "no type (an unknown compiler)"}`, () => {
+    test(`compilerTypeOf(${JSON.stringify(argv0)}) is ${name ?? "no type (an unknown compiler)"}`, async () => {
       assert.equal(compilerTypeOf(argv0)?.name, name);
-      assert.equal(compilerTypeFor(argv0)?.name, name);
+      assert.equal((await compilerTypeFor(argv0))?.name, name);
       assert.equal(isCompilerName(path.basename(argv0)), name !== undefined);
       // `goma cc` masquerades under exactly the names the registry claims.
       assert.equal(isMasqueradeName(path.basename(argv0)), name !== undefined);
@@ -126,11 +126,11 @@ describe("ExecReqNormalizer", () => {
     requesterInfo: { pid: 7, retry: 1 }, cachePolicy: 2, expectedOutputFiles: ["a.o"], toolchainIncluded: true,
     toolchainSpecs: [{ path: "/usr/bin/gcc", hash: "ff", size: 10, isExecutable: true }],
   });
-  test("gcc's and clang's keys are the local output cache's keys before the types existed", () => {
+  test("gcc's and clang's keys are the local output cache's keys before the types existed", async () => {
     // Computed with localCacheKey() of lib/proxy/local-output-cache.ts at a49cce8 (before the types).
     const before = "2c73a98d825e5a6497fcbb7f920f26b5f8820cf8f9afe3d772132d68dd474f7f";
     for (const name of ["gcc", "clang", "fake"]) {
-      assert.equal(localCacheKey(req(), compilerTypeFor(compilerTypeNamed(name)!.commandName("x"))!.normalizer), before, name);
+      assert.equal(localCacheKey(req(), (await compilerTypeFor(compilerTypeNamed(name)!.commandName("x")))!.normalizer), before, name);
     }
     assert.equal(localCacheKey(req()), before);
   });
@@ -146,8 +146,8 @@ describe("ExecReqNormalizer", () => {
   });
 });
 
+const fake = (await compilerTypeFor("fake-cc"))!;
 describe("the fake type", () => {
-  const fake = compilerTypeFor("fake-cc")!;
   test("parses its flags; anything else is local with a reason", () => {
     const f = parseFakeFlags(["fake-cc", "-c", "src/m.c", "-MF", "m.d"], "/p");
     assert.deepEqual([f.family, f.input, f.output, f.outputs, f.depFile, f.unsupported], ["fake", "src/m.c", "src/m.o", ["src/m.o", "m.d"], "m.d", undefined]);

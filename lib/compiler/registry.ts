@@ -1,8 +1,8 @@
 /**
  * The one registry of compiler types (Goma's `CompilerTypeSpecificCollection`, reference/style.md §5.2):
  * an ordered list of each type's light descriptor (lib/compiler/compiler-type.ts). Adding a type is a
- * folder `lib/compiler/<type>/` plus one line here (and tsc then asks for its line in
- * implementations.ts, which maps a name to the full type for compiler_proxy).
+ * folder `lib/compiler/<type>/` plus one line here: the descriptor's `load()` brings the full type to
+ * compiler_proxy (implementations.ts).
  *
  * Light: `goma cc` (masquerade names), goma server (remote policy) and the embedded backend (which
  * programs are compilers) import this; it reaches no flag parser, protobufjs or node:crypto.

@@ -86,7 +86,7 @@ export async function runTask(req: CcRequest, ctx: TaskContext): Promise<TaskAns
     if (notText) return local(ctx, t, "local", notText);
     // The compiler's type (lib/compiler/registry.ts) parses, identifies and lists; no type: an unknown
     // compiler, run locally with that reason, never treated as gcc.
-    const type = compilerTypeFor(req.argv[0] ?? "");
+    const type = await compilerTypeFor(req.argv[0] ?? "");
     if (!type) return local(ctx, t, "local", req.argv.length ? unknownCompilerReason(req.argv[0]!) : "empty command line");
     const flags = await stage("flags", () => type.parseFlags(req.argv, req.cwd));
     if (flags.unsupported) return local(ctx, t, "local", flags.unsupported);

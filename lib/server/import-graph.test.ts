@@ -6,11 +6,17 @@ import { fileURLToPath } from "node:url";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
-/** Our modules imported by `file` (static or on demand; type-only imports are erased and not counted). */
+/**
+ * Our modules imported by `file` (static or on demand; type-only imports are erased and not counted),
+ * except a compiler type descriptor's on-demand `import("./index.ts")` of its full half, which only
+ * compiler_proxy calls (CompilerTypeDescriptor.load, lib/compiler/implementations.ts).
+ */
 function importsOf(file: string): string[] {
   const transpiler = new Bun.Transpiler({ loader: "ts" });
+  const typeLoader = (i: { path: string; kind: string }) =>
+    i.kind === "dynamic-import" && i.path === "./index.ts" && /lib\/compiler\/[^/]+\/descriptor\.ts$/.test(file);
   return transpiler.scanImports(readFileSync(file, "utf8"))
-    .filter((i) => i.path.startsWith("."))
+    .filter((i) => i.path.startsWith(".") && !typeLoader(i))
     .map((i) => resolve(dirname(file), i.path));
 }
 

@@ -12,6 +12,7 @@ const NAME = driverName("clang|clang\\+\\+");
 
 export const clangDescriptor = {
   name: "clang",
+  load: () => import("./index.ts"),
   matches: (base: string) => NAME.test(base),
   commandName: (argv0: string) => (isCxxDriver(argv0) ? "clang++" : "clang"),
   remote: {

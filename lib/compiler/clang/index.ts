@@ -21,3 +21,6 @@ export const clang: CompilerType = {
   discoverInputs,
   normalizer: normalizeExecReq,
 };
+
+/** This folder's type, as its descriptor's `load()` hands it to the registry. */
+export const compilerType: CompilerType = clang;

@@ -11,6 +11,7 @@ const NAME = /^fake-cc(?:-[0-9]+)?$/;
 
 export const fakeDescriptor = {
   name: "fake",
+  load: () => import("./index.ts"),
   matches: (base: string) => NAME.test(base),
   commandName: () => "fake-cc",
   remote: {

@@ -100,3 +100,6 @@ export const fake: CompilerType = {
   discoverInputs: (flags, _info, cwd) => fakeInputs(flags, cwd),
   normalizer: normalizeExecReq,
 };
+
+/** This folder's type, as its descriptor's `load()` hands it to the registry. */
+export const compilerType: CompilerType = fake;

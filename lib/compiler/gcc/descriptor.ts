@@ -13,6 +13,7 @@ export const GCC_STYLE_ENV = /^(LIBRARY_PATH|CPATH|C_INCLUDE_PATH|CPLUS_INCLUDE_
 
 export const gccDescriptor = {
   name: "gcc",
+  load: () => import("./index.ts"),
   matches: (base: string) => NAME.test(base),
   commandName: (argv0: string) => (isCxxDriver(argv0) ? "g++" : "gcc"),
   remote: {
