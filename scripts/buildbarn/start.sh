@@ -180,5 +180,23 @@ for c in "${STARTED[@]}"; do
   done
   [ "$ok" = 1 ] || fail "$c did not answer http://127.0.0.1:$port/-/healthy within 60 s"
 done
+# A scheduler started here knows no worker until each worker's first synchronization, a moment after
+# /-/healthy: wait until its metrics count every worker thread started here (2 per worker, worker.jsonnet's
+# concurrency), so that the first Execute finds them ("No workers exist" otherwise). 0.2 s apart, 60 s at most.
+threads=0
+sched_started=0
+for c in "${STARTED[@]}"; do
+  case $c in worker*) threads=$((threads + 2)) ;; scheduler) sched_started=1 ;; esac
+done
+if [ "$sched_started" = 1 ] && [ "$threads" -gt 0 ] && command -v curl >/dev/null 2>&1; then
+  registered=0
+  for _ in $(seq 300); do
+    registered=$(curl -fsS --max-time 2 "http://127.0.0.1:$BB_SCHEDULER_DIAG_PORT/metrics" 2>/dev/null |
+      awk '/^buildbarn_builder_in_memory_build_queue_workers_created_total/ { n += $NF } /^buildbarn_builder_in_memory_build_queue_workers_removed_total/ { n -= $NF } END { print n + 0 }')
+    [ "${registered:-0}" -ge "$threads" ] && break
+    sleep 0.2
+  done
+  [ "${registered:-0}" -ge "$threads" ] || fail "the scheduler knows $registered of the $threads worker threads started, 60 s after start-up"
+fi
 bb_say "ready: frontend 127.0.0.1:$BB_FRONTEND_PORT, $BB_WORKERS worker(s), instance name prefix '$BB_INSTANCE_PREFIX', worker platform $BB_WORKER_PLATFORM_JSON, BuildQueueState 127.0.0.1:$BB_BUILD_QUEUE_STATE_PORT"
 echo "127.0.0.1:$BB_FRONTEND_PORT"

@@ -13,7 +13,7 @@ import { beforeAll } from "bun:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -55,11 +55,19 @@ function freePort(): Promise<number> {
   });
 }
 
-const accepts = (port: number) => new Promise<boolean>((res) => {
-  const s = connect({ host: "127.0.0.1", port });
-  s.once("connect", () => { s.destroy(); res(true); });
-  s.once("error", () => res(false));
-});
+/**
+ * Resolves once a gRPC channel to 127.0.0.1:`port` is READY (grpc-js moves through its connectivity
+ * states itself, reconnecting with its own backoff: no poll loop here), or rejects at `deadlineMs`.
+ */
+async function waitForListener(port: number, deadlineMs: number): Promise<void> {
+  const grpc = await import("@grpc/grpc-js");
+  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  try {
+    await new Promise<void>((res, rej) => client.waitForReady(deadlineMs, (err) => (err ? rej(err) : res())));
+  } finally {
+    client.close();
+  }
+}
 
 /** Starts `bgd server` with CAS, ByteStream and ActionCache for instances "" and "hardlinking"; resolves once it accepts connections. */
 async function startBuildGrid(): Promise<{ address: string; log: () => string }> {
@@ -82,12 +90,11 @@ async function startBuildGrid(): Promise<{ address: string; log: () => string }>
   const log = () => readFileSync(logFile, "utf8");
   let exited = false;
   proc.once("exit", () => { exited = true; });
-  const deadline = Date.now() + 2 * MINUTE;
-  while (!(await accepts(port))) {
-    if (exited) throw new Error(`bgd exited during start-up:\n${log()}`);
-    if (Date.now() > deadline) throw new Error(`bgd did not listen on 127.0.0.1:${port} within 2 minutes:\n${log()}`);
-    await new Promise((r) => setTimeout(r, 100)); // the poll interval
-  }
+  const exit = new Promise<never>((_, rej) => proc.once("exit", () => rej(new Error(`bgd exited during start-up:\n${log()}`))));
+  exit.catch(() => {});
+  await Promise.race([waitForListener(port, Date.now() + 2 * MINUTE), exit]).catch((e: Error) => {
+    throw exited ? e : new Error(`bgd did not listen on 127.0.0.1:${port} within 2 minutes (${e.message}):\n${log()}`);
+  });
   return { address: `127.0.0.1:${port}`, log };
 }
 
