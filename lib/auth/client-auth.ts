@@ -19,7 +19,8 @@ import { readFileSync, statSync } from "node:fs";
 import { readStoredToken, storedTokenPath, type Env } from "./token-store.ts";
 import { localTokenPath, readLocalToken } from "./local-token.ts";
 import { isLoopbackHost } from "./server-auth.ts";
-import { DEFAULTS } from "../config/goma-env.ts";
+import { foreignListener } from "./listener-owner.ts";
+import { DEFAULTS, gomaBool } from "../config/goma-env.ts";
 
 /** Names of the lookup steps, in order. */
 export const AUTH_LOOKUP_ORDER = ["GOMA_HTTP_AUTHORIZATION_FILE", "stored token (goma auth login)", "local token (loopback server)"] as const;
@@ -119,12 +120,21 @@ export class ClientAuthorizationProvider {
     this.#local = localTokenFor(env);
   }
 
-  /** The current lookup result (re-resolved after a file changed). */
+  /**
+   * The current lookup result (re-resolved after a file changed). The local token goes only to a loopback
+   * port whose listener is this user's (lib/auth/listener-owner.ts, checked on every call: the port can
+   * change hands while the server is down); to another user's listener nothing is sent and `error` says why.
+   */
   get(): ClientAuthorization {
     const stamp = `${stampOf(this.#envFile)}|${this.#envFile ? "" : `${stampOf(this.#stored)}|${stampOf(this.#local)}`}`;
     if (!this.#value || stamp !== this.#stamp) {
       this.#value = resolveClientAuthorization(this.env);
       this.#stamp = stamp;
+    }
+    if (this.#value.source === "local token" && typeof process.getuid === "function") {
+      const port = Number(this.env.GOMA_SERVER_PORT || (gomaBool(this.env.GOMA_USE_SSL) ? DEFAULTS.serverSslPort : DEFAULTS.serverPort));
+      const foreign = Number.isInteger(port) ? foreignListener(port, process.getuid()) : undefined;
+      if (foreign) return { source: "local token", path: this.#value.path, error: foreign };
     }
     return this.#value;
   }
