@@ -218,8 +218,16 @@ function sccacheTool(ctx: ToolContext): Tool | MissingTool {
       mkdirSync(join(dir, "cache"), { recursive: true });
       const port = await freePort();
       env = { ...ctx.baseEnv, SCCACHE_DIR: join(dir, "cache"), SCCACHE_SERVER_PORT: String(port), SCCACHE_IDLE_TIMEOUT: "0" };
-      const r = await runQuiet([bin, "--start-server"], { env, timeoutMs: 60_000 });
-      if (r.code !== 0) throw new BenchError(`sccache --start-server failed: ${firstLine(r.stderr || r.stdout)}`, 1);
+      // sccache's client gives its server a fixed few seconds to come up, which a loaded machine can miss
+      // ("Timed out waiting for server startup"): stop what may have started and try again, three times.
+      let r = await runQuiet([bin, "--start-server"], { env, timeoutMs: 60_000 });
+      for (let attempt = 2; r.code !== 0 && attempt <= 3; attempt++) {
+        await runQuiet([bin, "--stop-server"], { env, timeoutMs: 30_000 });
+        const stale = findByEnv(`SCCACHE_SERVER_PORT=${port}`, "sccache");
+        if (stale) await waitGone(stale);
+        r = await runQuiet([bin, "--start-server"], { env, timeoutMs: 60_000 });
+      }
+      if (r.code !== 0) throw new BenchError(`sccache --start-server failed 3 times: ${firstLine(r.stderr || r.stdout)}`, 1);
       pid = findByEnv(`SCCACHE_SERVER_PORT=${port}`, "sccache");
       if (!pid) throw new BenchError(`sccache's server started but no process with SCCACHE_SERVER_PORT=${port} was found in /proc`, 1);
     },
