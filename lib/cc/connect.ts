@@ -99,11 +99,13 @@ export function exchange(socketPath: string, req: CcRequest): Promise<CcReply> {
 
 /**
  * Sends one frame to the proxy without waiting for an answer (fire and forget): resolves true once the
- * frame is written and the connection closed, false when the socket is absent, refuses or `timeoutMs`
- * passes first (the connection is then dropped). Never rejects. Used by `goma cc` after a local run, so
- * it is bounded: it cannot keep a build step waiting on a stuck proxy.
+ * frame is written and the connection closed (the proxy closes it after taking the frame, so the report
+ * is recorded when this resolves), false when the socket is absent, refuses or `timeoutMs` passes first
+ * (the connection is then dropped and the caller spools the report). Never rejects. Used by `goma cc`
+ * after a local run, so it is bounded: a stuck proxy costs a build step at most `timeoutMs`. 1 s, not
+ * less: on a loaded machine (make -j on every core) the proxy may take a few hundred ms to get to it.
  */
-export function notify(socketPath: string, msg: unknown, timeoutMs = 200): Promise<boolean> {
+export function notify(socketPath: string, msg: unknown, timeoutMs = 1000): Promise<boolean> {
   const frame = encodeFrame(msg);
   return new Promise<boolean>((resolve) => {
     let done = false;

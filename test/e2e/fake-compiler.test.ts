@@ -9,7 +9,7 @@ import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { startStack, gomaBin, run, type GomaStack } from "./harness.ts";
 import { writeFakeCompiler } from "../../lib/compiler/fake/compiler.ts";
 import { DEFAULT_ENV_PREFIXES } from "../../lib/server/exec-root.ts";
@@ -19,12 +19,13 @@ after(async () => {
   for (const f of cleanup.reverse()) await f();
 });
 
-// The worker's own toolchain dir: beside the binary (not under /tmp, which the sandbox replaces), given
-// to the server as one more --env-prefix so that the compiler is the worker's, as /usr/bin/gcc is.
+// The worker's own toolchain dir: in /var/tmp, not under /tmp (which the sandbox replaces with its own,
+// and where a checkout, CI's among them, may live), readable by the sandbox's user; given to the server
+// as one more --env-prefix so that the compiler is the worker's, as /usr/bin/gcc is.
 let toolchain = "";
 let fakeCc = "";
 before(() => {
-  toolchain = mkdtempSync(join(dirname(gomaBin()), "fake-toolchain-"));
+  toolchain = mkdtempSync("/var/tmp/goma-fake-toolchain-");
   chmodSync(toolchain, 0o755);
   cleanup.push(() => rmSync(toolchain, { recursive: true, force: true }));
   fakeCc = writeFakeCompiler(join(toolchain, "bin"));
