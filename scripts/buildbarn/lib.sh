@@ -57,6 +57,14 @@ bb_pid() {
   echo "$pid"
 }
 
+# bb_alive PID: true while process PID exists and is not a zombie (exited, not yet reaped).
+bb_alive() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [ "${stat%% *}" != Z ]
+}
+
 # bb_healthy PORT: true when the diagnostics server on PORT answers /-/healthy with 200.
 bb_healthy() {
   if command -v curl >/dev/null 2>&1; then

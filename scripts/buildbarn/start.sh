@@ -172,9 +172,11 @@ done
 for c in "${STARTED[@]}"; do
   port=$(bb_diag_port "$c")
   ok=0
+  started_pid=$(cat "$BB_ROOT/pids/$c.pid")
   for _ in $(seq 300); do
-    pid=$(bb_pid "$c")
-    [ -n "$pid" ] || fail "$c exited during start-up"
+    # The pid of the subshell that execs the component: bb_pid would not know it yet while that exec is
+    # still on its way (a loaded machine), so only its end (gone, or a zombie) counts as an exit here.
+    bb_alive "$started_pid" || fail "$c exited during start-up"
     if bb_healthy "$port"; then ok=1; break; fi
     sleep 0.2
   done
