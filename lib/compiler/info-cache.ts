@@ -75,7 +75,8 @@ function isStoredEntry(v: unknown, key: string): v is StoredEntry {
 /**
  * The cached CompilerInfo of `key`, from memory or else from disk, if its stamps still match.
  *
- * @returns a fresh copy of the info, or undefined on a miss (no entry, stale, unreadable or corrupt).
+ * @returns the cached info itself (not a copy: the caller, getCompilerInfo, hands out copies), or
+ *   undefined on a miss (no entry, stale, unreadable or corrupt).
  * @internal used by compiler-info.ts.
  */
 export async function lookupInfo(cacheDir: string, key: string): Promise<CompilerInfo | undefined> {
@@ -94,7 +95,7 @@ export async function lookupInfo(cacheDir: string, key: string): Promise<Compile
     return undefined;
   }
   memory.set(file, entry);
-  return structuredClone(entry.info);
+  return entry.info;
 }
 
 /**

@@ -3,6 +3,7 @@
  * REAPI digest, reused while the file's (device, inode, size, mtime) are unchanged, so that a header read
  * by a thousand compiles is hashed once. Like Goma's FileHashCache (compiler_proxy /filecachez).
  */
+import { statSync } from "node:fs";
 import { stat, readFile } from "node:fs/promises";
 import { blobsForContent, type KeyedBlob } from "../goma/file-blob.ts";
 
@@ -29,11 +30,13 @@ export class FileHashCache {
   readonly stats = { hits: 0, misses: 0 };
 
   /**
-   * The entry for `absPath`, hashing the file when it is new or changed.
+   * The entry for `absPath`, hashing the file when it is new or changed. The stat is synchronous: on
+   * the warm path (every input of every compile, a local output cache hit included) one `statSync` costs a
+   * few µs where an awaited `stat` costs a trip through the event loop (lua5.4's lapi.c: ~0.6 ms of 40).
    * @throws {Error} ENOENT & co. when the file cannot be read.
    */
   async get(absPath: string): Promise<FileEntry> {
-    const st = await stat(absPath);
+    const st = statSync(absPath);
     const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
     const e = this.entries.get(absPath);
     if (e && e.key === key) {
