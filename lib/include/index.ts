@@ -265,6 +265,16 @@ export class IncludeProcessor {
     return out;
   }
 
+  /**
+   * The stat of `path` (absolute, normalized, as scanInputs lists it) taken by the latest scan (or
+   * manifest check) — of this compile when asked right after its successful scanInputs, or of a later
+   * one — without a new stat; undefined when that scan did not stat it. The proxy's FileHashCache uses
+   * it instead of stat'ing every input a second time.
+   */
+  seenStat(path: string): { dev: number; ino: number; size: number; mtimeMs: number; dir: boolean } | undefined {
+    return this.fs.seenStat(path);
+  }
+
   /** Forgets every file, directory and lookup cache, keeping the compiler probes (cold-scan measurements). */
   clearFileCaches(): void {
     this.fs.clear();

@@ -68,6 +68,19 @@ describe("include manifests", () => {
     assert.deepEqual((await scan(p)).files, first.files, "each answer is a copy");
   });
 
+  test("IncludeProcessor.seenStat(): after a scan or a manifest check, the stat of each listed file as that scan saw it", async () => {
+    const p = new IncludeProcessor({ manifests: true });
+    for (let i = 0; i < 2; i++) {
+      const { files } = await scan(p);
+      for (const f of files.filter((f) => f.startsWith(proj))) {
+        const st = fs.statSync(f);
+        assert.deepEqual(p.seenStat(f), { dir: false, dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs }, f);
+      }
+    }
+    assert.equal(p.stats().manifestHits, 1);
+    assert.equal(p.seenStat(path.join(proj, "nowhere.h")), undefined);
+  });
+
   test("IncludeProcessor without manifests (the default) keeps none", async () => {
     const p = new IncludeProcessor();
     await scan(p);

@@ -93,6 +93,15 @@ export class FsCache {
     return r;
   }
 
+  /**
+   * What `stat(path)` said in the current epoch, without a new stat: undefined when the path was not
+   * stat'ed in this epoch, or does not exist.
+   */
+  seenStat(path: string): StatInfo | undefined {
+    const hit = this.stats.get(path);
+    return hit !== undefined && hit.epoch === this.epoch ? hit.info : undefined;
+  }
+
   /** `stat(path)` (following symlinks), once per epoch. */
   statPath(path: string): StatInfo | undefined {
     const info = this.statOnce(path);
