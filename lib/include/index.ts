@@ -75,14 +75,22 @@ interface Manifest {
 const MAX_MANIFESTS = 20_000;
 
 /**
+ * The environment variables a scan may depend on: the ones it reads (the search-path variables of
+ * fs/search-path.ts, the probe key's GCC_EXEC_PREFIX and COMPILER_PATH) and, to be safe, anything else
+ * a gcc or clang driver reads to find files. Others (MAKEFLAGS, a jobserver's fds, TERM…) vary between
+ * builds without changing any input.
+ */
+const SCAN_ENV = /INCLUDE|^(CPATH|PATH|COMPILER_PATH|GCC_[A-Z_]+|CCC_[A-Z_]+|CLANG_[A-Z_]+|SDKROOT|SOURCE_DATE_EPOCH)$/;
+
+/**
  * What a scan's answer depends on besides the file system: the compile's flags, the compiler (its
- * identity picks the probe), the working directory and the environment (search-path variables, PATH).
+ * identity picks the probe), the working directory and the environment's {@link SCAN_ENV} variables.
  */
 function manifestKey(flags: CompilerFlags, info: CompilerInfo, cwd: string, env: Record<string, string>): string {
   return JSON.stringify([
     flags.args, flags.input, flags.lang, flags.sysroot ?? null, flags.infoFlags, flags.unsupported ?? null,
     info.family, info.lang, info.localPath, info.realPath, info.hash, info.version, info.target,
-    cwd, Object.entries(env).sort((a, b) => (a[0] < b[0] ? -1 : 1)),
+    cwd, Object.entries(env).filter(([k]) => SCAN_ENV.test(k)).sort((a, b) => (a[0] < b[0] ? -1 : 1)),
   ]);
 }
 
