@@ -10,7 +10,6 @@
  * duplicate, a missing object, a FILE_META whose chunks do not add up) is a DataLoss error before
  * anything is written: the task falls back to a local compile with that reason.
  */
-import { closeSync, fchmodSync, openSync, renameSync, writeSync } from "node:fs";
 import { open, rename, unlink } from "node:fs/promises";
 import { resolve } from "node:path";
 import { FILE_CHUNK_SIZE } from "../goma/file-blob.ts";
@@ -146,13 +145,14 @@ export async function writeOutputs(result: goma.IExecResult, cwd: string, umask:
   for (const it of items) {
     const tmp = `${it.path}.goma-tmp-${process.pid}-${n++}`;
     try {
-      if (it.data.byteLength <= SYNC_WRITE_MAX) {
-        writeSmall(tmp, it.data, it.mode);
-        renameSync(tmp, it.path);
-      } else {
-        await writeLarge(tmp, it.data, it.mode);
-        await rename(tmp, it.path);
+      const fh = await open(tmp, "w", it.mode);
+      try {
+        await fh.writeFile(it.data);
+        await fh.chmod(it.mode);
+      } finally {
+        await fh.close();
       }
+      await rename(tmp, it.path);
       written.push({ path: it.path, name: it.name, data: it.data, isExecutable: it.isExecutable });
     } catch (e) {
       await unlink(tmp).catch(() => {});
@@ -160,34 +160,4 @@ export async function writeOutputs(result: goma.IExecResult, cwd: string, umask:
     }
   }
   return written;
-}
-
-/**
- * Outputs up to this size (bytes) are written with synchronous calls: five awaited file operations per
- * output (open, write, chmod, close, rename) cost more than the write itself for a typical object (a
- * local output cache hit of lua5.4's lapi.c: ~0.5 ms of its ~1 ms "outputs" stage). Larger outputs
- * (tens of MiB of debug info) go through the thread pool so the proxy's event loop is not held.
- */
-const SYNC_WRITE_MAX = 4 << 20;
-
-/** Writes `data` to a new file `tmp` with `mode` (chmod too: the proxy's umask is not the requester's). */
-function writeSmall(tmp: string, data: Uint8Array, mode: number): void {
-  const fd = openSync(tmp, "w", mode);
-  try {
-    for (let off = 0; off < data.byteLength; ) off += writeSync(fd, data, off, data.byteLength - off);
-    fchmodSync(fd, mode);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** {@link writeSmall} through the thread pool, for outputs over {@link SYNC_WRITE_MAX}. */
-async function writeLarge(tmp: string, data: Uint8Array, mode: number): Promise<void> {
-  const fh = await open(tmp, "w", mode);
-  try {
-    await fh.writeFile(data);
-    await fh.chmod(mode);
-  } finally {
-    await fh.close();
-  }
 }
