@@ -71,8 +71,13 @@ interface Manifest {
   stats: [string, StatInfo | undefined][];
 }
 
-/** At most this many manifests are kept (then all are dropped: a crude bound, as for parsed files). */
-const MAX_MANIFESTS = 20_000;
+/**
+ * At most this many manifests, and this many recorded paths in all, are kept (then all are dropped: a
+ * crude bound, as for parsed files). A recorded path costs about 50 bytes (its string and stat are
+ * shared with the FsCache), so the bound is about 50 MB.
+ */
+const MAX_MANIFESTS = 50_000;
+const MAX_MANIFEST_PATHS = 1_000_000;
 
 /**
  * The environment variables a scan may depend on: the ones it reads (the search-path variables of
@@ -109,6 +114,8 @@ export class IncludeProcessor {
   private readonly caches: ScanCaches;
   /** Include manifests by {@link manifestKey}; undefined when off. */
   private readonly manifests: Map<string, Manifest> | undefined;
+  /** Recorded paths in all of {@link manifests} (bounded by MAX_MANIFEST_PATHS). */
+  private manifestPaths = 0;
 
   constructor(opts: IncludeProcessorOptions = {}) {
     this.manifests = opts.manifests ? new Map() : undefined;
@@ -177,6 +184,7 @@ export class IncludeProcessor {
     for (const [p, st] of m.stats) {
       if (!sameVersion(this.fs.statPath(p), st)) {
         this.manifests!.delete(key);
+        this.manifestPaths -= m.stats.length;
         counters.manifestStale++;
         counters.scanMs += performance.now() - t0;
         return undefined;
@@ -193,8 +201,14 @@ export class IncludeProcessor {
   private remember(key: string, files: Map<string, Origin>, seen: Map<string, StatInfo | undefined>): void {
     const now = Date.now();
     for (const st of seen.values()) if (st !== undefined && now - st.mtimeMs < RACY_MS) return;
-    if (this.manifests!.size >= MAX_MANIFESTS) this.manifests!.clear();
+    if (this.manifests!.size >= MAX_MANIFESTS || this.manifestPaths + seen.size > MAX_MANIFEST_PATHS) {
+      this.manifests!.clear();
+      this.manifestPaths = 0;
+    }
+    const old = this.manifests!.get(key);
+    if (old !== undefined) this.manifestPaths -= old.stats.length;
     this.manifests!.set(key, { files: [...files.keys()], stats: [...seen] });
+    this.manifestPaths += seen.size;
   }
 
   /** One scan (scanDetailed's); with `manifestKey`, its stats are recorded and a success leaves a manifest. */
@@ -288,6 +302,7 @@ export class IncludeProcessor {
     this.fs.clear();
     this.lookups.clear();
     this.manifests?.clear();
+    this.manifestPaths = 0;
   }
 
   /** Forgets every cache and in-memory probe (cold-start measurements; the on-disk probes stay). */
