@@ -5,7 +5,7 @@
  * Spec: Goma `client/compiler_info_builder.cc`, `client/compiler_info_cache.cc`;
  * reference/goma-protocol.md §4.2 (SETUP), §5.
  */
-import * as fsp from "node:fs/promises";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { Code, GomaError } from "../util/status.ts";
 import { compilerTypeNamed } from "./registry.ts";
@@ -72,7 +72,7 @@ export async function getCompilerInfo(
   flags: CompilerFlags, cwd: string, env: Record<string, string>, cacheDir: string,
 ): Promise<CompilerInfo> {
   const localPath = await findCompiler(flags.compiler, cwd, env);
-  const realPath = await fsp.realpath(localPath);
+  const realPath = fs.realpathSync.native(localPath); // sync: every compile asks (see stampOf)
   const real = await stampOf(realPath);
   if (!real) throw new GomaError(Code.NotFound, `Failed to find the compiler ${JSON.stringify(flags.compiler)}: ${realPath} vanished`);
   const key = compilerInfoKey(flags, localPath, real, cwd, env);

@@ -7,7 +7,6 @@
  * reference/goma-protocol.md §4.2.
  */
 import * as fs from "node:fs";
-import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { Code, GomaError } from "../util/status.ts";
 import { gomaRealPath } from "../cc/masquerade.ts";
@@ -18,11 +17,13 @@ const GOMA_BINARIES = new Set(["gomacc", "goma"]);
 
 /** True when `file` is an executable regular file (after symlinks) and not goma itself. */
 async function isCompilerCandidate(file: string): Promise<boolean> {
+  // Synchronous calls: this runs along PATH for every compile, and each awaited call costs more than the
+  // system call itself.
   try {
-    const st = await fsp.stat(file);
-    if (!st.isFile()) return false;
-    await fsp.access(file, fs.constants.X_OK);
-    const real = await fsp.realpath(file);
+    const st = fs.statSync(file, { throwIfNoEntry: false });
+    if (!st?.isFile()) return false;
+    fs.accessSync(file, fs.constants.X_OK);
+    const real = fs.realpathSync.native(file);
     return real !== gomaRealPath() && !GOMA_BINARIES.has(path.basename(real));
   } catch {
     return false;

@@ -11,6 +11,7 @@
  * reference/goma-protocol.md §4.3 (`GOMA_CACHE_DIR`), §5.
  */
 import { createHash, randomBytes } from "node:crypto";
+import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import type { CompilerInfo } from "./types.ts";
@@ -48,12 +49,10 @@ export function cacheFileOf(cacheDir: string, key: string): string {
 
 /** The current stamp of `file`, or undefined if it cannot be stat'ed. @internal */
 export async function stampOf(file: string): Promise<FileStamp | undefined> {
-  try {
-    const st = await fsp.stat(file);
-    return { path: file, size: st.size, mtimeMs: st.mtimeMs };
-  } catch {
-    return undefined;
-  }
+  // A synchronous stat: this runs for every compile (the compiler and its subprograms), and an awaited
+  // stat costs a trip through the thread pool and the event loop, ten times the stat itself.
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  return st ? { path: file, size: st.size, mtimeMs: st.mtimeMs } : undefined;
 }
 
 async function stillValid(stamps: readonly FileStamp[]): Promise<boolean> {
@@ -75,7 +74,8 @@ function isStoredEntry(v: unknown, key: string): v is StoredEntry {
 /**
  * The cached CompilerInfo of `key`, from memory or else from disk, if its stamps still match.
  *
- * @returns a fresh copy of the info, or undefined on a miss (no entry, stale, unreadable or corrupt).
+ * @returns the cached info itself (not a copy: the caller, getCompilerInfo, hands out copies), or
+ *   undefined on a miss (no entry, stale, unreadable or corrupt).
  * @internal used by compiler-info.ts.
  */
 export async function lookupInfo(cacheDir: string, key: string): Promise<CompilerInfo | undefined> {
@@ -94,7 +94,7 @@ export async function lookupInfo(cacheDir: string, key: string): Promise<Compile
     return undefined;
   }
   memory.set(file, entry);
-  return structuredClone(entry.info);
+  return entry.info;
 }
 
 /**

@@ -16,7 +16,7 @@
  */
 import * as path from "node:path";
 import type { CompilerFlags, CompilerInfo } from "../compiler/types.ts";
-import { FsCache } from "./fs/fs-cache.ts";
+import { FsCache, RACY_MS, sameVersion, type StatInfo } from "./fs/fs-cache.ts";
 import { LookupCache } from "./fs/resolve.ts";
 import { buildSearchPath } from "./fs/search-path.ts";
 import { MacroPool } from "./pp/macros.ts";
@@ -54,6 +54,49 @@ export interface IncludeProcessorOptions {
    * about one `gcc -M` saved per compiler at a restart); undefined keeps them in memory only.
    */
   probeCacheDir?: string;
+  /**
+   * Keep an include manifest per compile (off by default; the proxy turns it on): see
+   * {@link IncludeProcessor.scanInputs}.
+   */
+  manifests?: boolean;
+}
+
+/**
+ * One compile's include manifest (ccache's direct mode, made exact): the files its last scan listed and
+ * every path that scan asked `stat` about, with the answer (undefined: no such file). Stored only when
+ * none of those paths had changed within {@link RACY_MS} of the scan.
+ */
+interface Manifest {
+  files: string[];
+  stats: [string, StatInfo | undefined][];
+}
+
+/**
+ * At most this many manifests, and this many recorded paths in all, are kept (then all are dropped: a
+ * crude bound, as for parsed files). A recorded path costs about 50 bytes (its string and stat are
+ * shared with the FsCache), so the bound is about 50 MB.
+ */
+const MAX_MANIFESTS = 50_000;
+const MAX_MANIFEST_PATHS = 1_000_000;
+
+/**
+ * The environment variables a scan may depend on: the ones it reads (the search-path variables of
+ * fs/search-path.ts, the probe key's GCC_EXEC_PREFIX and COMPILER_PATH) and, to be safe, anything else
+ * a gcc or clang driver reads to find files. Others (MAKEFLAGS, a jobserver's fds, TERM…) vary between
+ * builds without changing any input.
+ */
+const SCAN_ENV = /INCLUDE|^(CPATH|PATH|COMPILER_PATH|GCC_[A-Z_]+|CCC_[A-Z_]+|CLANG_[A-Z_]+|SDKROOT|SOURCE_DATE_EPOCH)$/;
+
+/**
+ * What a scan's answer depends on besides the file system: the compile's flags, the compiler (its
+ * identity picks the probe), the working directory and the environment's {@link SCAN_ENV} variables.
+ */
+function manifestKey(flags: CompilerFlags, info: CompilerInfo, cwd: string, env: Record<string, string>): string {
+  return JSON.stringify([
+    flags.args, flags.input, flags.lang, flags.sysroot ?? null, flags.infoFlags, flags.unsupported ?? null,
+    info.family, info.lang, info.localPath, info.realPath, info.hash, info.version, info.target,
+    cwd, Object.entries(env).filter(([k]) => SCAN_ENV.test(k)).sort((a, b) => (a[0] < b[0] ? -1 : 1)),
+  ]);
 }
 
 /**
@@ -69,8 +112,13 @@ export class IncludeProcessor {
   private readonly lookups: LookupCache;
   private readonly probes: ProbeCache;
   private readonly caches: ScanCaches;
+  /** Include manifests by {@link manifestKey}; undefined when off. */
+  private readonly manifests: Map<string, Manifest> | undefined;
+  /** Recorded paths in all of {@link manifests} (bounded by MAX_MANIFEST_PATHS). */
+  private manifestPaths = 0;
 
   constructor(opts: IncludeProcessorOptions = {}) {
+    this.manifests = opts.manifests ? new Map() : undefined;
     const counters = this.statsOf.counters;
     this.fs = new FsCache(counters);
     this.lookups = new LookupCache(this.fs, counters);
@@ -89,12 +137,24 @@ export class IncludeProcessor {
    * @param info the compiler (`localPath` is probed; `family`, its type, gives the IncludeRules).
    * @param cwd the compile's working directory (absolute).
    * @param env the compile's environment (CPATH, C_INCLUDE_PATH, CPLUS_INCLUDE_PATH add dirs).
+   *
+   * With `manifests` on, a compile scanned before (same flags, compiler, cwd and environment) is
+   * answered from its manifest when every path that scan asked `stat` about — each file read, each
+   * directory listed, each name found missing — still stats the same (device, inode, size, mtime): the
+   * scan would see the same file system and give the same list. Any difference (a header edited or
+   * touched, a header added that shadows one later on the search path: its directory's mtime changed)
+   * scans again. Scans that saw a path changed within {@link RACY_MS} leave no manifest.
    */
   async scanInputs(
     flags: CompilerFlags, info: CompilerInfo, cwd: string, env: Record<string, string>,
   ): Promise<ScanResult> {
+    const key = this.manifests && flags.unsupported === undefined ? manifestKey(flags, info, cwd, env) : undefined;
+    if (key !== undefined) {
+      const files = this.fromManifest(key);
+      if (files) return { files };
+    }
     try {
-      const files = await this.scanDetailed(flags, info, cwd, env);
+      const files = await this.scan(flags, info, cwd, env, {}, key);
       return { files: [...files.keys()] };
     } catch (e) {
       if (e instanceof ScanFallback) return { files: [], fallback: `${e.kind}: ${e.message}` };
@@ -108,8 +168,53 @@ export class IncludeProcessor {
    * @returns normalized absolute path → origin, in the order found.
    * @throws {ScanFallback} where scanInputs reports a fallback (already counted).
    */
-  async scanDetailed(
+  scanDetailed(
     flags: CompilerFlags, info: CompilerInfo, cwd: string, env: Record<string, string>, opts: { lines?: boolean } = {},
+  ): Promise<Map<string, Origin>> {
+    return this.scan(flags, info, cwd, env, opts);
+  }
+
+  /** The files of the compile `key` names from its manifest when it still holds (see scanInputs), else undefined. */
+  private fromManifest(key: string): string[] | undefined {
+    const m = this.manifests!.get(key);
+    if (m === undefined) return undefined;
+    const t0 = performance.now();
+    const counters = this.statsOf.counters;
+    this.fs.newEpoch();
+    for (const [p, st] of m.stats) {
+      if (!sameVersion(this.fs.statPath(p), st)) {
+        this.manifests!.delete(key);
+        this.manifestPaths -= m.stats.length;
+        counters.manifestStale++;
+        counters.scanMs += performance.now() - t0;
+        return undefined;
+      }
+    }
+    counters.scans++;
+    counters.scansOk++;
+    counters.manifestHits++;
+    counters.scanMs += performance.now() - t0;
+    return [...m.files];
+  }
+
+  /** Keeps the manifest of a successful scan of `key` unless a path it saw changed too recently to trust its mtime. */
+  private remember(key: string, files: Map<string, Origin>, seen: Map<string, StatInfo | undefined>): void {
+    const now = Date.now();
+    for (const st of seen.values()) if (st !== undefined && now - st.mtimeMs < RACY_MS) return;
+    if (this.manifests!.size >= MAX_MANIFESTS || this.manifestPaths + seen.size > MAX_MANIFEST_PATHS) {
+      this.manifests!.clear();
+      this.manifestPaths = 0;
+    }
+    const old = this.manifests!.get(key);
+    if (old !== undefined) this.manifestPaths -= old.stats.length;
+    this.manifests!.set(key, { files: [...files.keys()], stats: [...seen] });
+    this.manifestPaths += seen.size;
+  }
+
+  /** One scan (scanDetailed's); with `manifestKey`, its stats are recorded and a success leaves a manifest. */
+  private async scan(
+    flags: CompilerFlags, info: CompilerInfo, cwd: string, env: Record<string, string>, opts: { lines?: boolean },
+    manifestKey?: string,
   ): Promise<Map<string, Origin>> {
     const t0 = performance.now();
     const counters = this.statsOf.counters;
@@ -120,18 +225,27 @@ export class IncludeProcessor {
       if (pp.unsupported !== undefined) throw new ScanFallback("unsupported", pp.unsupported);
       const probe = await this.probes.get(info, flags.lang, pp.probeArgs, flags.infoFlags, cwd, env);
       for (let round = 0; ; round++) {
-        const setup = this.prepare(flags, info, cwd, env, pp, probe, opts.lines);
-        const scanner = new Scanner(setup);
+        // A round runs synchronously from its new epoch to its end: what it records is its own.
+        if (manifestKey !== undefined) this.fs.record();
+        let scanner: Scanner;
         let files: Map<string, Origin> | undefined;
         let error: unknown;
+        let seen: Map<string, StatInfo | undefined>;
         try {
-          files = scanTranslationUnit(scanner, setup);
-        } catch (e) {
-          error = e;
+          const setup = this.prepare(flags, info, cwd, env, pp, probe, opts.lines);
+          scanner = new Scanner(setup);
+          try {
+            files = scanTranslationUnit(scanner, setup);
+          } catch (e) {
+            error = e;
+          }
+        } finally {
+          seen = this.fs.endRecord();
         }
         if (scanner.unknownQueries.size === 0) {
           if (error !== undefined) throw error;
           counters.scansOk++;
+          if (manifestKey !== undefined) this.remember(manifestKey, files!, seen);
           return files!;
         }
         if (round >= MAX_QUERY_ROUNDS) throw new ScanFallback("probe", `no stable answers for ${[...scanner.unknownQueries].join(", ")}`);
@@ -163,7 +277,7 @@ export class IncludeProcessor {
    * This processor's counters and cache sizes since it was built, for the proxy's dashboard:
    * `scans`, `scansOk`, `fallbacks`, `fallback.<kind>` (error, unsupported, probe, io, internal),
    * `probes`, `probeCacheHits`, `queryRounds`, `fileHits`/`fileReads`, `bytesRead`, `listingHits`/`listingReads`,
-   * `lookups`/`lookupHits`, `condHits`, `stats`, `guardSkips`, `onceSkips`, `scanMs`, and `cache.files`/`cache.dirs`/`cache.stats` (entries).
+   * `lookups`/`lookupHits`, `condHits`, `stats`, `guardSkips`, `onceSkips`, `manifestHits`/`manifestStale`, `scanMs`, and `cache.files`/`cache.dirs`/`cache.stats` (entries).
    */
   stats(): Record<string, number> {
     const counters = this.statsOf.counters;
@@ -173,10 +287,22 @@ export class IncludeProcessor {
     return out;
   }
 
+  /**
+   * The stat of `path` (absolute, normalized, as scanInputs lists it) taken by the latest scan (or
+   * manifest check) — of this compile when asked right after its successful scanInputs, or of a later
+   * one — without a new stat; undefined when that scan did not stat it. The proxy's FileHashCache uses
+   * it instead of stat'ing every input a second time.
+   */
+  seenStat(path: string): { dev: number; ino: number; size: number; mtimeMs: number; dir: boolean } | undefined {
+    return this.fs.seenStat(path);
+  }
+
   /** Forgets every file, directory and lookup cache, keeping the compiler probes (cold-scan measurements). */
   clearFileCaches(): void {
     this.fs.clear();
     this.lookups.clear();
+    this.manifests?.clear();
+    this.manifestPaths = 0;
   }
 
   /** Forgets every cache and in-memory probe (cold-start measurements; the on-disk probes stay). */

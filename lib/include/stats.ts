@@ -39,6 +39,12 @@ export function newCounters() {
     /** Includes skipped because of an include guard / `#pragma once` or `#import`. */
     guardSkips: 0,
     onceSkips: 0,
+    /**
+     * scanInputs calls answered by an include manifest (every path the last scan of the same compile
+     * consulted still stats the same), and manifests found stale (a path changed: scanned again).
+     */
+    manifestHits: 0,
+    manifestStale: 0,
     /** Total ms spent in scans (wall clock, including probes). */
     scanMs: 0,
   };

@@ -64,7 +64,8 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Pro
   await claimSocket(socketPath, config.tmpDir);
   mkdirSync(cacheDir, { recursive: true });
   // The include processor's per-compiler probe survives restarts (about one `gcc -M` saved per compiler).
-  const includes = new IncludeProcessor({ probeCacheDir: config.includeProbeCacheDir });
+  // Include manifests: a compile seen before is listed by re-checking the stats its last scan made.
+  const includes = new IncludeProcessor({ probeCacheDir: config.includeProbeCacheDir, manifests: true });
   const localCache = config.localOutputCache && new LocalOutputCache(config.localOutputCache.dir, config.localOutputCache.limits);
   if (localCache) log.info(`local output cache in ${localCache.dir}`);
   const http = new GomaHttpClient({ ...config.server, authorizationProvider: deps.authorization });

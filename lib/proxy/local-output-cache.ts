@@ -23,6 +23,7 @@
  * file's mtime (touched on every hit), so the order survives restarts.
  */
 import { createHash } from "node:crypto";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, stat, unlink, utimes } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { goma, type IExecReq } from "../goma/proto.ts";
@@ -159,6 +160,34 @@ export function decodeEntry(key: string, data: Uint8Array): CachedResult | strin
   return { files, exitStatus: 0, stdout, stderr };
 }
 
+/** Entries up to this size (bytes) are read with synchronous calls (see {@link readSmall}). */
+const SYNC_READ_MAX = 4 << 20;
+
+/**
+ * The whole file at `p` read synchronously when it holds at most {@link SYNC_READ_MAX} bytes, else
+ * undefined (the caller reads it through the thread pool, so a huge entry does not hold the event loop).
+ * An awaited readFile costs more than the read of a typical entry (lua5.4's lapi.c: ~0.3 ms).
+ * @throws {Error} ENOENT & co. as readFile.
+ */
+function readSmall(p: string): Uint8Array | undefined {
+  const fd = openSync(p, "r");
+  try {
+    const size = fstatSync(fd).size;
+    if (size > SYNC_READ_MAX) return undefined;
+    const buf = new Uint8Array(size);
+    let off = 0;
+    while (off < size) {
+      const n = readSync(fd, buf, off, size - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    // Entries are renamed into place, never rewritten: a short read is a truncated entry (its checks fail).
+    return buf.subarray(0, off);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * The cache in one directory. Never throws from {@link lookup} or {@link store}: an I/O error is a miss or
  * a skipped store (counted in `errors`), so a build never fails because the cache did.
@@ -237,7 +266,7 @@ export class LocalOutputCache {
     const p = this.pathOf(key);
     let data: Uint8Array;
     try {
-      data = new Uint8Array(await readFile(p));
+      data = readSmall(p) ?? new Uint8Array(await readFile(p));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "ENOENT") this.counters.errors++;
       this.counters.misses++;

@@ -100,10 +100,13 @@ export async function runTask(req: CcRequest, ctx: TaskContext): Promise<TaskAns
       type.compilerInfo(flags, req.cwd, req.env, ctx.cacheDir).catch((e) => {
         throw new GomaError(GomaError.from(e).code, `compiler info: ${GomaError.from(e).rawMessage}`);
       }));
+    // True when the include processor listed the inputs: its stats are then this compile's (listInputs).
+    let scanned = false;
     const inputs = await stage("inputs", async () => {
       // Our include processor first; where it gives up, the compiler's own -M (never a guessed list).
       if (ctx.includeProcessor !== false) {
         const scan = await type.scanInputs(flags, info, req.cwd, req.env, ctx.includes);
+        scanned = !scan.fallback;
         if (!scan.fallback) return scan.files;
         t.includeFallback = scan.fallback;
       }
@@ -114,7 +117,7 @@ export async function runTask(req: CcRequest, ctx: TaskContext): Promise<TaskAns
       });
     });
     const [execReq, listed] = await stage("request", async () =>
-      [buildExecReq(req, flags, info, ctx), await listInputs(inputs, info, req.cwd, ctx)] as const);
+      [buildExecReq(req, flags, info, ctx), await listInputs(inputs, info, req.cwd, ctx, scanned)] as const);
     const expected = { allowed: flags.outputs, required: [flags.output, ...(flags.depFile !== undefined ? [flags.depFile] : [])] };
     const lc = ctx.localCache;
     if (lc && execReq.cachePolicy !== goma.ExecReq.CachePolicy.STORE_ONLY) {
@@ -260,10 +263,11 @@ interface ListedInput {
 
 /**
  * The inputs and toolchain files as the ExecReq lists them (cwd-relative when under cwd), hashed through
- * the file hash cache, sorted by name.
+ * the file hash cache, sorted by name. With `scanned` (the include processor just listed them), each
+ * file's stat is the scan's when it has one (IncludeProcessor `seenStat`), not a second stat.
  * @throws {GomaError} FailedPrecondition when an input cannot be read.
  */
-async function listInputs(inputs: string[], info: CompilerInfo, cwd: string, ctx: TaskContext): Promise<ListedInput[]> {
+async function listInputs(inputs: string[], info: CompilerInfo, cwd: string, ctx: TaskContext, scanned = false): Promise<ListedInput[]> {
   const toolchain = new Set(info.toolchain.filter((f) => f.symlinkTarget === undefined).map((f) => f.path));
   const out: ListedInput[] = [];
   for (const abs of new Set([...inputs, ...toolchain])) {
@@ -274,7 +278,7 @@ async function listInputs(inputs: string[], info: CompilerInfo, cwd: string, ctx
       out.push({ name, abs, hashKey: "", mtimeMs: 0, toolchain: true });
       continue;
     }
-    const e = await ctx.files.get(abs).catch((err) => {
+    const e = await ctx.files.get(abs, scanned ? ctx.includes.seenStat(abs) : undefined).catch((err) => {
       throw new GomaError(Code.FailedPrecondition, `input ${abs} cannot be read: ${(err as Error).message}`);
     });
     out.push({ name, abs, hashKey: e.hashKey, mtimeMs: e.mtimeMs, toolchain: false });

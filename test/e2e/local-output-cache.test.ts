@@ -6,7 +6,7 @@
  */
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, writeFileSync, readFileSync, rmSync, readdirSync, existsSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync, readFileSync, rmSync, readdirSync, existsSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startStack, gomaBin, run, type GomaStack, type TaskInfo } from "./harness.ts";
@@ -115,6 +115,58 @@ test("a second identical compile with the server stopped is served from the loca
   assert.equal((await lastTask(stack)).localCacheHit, true);
   assert.ok(readFileSync(join(proj, "a.o")).equals(obj));
   assert.equal(entries(loc).length, 1);
+});
+
+test("include manifests on the hit path: a header added that shadows, an edited header (same size) miss; the old state and an mtime-only change hit, always the right object", async () => {
+  const { proj, stack } = await setup((loc) => ({ GOMA_LOCAL_OUTPUT_CACHE_DIR: loc }));
+  mkdirSync(join(proj, "first"));
+  mkdirSync(join(proj, "second"));
+  rmSync(join(proj, "h.h"));
+  writeFileSync(join(proj, "second", "h.h"), "#define N 41\n");
+  // Old mtimes everywhere, so the proxy's scans leave manifests (a path modified within 2 s leaves none).
+  const old = new Date("2020-01-01T00:00:00Z");
+  const age = (...rel: string[]) => rel.forEach((f) => utimesSync(join(proj, f), old, old));
+  age("a.c", "second/h.h", "first", "second", ".");
+  const args = ["gcc", "-O2", "-MD", "-Ifirst", "-Isecond", "-c", "a.c", "-o", "a.o"];
+  const local = async (): Promise<Buffer> => {
+    const r = await run(args, { cwd: proj });
+    assert.equal(r.code, 0, r.stderr);
+    const o = readFileSync(join(proj, "a.o"));
+    rmSync(join(proj, "a.o"));
+    rmSync(join(proj, "a.d"));
+    age("."); // the local compile's outputs came and went: the project directory is old again
+    return o;
+  };
+  const compile = async (want: "hit" | "miss", obj: Buffer, what: string) => {
+    const r = await cc(stack, proj, args);
+    assert.equal(r.code, 0, r.stderr);
+    const t = await lastTask(stack);
+    assert.equal(t.localCacheHit === true, want === "hit", `${what}: ${t.outcome} ${t.reason ?? ""}`);
+    assert.ok(readFileSync(join(proj, "a.o")).equals(obj), `${what}: the object a local compile writes`);
+    rmSync(join(proj, "a.o"));
+    rmSync(join(proj, "a.d"));
+    age(".");
+  };
+  const obj41 = await local();
+  await compile("miss", obj41, "first compile");
+  await compile("hit", obj41, "same sources");
+  const manifestHits = async () => Number(/include\.manifestHits<\/td><td>(\d+)</.exec(await (await fetch(`http://127.0.0.1:${stack.dashboardPort}/statz`)).text())?.[1]);
+  assert.ok((await manifestHits()) >= 1, "the hit was listed from the manifest");
+
+  writeFileSync(join(proj, "first", "h.h"), "#define N 7\n"); // shadows second/h.h
+  const obj7 = await local();
+  assert.ok(!obj7.equals(obj41));
+  await compile("miss", obj7, "a header added earlier on the search path");
+
+  rmSync(join(proj, "first", "h.h"));
+  await compile("hit", obj41, "the shadowing header removed again");
+
+  writeFileSync(join(proj, "second", "h.h"), "#define N 42\n"); // same size, new content, new mtime
+  const obj42 = await local();
+  await compile("miss", obj42, "an edited header");
+  const later = new Date("2021-01-01T00:00:00Z");
+  utimesSync(join(proj, "second", "h.h"), later, later);
+  await compile("hit", obj42, "an mtime-only change");
 });
 
 test("a flipped byte in a stored entry: a miss, the entry removed, the compile still right (and stored again)", async () => {

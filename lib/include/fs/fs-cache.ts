@@ -73,8 +73,43 @@ export class FsCache {
     this.epoch++;
   }
 
+  /** While a scan is recorded ({@link record}): every path asked of {@link statPath} and its answer. */
+  private recording: Map<string, StatInfo | undefined> | undefined;
+
+  /**
+   * Records, until {@link endRecord}, every path {@link statPath} is asked about and what it answered (a
+   * hit of the epoch's cache too). Every observation a scan makes of the file system goes through
+   * statPath — a file's content is read by its stat's version, a listing by its directory's stat — so a
+   * scan's answer is a function of its inputs and of these stats (the include manifest's premise).
+   */
+  record(): void {
+    this.recording = new Map();
+  }
+
+  /** Stops recording and returns what was recorded (empty when {@link record} was not called). */
+  endRecord(): Map<string, StatInfo | undefined> {
+    const r = this.recording ?? new Map<string, StatInfo | undefined>();
+    this.recording = undefined;
+    return r;
+  }
+
+  /**
+   * What `stat(path)` said in the current epoch, without a new stat: undefined when the path was not
+   * stat'ed in this epoch, or does not exist.
+   */
+  seenStat(path: string): StatInfo | undefined {
+    const hit = this.stats.get(path);
+    return hit !== undefined && hit.epoch === this.epoch ? hit.info : undefined;
+  }
+
   /** `stat(path)` (following symlinks), once per epoch. */
   statPath(path: string): StatInfo | undefined {
+    const info = this.statOnce(path);
+    if (this.recording !== undefined) this.recording.set(path, info);
+    return info;
+  }
+
+  private statOnce(path: string): StatInfo | undefined {
     const hit = this.stats.get(path);
     if (hit !== undefined && hit.epoch === this.epoch) return hit.info;
     let info: StatInfo | undefined;
@@ -217,7 +252,8 @@ export interface LookupDeps {
   ok: boolean;
 }
 
-function sameVersion(a: StatInfo | undefined, b: StatInfo | undefined): boolean {
+/** True when two stats show the same version of a path (same device, inode, size, mtime and kind), or both no file. */
+export function sameVersion(a: StatInfo | undefined, b: StatInfo | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
   return a.dev === b.dev && a.ino === b.ino && a.mtimeMs === b.mtimeMs && a.size === b.size && a.dir === b.dir;
 }
