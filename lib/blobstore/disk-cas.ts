@@ -319,7 +319,7 @@ export class DiskCas implements EvictableCas {
 
   /**
    * Places a copy of a blob at `dest` (which must not exist), mode 0444 (0555 for executables), and
-   * verifies the copy against the digest (a blob of at most 64 KiB is read and verified, and exactly the
+   * verifies the copy against the digest (a blob of at most 1 MiB is read and verified, and exactly the
    * verified bytes are written: {@link DiskCas.#materializeSmall}). Never a hard link: an action running as root could write
    * through a shared inode into the store (reflinks where the file system has them: copy-on-write).
    * Cost on this project's ext4 machine: 60 files (1.4 MiB, a lua compile's input root is smaller) take
@@ -385,12 +385,12 @@ export class DiskCas implements EvictableCas {
 }
 
 /**
- * Blobs up to this size are read, hashed and written with synchronous calls (64 KiB: a source file, a
+ * Blobs up to this size are read, hashed and written with synchronous calls (1 MiB: a source file, a
  * header, an object file of a small TU): each takes microseconds on a local disk, less than scheduling
  * one async call through the thread pool, which the miss path would otherwise pay several times per
  * blob. Larger blobs keep the async (and, for materialize, copy-on-write) path.
  */
-const SMALL_BLOB_BYTES = 64 * 1024;
+const SMALL_BLOB_BYTES = 1024 * 1024;
 
 /** Files up to this size are hashed from one read; larger ones are streamed. */
 const HASH_IN_ONE_READ_BYTES = 4 * 1024 * 1024;
