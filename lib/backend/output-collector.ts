@@ -16,8 +16,8 @@
  * Spec: REAPI Command.output_paths/output_files/output_directories/output_directory_format,
  * ActionResult.output_*, Tree; reference/reapi-buildbarn.md §1.2.
  */
-import { lstat, mkdir, readdir, readlink } from "node:fs/promises";
-import type { Stats } from "node:fs";
+import { lstat, readdir, readlink } from "node:fs/promises";
+import { lstatSync, mkdirSync, type Stats } from "node:fs";
 import { join, relative, sep } from "node:path";
 import type { Cas } from "../blobstore/cas.ts";
 import { type Digest, digestKey, digestOf } from "../digest/digest.ts";
@@ -54,10 +54,15 @@ async function checkParents(root: string, abs: string, p: string, create: boolea
   let cur = root;
   for (const part of parts) {
     cur = join(cur, part);
-    let st: Stats | undefined = await lstat(cur).catch(() => undefined);
+    // Synchronous: one lstat per path component per output, microseconds each.
+    let st: Stats | undefined = lstatSync(cur, { throwIfNoEntry: false });
     if (!st && create) {
-      await mkdir(cur).catch((e: NodeJS.ErrnoException) => { if (e.code !== "EEXIST") throw e; });
-      st = await lstat(cur);
+      try {
+        mkdirSync(cur);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      }
+      st = lstatSync(cur);
     }
     if (!st) return false;
     if (st.isSymbolicLink()) {
@@ -161,7 +166,7 @@ export async function collectOutputs(cas: Cas, command: R.ICommand, workDir: str
     const abs = outputPath(root, workDir, p);
     if (!(await checkParents(root, abs, p, false))) continue;
     // Never followed, legacy outputs included: a symlink is reported as one.
-    const st = await lstat(abs).catch(() => undefined);
+    const st = lstatSync(abs, { throwIfNoEntry: false });
     if (!st) continue;
     if (st.isSymbolicLink()) {
       outputSymlinks.push({ path: p, target: await readlink(abs) });

@@ -5,6 +5,7 @@
  * power loss before the data reached the disk (no fsync, for speed).
  */
 import { randomUUID } from "node:crypto";
+import { mkdirSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { mkdir, readdir, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 
@@ -58,6 +59,33 @@ export async function writeFileAtomic(tmpDir: string, dest: string, data: Uint8A
     await commitTemp(tmp, dest);
   } catch (err) {
     await unlink(tmp).catch(() => {});
+    throw err;
+  }
+}
+
+/** {@link commitTemp} with synchronous calls (for small entries: a rename costs less than an async call). */
+export function commitTempSync(tmp: string, dest: string): void {
+  try {
+    renameSync(tmp, dest);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    mkdirSync(dirname(dest), { recursive: true });
+    renameSync(tmp, dest);
+  }
+}
+
+/**
+ * {@link writeFileAtomic} with synchronous calls, for small entries (a CAS blob of a few KiB, an
+ * action-cache entry): the same temporary file and rename.
+ * @throws the underlying OS error (the temporary file is removed).
+ */
+export function writeFileAtomicSync(tmpDir: string, dest: string, data: Uint8Array, mode: number): void {
+  const tmp = tempPath(tmpDir);
+  try {
+    writeFileSync(tmp, data, { mode, flag: "wx" });
+    commitTempSync(tmp, dest);
+  } catch (err) {
+    try { unlinkSync(tmp); } catch { /* never created */ }
     throw err;
   }
 }

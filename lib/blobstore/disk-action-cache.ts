@@ -16,12 +16,13 @@
  * Spec: REAPI ActionCache.GetActionResult / UpdateActionResult; reference/reapi-buildbarn.md §2.3.
  */
 import { createHash } from "node:crypto";
-import { readFile, unlink } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { type Digest, digestKey, sha256Hex } from "../digest/digest.ts";
 import { log } from "../util/log.ts";
 import { build } from "../reapi/proto.ts";
-import { prepareTmpDir, writeFileAtomic } from "./atomic-file.ts";
+import { prepareTmpDir, writeFileAtomicSync } from "./atomic-file.ts";
 import type { ActionResultMessage, EvictableActionCache, StoredEntry } from "./cas.ts";
 import { scanStore } from "./scan-store.ts";
 import R = build.bazel.remote.execution.v2;
@@ -88,7 +89,7 @@ export class DiskActionCache implements EvictableActionCache {
     const path = this.pathOf(instanceName, actionDigest);
     let data: Buffer;
     try {
-      data = await readFile(path);
+      data = readFileSync(path);
     } catch {
       return undefined;
     }
@@ -122,6 +123,6 @@ export class DiskActionCache implements EvictableActionCache {
     const sum = createHash("sha256").update(payload).digest();
     const data = Buffer.concat([MAGIC, sum, payload]);
     const path = this.pathOf(instanceName, actionDigest);
-    await writeFileAtomic(this.#tmpDir, path, data, 0o644);
+    writeFileAtomicSync(this.#tmpDir, path, data, 0o644); // a few hundred bytes: cheaper than an async write
   }
 }

@@ -54,6 +54,20 @@ for (const instanceName of ["", "hardlinking"]) {
       assert.equal((await client.readBlob(EMPTY_DIGEST)).byteLength, 0);
     });
 
+    test("readBlobs() reads several blobs at once, small ones batched and large ones streamed, each verified", async () => {
+      const small = [blob(randomBytes(300)), blob(randomBytes(2 * MiB)), blob(randomBytes(3 * MiB))];
+      const big = blob(randomBytes(5 * MiB + 3));
+      await client.uploadBlobs([...small, big]);
+      const asked = [small[0]!.digest, big.digest, small[1]!.digest, small[0]!.digest, EMPTY_DIGEST, small[2]!.digest];
+      const got = await client.readBlobs(asked);
+      const key = (d: Digest) => `${d.hash}/${d.sizeBytes}`;
+      assert.deepEqual([...got.keys()].sort(), [...new Set(asked.map(key))].sort());
+      for (const b of [...small, big]) assert.ok(Buffer.from(got.get(key(b.digest))!).equals(b.data));
+      assert.equal(got.get(key(EMPTY_DIGEST))!.byteLength, 0);
+      const absent = digestOf(randomBytes(50));
+      await assert.rejects(client.readBlobs([small[0]!.digest, absent]), isCode(Code.NotFound));
+    });
+
     test("uploadBlobs() and readBlob() use ByteStream beyond the batch cap", async () => {
       // 5 MiB exceeds the server's 4 MiB batch limit: only ByteStream can carry it.
       const big = blob(randomBytes(5 * MiB + 17));

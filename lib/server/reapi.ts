@@ -14,6 +14,11 @@ export interface Reapi {
   findMissingBlobs(digests: Digest[]): Promise<Digest[]>;
   uploadBlobs(blobs: { digest: Digest; data: Uint8Array }[]): Promise<void>;
   readBlob(digest: Digest): Promise<Uint8Array>;
+  /**
+   * Several blobs at once (verified), by digest key: what the adapter reads of one ActionResult in one
+   * round trip (ReapiClient: BatchReadBlobs). Optional: without it they are read one by one.
+   */
+  readBlobs?(digests: Digest[]): Promise<Map<string, Uint8Array>>;
   getActionResult(actionDigest: Digest, opts?: { inlineStdout?: boolean; inlineStderr?: boolean }): Promise<ActionResult | undefined>;
   execute(actionDigest: Digest, opts?: { skipCacheLookup?: boolean }): Promise<ExecuteResponse>;
 }

@@ -43,10 +43,30 @@ export interface ResultContext {
 
 type ActionResultLike = R.IActionResult;
 
-async function bytesOf(reapi: Reapi, raw: Uint8Array | null | undefined, digest: R.IDigest | null | undefined): Promise<Uint8Array> {
+async function bytesOf(reapi: Reapi, raw: Uint8Array | null | undefined, digest: R.IDigest | null | undefined,
+  prefetched?: Map<string, Uint8Array>): Promise<Uint8Array> {
   if (raw && raw.byteLength) return raw;
-  if (digest && Number(digest.sizeBytes ?? 0) > 0) return reapi.readBlob(toDigest(digest));
+  if (digest && Number(digest.sizeBytes ?? 0) > 0) {
+    const d = toDigest(digest);
+    return prefetched?.get(digestKey(d)) ?? reapi.readBlob(d);
+  }
   return new Uint8Array();
+}
+
+/**
+ * The blobs of `ar` that are not inlined (stdout, stderr, output files), read in one call when the
+ * backend client can ({@link Reapi.readBlobs}) and there are several; else undefined (read one by one).
+ */
+async function prefetchBlobs(reapi: Reapi, ar: ActionResultLike): Promise<Map<string, Uint8Array> | undefined> {
+  if (!reapi.readBlobs) return undefined;
+  const want: Digest[] = [];
+  const add = (raw: Uint8Array | null | undefined, d: R.IDigest | null | undefined) => {
+    if (!(raw && raw.byteLength) && d && Number(d.sizeBytes ?? 0) > 0) want.push(toDigest(d));
+  };
+  add(ar.stderrRaw, ar.stderrDigest);
+  add(ar.stdoutRaw, ar.stdoutDigest);
+  for (const f of ar.outputFiles ?? []) add(f.contents, f.digest);
+  return want.length > 1 ? reapi.readBlobs(want) : undefined;
 }
 
 /** Removes the wrapper's marker line and maps the exec root back to the client root. */
@@ -68,8 +88,9 @@ export function cleanStream(data: Uint8Array, clientRoot: string, execRoot?: str
  * killed process …: lib/server/infra-failure.ts), so the client compiles locally instead of failing.
  */
 export async function actionResultToExecResp(ar: ActionResultLike, ctx: ResultContext): Promise<IExecResp> {
-  const err = cleanStream(await bytesOf(ctx.reapi, ar.stderrRaw, ar.stderrDigest), ctx.root);
-  const out = cleanStream(await bytesOf(ctx.reapi, ar.stdoutRaw, ar.stdoutDigest), ctx.root, err.execRoot);
+  const pre = await prefetchBlobs(ctx.reapi, ar);
+  const err = cleanStream(await bytesOf(ctx.reapi, ar.stderrRaw, ar.stderrDigest, pre), ctx.root);
+  const out = cleanStream(await bytesOf(ctx.reapi, ar.stdoutRaw, ar.stdoutDigest, pre), ctx.root, err.execRoot);
   const exitCode = ar.exitCode ?? 0;
   const stderrText = Buffer.from(err.data).toString("utf8");
   if (exitCode === ENV_MISMATCH_EXIT && stderrText.startsWith(ENV_MISMATCH_PREFIX)) {
@@ -93,7 +114,7 @@ export async function actionResultToExecResp(ar: ActionResultLike, ctx: ResultCo
   const small: { out: goma.ExecResult.IOutput; content: Uint8Array }[] = [];
   for (const f of files) {
     const filename = ctx.outputsByRel.get(f.rel) ?? path.relative(ctx.cwd, path.join(ctx.root, f.rel));
-    let content = await bytesOf(ctx.reapi, f.contents, f.digest);
+    let content = await bytesOf(ctx.reapi, f.contents, f.digest, pre);
     if (ctx.rootTokenFile !== undefined && f.rel === ctx.rootTokenFile) content = untokenizeRoot(content, ctx.root);
     const o: goma.ExecResult.IOutput = { filename, isExecutable: f.isExecutable };
     if (content.byteLength <= FILE_CHUNK_SIZE) {

@@ -46,7 +46,11 @@ cd -P .
 root=$PWD
 printf '${EXEC_ROOT_MARKER}%s\\n' "$root" >&2
 m=${MANIFEST_PATH}
-if [ -s "$m" ] && [ "\${GOMA_ENV_VERIFIED:-}" != "$(sha256sum < "$m" | cut -c1-64)" ]; then
+# One process for the manifest's hash ("<sha256>  -"; no cut, no pipeline): this runs in every action.
+# Unset GOMA_ENV_VERIFIED never equals h (the check runs).
+h=-
+if [ -s "$m" ] && [ -n "\${GOMA_ENV_VERIFIED:-}" ]; then h=$(sha256sum < "$m"); h=\${h%% *}; fi
+if [ -s "$m" ] && [ "\${GOMA_ENV_VERIFIED:-}" != "$h" ]; then
   # Not verified by the worker itself (the embedded backend does, lib/backend/env-verifier.ts): check
   # here, remembering verified manifests in the worker user's own cache dir (none without HOME).
   c=\${XDG_CACHE_HOME:-\${HOME:+$HOME/.cache}}
