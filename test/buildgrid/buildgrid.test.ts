@@ -88,13 +88,15 @@ async function startBuildGrid(): Promise<{ address: string; log: () => string }>
   const proc = spawn(bgd, ["server", "start", join(root, "bgd.yml")], { cwd: root, stdio: ["ignore", out, out] });
   running.push({ proc, root });
   const log = () => readFileSync(logFile, "utf8");
-  let exited = false;
-  proc.once("exit", () => { exited = true; });
-  const exit = new Promise<never>((_, rej) => proc.once("exit", () => rej(new Error(`bgd exited during start-up:\n${log()}`))));
-  exit.catch(() => {});
-  await Promise.race([waitForListener(port, Date.now() + 2 * MINUTE), exit]).catch((e: Error) => {
-    throw exited ? e : new Error(`bgd did not listen on 127.0.0.1:${port} within 2 minutes (${e.message}):\n${log()}`);
-  });
+  // bgd exiting before it listens ends the wait; the listener goes once it listens (the test's own stop
+  // later removes the log with the rest of the root).
+  let onExit = () => {};
+  const exit = new Promise<"exited">((res) => { onExit = () => res("exited"); proc.once("exit", onExit); });
+  const ready = waitForListener(port, Date.now() + 2 * MINUTE).then(() => "ready" as const, (e: Error) => e);
+  const first = await Promise.race([ready, exit]);
+  proc.off("exit", onExit);
+  if (first === "exited") throw new Error(`bgd exited during start-up:\n${log()}`);
+  if (first instanceof Error) throw new Error(`bgd did not listen on 127.0.0.1:${port} within 2 minutes (${first.message}):\n${log()}`);
   return { address: `127.0.0.1:${port}`, log };
 }
 
