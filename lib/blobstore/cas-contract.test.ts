@@ -16,7 +16,7 @@ import { DiskCas } from "./disk-cas.ts";
 import { MemoryActionCache } from "./memory-action-cache.ts";
 import { MemoryCas } from "./memory-cas.ts";
 import { ReadThroughActionCache, ReadThroughCas } from "./read-through-cas.ts";
-import { withSizeLimit } from "./size-limit.ts";
+import { withSizeLimit } from "./size-limited-store.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const isCode = (code: Code) => (e: unknown) => e instanceof GomaError && e.code === code;

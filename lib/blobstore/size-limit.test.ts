@@ -6,7 +6,8 @@ import { after, before, describe, test } from "node:test";
 import { digestOf } from "../digest/digest.ts";
 import { DiskActionCache } from "./disk-action-cache.ts";
 import { DiskCas } from "./disk-cas.ts";
-import { LOW_WATER_RATIO, withSizeLimit } from "./size-limit.ts";
+import { LOW_WATER_RATIO } from "./size-limit.ts";
+import { withSizeLimit } from "./size-limited-store.ts";
 
 const KiB = 1024;
 /** A blob of `n` bytes, distinct per `tag`. */

@@ -7,8 +7,8 @@
  * cannot outrun eviction.
  *
  * This file is the budget (the policy); the decorators that feed it sit in size-limited-store.ts
- * ({@link SizeLimitedCas}, {@link SizeLimitedActionCache}) over any store with the
- * {@link EvictableStore} capability (disk or memory). {@link withSizeLimit} puts both on one budget.
+ * (`SizeLimitedCas`, `SizeLimitedActionCache` in size-limited-store.ts) over any store with the
+ * {@link EvictableStore} capability (disk or memory). `withSizeLimit` (size-limited-store.ts) puts both on one budget.
  *
  * Never corrupt: eviction removes whole entries (written atomically by the stores); an AC entry whose
  * blobs were evicted is a miss (its blobs no longer verify), never a half result. Blobs pinned by an
@@ -18,7 +18,6 @@
  */
 import type { EvictableActionCache, EvictableCas, EvictableStore } from "./cas.ts";
 import { log } from "../util/log.ts";
-import { SizeLimitedActionCache, SizeLimitedCas } from "./size-limited-store.ts";
 
 /** Eviction brings the total down to this fraction of the limit, so that it does not run on every write. */
 export const LOW_WATER_RATIO = 0.9;
@@ -47,7 +46,7 @@ interface Entry {
 
 /**
  * The LRU byte budget of one or more stores. Create with {@link CacheSizeLimit.create} (or
- * {@link withSizeLimit}); the decorators of size-limited-store.ts report writes and uses to it.
+ * `withSizeLimit`); the decorators of size-limited-store.ts report writes and uses to it.
  */
 export class CacheSizeLimit {
   /** The limit, bytes; eviction starts above it. */
@@ -166,18 +165,3 @@ export class CacheSizeLimit {
 }
 
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
-
-/**
- * Puts a CAS and an action cache under one shared budget: accounts for what they hold, enforces the
- * limit, and returns the two decorated stores (use those from now on: writes and reads that bypass them
- * are not accounted) with the budget.
- * @param maxBytes the limit in bytes (> 0), e.g. `--cache-max-size-mb` × 2^20.
- * @throws {RangeError} when `maxBytes` is not a positive safe integer.
- * @example
- * const { cas, ac, limit } = await withSizeLimit(10 * 2 ** 30, await DiskCas.open(d1), await DiskActionCache.open(d2));
- */
-export async function withSizeLimit(maxBytes: number, cas: EvictableCas, ac: EvictableActionCache):
-  Promise<{ cas: SizeLimitedCas; ac: SizeLimitedActionCache; limit: CacheSizeLimit }> {
-  const limit = await CacheSizeLimit.create(maxBytes, [cas, ac]);
-  return { cas: new SizeLimitedCas(cas, limit), ac: new SizeLimitedActionCache(ac, limit), limit };
-}

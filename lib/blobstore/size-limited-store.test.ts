@@ -6,7 +6,7 @@ import { after, before, describe, test } from "node:test";
 import { digestOf } from "../digest/digest.ts";
 import { MemoryActionCache } from "./memory-action-cache.ts";
 import { MemoryCas } from "./memory-cas.ts";
-import { withSizeLimit } from "./size-limit.ts";
+import { withSizeLimit } from "./size-limited-store.ts";
 
 const KiB = 1024;
 /** A blob of 8 KiB (two 4 KiB blocks), distinct per `tag`. */

@@ -10,7 +10,7 @@
 import type { Digest } from "../digest/digest.ts";
 import type { ActionResultMessage, BlobWriter, EvictableActionCache, EvictableCas } from "./cas.ts";
 import { ForwardingActionCache, ForwardingCas } from "./forwarding.ts";
-import type { CacheSizeLimit } from "./size-limit.ts";
+import { CacheSizeLimit } from "./size-limit.ts";
 
 /** A CAS whose blobs count against a shared {@link CacheSizeLimit}. Create with `withSizeLimit` or directly. */
 export class SizeLimitedCas extends ForwardingCas {
@@ -136,4 +136,19 @@ export class SizeLimitedActionCache extends ForwardingActionCache {
     await super.put(instanceName, actionDigest, result);
     await this.#limit.stored(this.#ac.entryKey(instanceName, actionDigest), this.#ac.entrySizeBytes(result), this.#ac);
   }
+}
+
+/**
+ * Puts a CAS and an action cache under one shared budget: accounts for what they hold, enforces the
+ * limit, and returns the two decorated stores (use those from now on: writes and reads that bypass them
+ * are not accounted) with the budget.
+ * @param maxBytes the limit in bytes (> 0), e.g. `--cache-max-size-mb` × 2^20.
+ * @throws {RangeError} when `maxBytes` is not a positive safe integer.
+ * @example
+ * const { cas, ac, limit } = await withSizeLimit(10 * 2 ** 30, await DiskCas.open(d1), await DiskActionCache.open(d2));
+ */
+export async function withSizeLimit(maxBytes: number, cas: EvictableCas, ac: EvictableActionCache):
+  Promise<{ cas: SizeLimitedCas; ac: SizeLimitedActionCache; limit: CacheSizeLimit }> {
+  const limit = await CacheSizeLimit.create(maxBytes, [cas, ac]);
+  return { cas: new SizeLimitedCas(cas, limit), ac: new SizeLimitedActionCache(ac, limit), limit };
 }

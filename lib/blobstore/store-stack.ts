@@ -19,7 +19,8 @@ import { DiskCas } from "./disk-cas.ts";
 import { MemoryActionCache } from "./memory-action-cache.ts";
 import { MemoryCas } from "./memory-cas.ts";
 import { ReadThroughActionCache, ReadThroughCas } from "./read-through-cas.ts";
-import { type CacheSizeStats, DEFAULT_CACHE_MAX_BYTES, withSizeLimit } from "./size-limit.ts";
+import { type CacheSizeStats, DEFAULT_CACHE_MAX_BYTES } from "./size-limit.ts";
+import { withSizeLimit } from "./size-limited-store.ts";
 
 const MIB = 1024 * 1024;
 

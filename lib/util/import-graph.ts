@@ -75,19 +75,10 @@ export function libDirOf(path: string): string {
 }
 
 /**
- * The directory-level cycles: strongly connected components (Tarjan) of more than one directory in the
- * graph whose nodes are lib/'s top-level directories. Each cycle's directories are sorted.
+ * The strongly connected components (Tarjan) of more than one node of the graph `next` (node → the
+ * nodes it points to), each sorted; nodes visited in sorted order, so the result is stable.
  */
-export function directoryCycles(edges: readonly ImportEdge[]): string[][] {
-  const next = new Map<string, Set<string>>();
-  for (const e of edges) {
-    const a = libDirOf(e.from);
-    const b = libDirOf(e.to);
-    if (a === b) continue;
-    if (!next.has(a)) next.set(a, new Set());
-    if (!next.has(b)) next.set(b, new Set());
-    next.get(a)!.add(b);
-  }
+export function stronglyConnected(next: ReadonlyMap<string, Iterable<string>>): string[][] {
   const index = new Map<string, number>();
   const low = new Map<string, number>();
   const stack: string[] = [];
@@ -118,6 +109,36 @@ export function directoryCycles(edges: readonly ImportEdge[]): string[][] {
   };
   for (const v of [...next.keys()].sort()) if (!index.has(v)) visit(v);
   return out;
+}
+
+/** The graph of `edges` with the nodes `key` maps each end to (edges within one node dropped). */
+function graphOf(edges: readonly ImportEdge[], key: (path: string) => string): Map<string, Set<string>> {
+  const next = new Map<string, Set<string>>();
+  for (const e of edges) {
+    const a = key(e.from);
+    const b = key(e.to);
+    if (a === b) continue;
+    if (!next.has(a)) next.set(a, new Set());
+    if (!next.has(b)) next.set(b, new Set());
+    next.get(a)!.add(b);
+  }
+  return next;
+}
+
+/**
+ * The directory-level cycles: strongly connected components of more than one directory in the graph
+ * whose nodes are lib/'s top-level directories. Each cycle's directories are sorted.
+ */
+export function directoryCycles(edges: readonly ImportEdge[]): string[][] {
+  return stronglyConnected(graphOf(edges, libDirOf));
+}
+
+/**
+ * The file-level cycles (type-only imports included: they tie two modules as much for a reader), each
+ * a sorted list of paths as the edges name them.
+ */
+export function fileCycles(edges: readonly ImportEdge[]): string[][] {
+  return stronglyConnected(graphOf(edges, (p) => p));
 }
 
 /** The edges from files in lib/`fromDir` to files in lib/`toDir` (top-level directories). */
