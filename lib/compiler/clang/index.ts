@@ -6,21 +6,11 @@
  * the default ExecReqNormalizer (lib/compiler/normalize.ts).
  */
 import type { CompilerType } from "../compiler-type.ts";
-import { getCompilerInfo } from "../compiler-info.ts";
-import { discoverInputs } from "../discover-inputs.ts";
-import { normalizeExecReq } from "../normalize.ts";
-import { parseFlags } from "../parse-flags.ts";
+import { gccStyleType } from "../gcc-style-type.ts";
 import { clangDescriptor } from "./descriptor.ts";
 
 /** The clang type (see the module comment). */
-export const clang: CompilerType = {
-  ...clangDescriptor,
-  parseFlags,
-  compilerInfo: getCompilerInfo,
-  scanInputs: (flags, info, cwd, env, includes) => includes.scanInputs(flags, info, cwd, env),
-  discoverInputs,
-  normalizer: normalizeExecReq,
-};
+export const clang: CompilerType = gccStyleType(clangDescriptor);
 
 /** This folder's type, as its descriptor's `load()` hands it to the registry. */
 export const compilerType: CompilerType = clang;

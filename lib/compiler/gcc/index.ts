@@ -6,21 +6,11 @@
  * the default ExecReqNormalizer (lib/compiler/normalize.ts).
  */
 import type { CompilerType } from "../compiler-type.ts";
-import { getCompilerInfo } from "../compiler-info.ts";
-import { discoverInputs } from "../discover-inputs.ts";
-import { normalizeExecReq } from "../normalize.ts";
-import { parseFlags } from "../parse-flags.ts";
+import { gccStyleType } from "../gcc-style-type.ts";
 import { gccDescriptor } from "./descriptor.ts";
 
 /** The gcc type (see the module comment). */
-export const gcc: CompilerType = {
-  ...gccDescriptor,
-  parseFlags,
-  compilerInfo: getCompilerInfo,
-  scanInputs: (flags, info, cwd, env, includes) => includes.scanInputs(flags, info, cwd, env),
-  discoverInputs,
-  normalizer: normalizeExecReq,
-};
+export const gcc: CompilerType = gccStyleType(gccDescriptor);
 
 /** This folder's type, as its descriptor's `load()` hands it to the registry. */
 export const compilerType: CompilerType = gcc;
