@@ -578,6 +578,13 @@ for p in "${PROJECTS[@]}"; do
     "${R_FALLBACK[$p]}" "${R_LOCAL[$p]}" "${R_FAIL[$p]}" "${R_TGOMA[$p]}" "${R_TLOCAL[$p]}" \
     "$((R_OBJS[$p] - R_NODEBUG[$p]))/${R_OBJS[$p]}"
 done
+# The Debian source versions built (fetch-sources.sh records the one it took beside the unpacked tree).
+vers=()
+for p in "${PROJECTS[@]}"; do
+  v=$(sed -n 2p "$(dirname "${SRC[$p]}")/.goma-fetched" 2>/dev/null || true)
+  vers+=("$p ${v:-(version not recorded)}")
+done
+echo "sources built (Debian source packages): $(IFS=,; echo "${vers[*]}" | sed 's/,/, /g')"
 echo "(remote: compiled remotely; cacheHit: action cache or proxy output cache; fallbacks: fell back to local"
 echo " compiles; local: not remotable by nature, e.g. links; times: configure + make, wall seconds)"
 if [ "$USE_GOMA" = 1 ] && [ "$TWICE" = 1 ]; then

@@ -24,6 +24,7 @@ test("main job through Buildbarn: zlib and lua5.4 objects byte-identical to loca
   assert.equal(r.code, 0, `main-job.sh --backend buildbarn failed:\n${out.slice(-12000)}`);
   assert.match(out, /^zlib +34\/34 /m);
   assert.match(out, /^lua5\.4 +(\d+)\/\1 /m);
+  assert.match(out, /^sources built \(Debian source packages\): zlib 1:[\w.+~-]+, lua5\.4 [\w.+~:-]+$/m, "the main job names the versions it built");
   assert.match(out, /^zlib: second goma build: (\d+)\/\1 make-phase compiles from the action cache/m);
   assert.match(out, /^lua5\.4: second goma build: (\d+)\/\1 make-phase compiles from the action cache/m);
 });
