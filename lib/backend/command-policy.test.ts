@@ -169,7 +169,7 @@ test("a declared compiler with GOMA_ARGV0 in a trusted directory of links compil
 test("dangerousArgument() refuses plugins behind -Wp/-Xpreprocessor/-Xclang, the linker's choice and toolchain directories outside the env prefixes", () => {
   for (const args of [
     ["-Wp,-fplugin=./x.so"], ["-Wp,-MD,a.d,-fplugin=x.so"], ["-Wp,-load,x.so"], ["-Wp,@x.rsp"], ["-Xpreprocessor", "-fplugin=x.so"], ["-Xpreprocessor", "-load"],
-    ["-Xclang", "-load"], ["-Xclang", "-plugin"], ["-Xclang", "-add-plugin"], ["-Xclang", "-fpass-plugin=x.so"], ["-Xclang", "-plugin-arg-foo"],
+    ["-Xclang", "-load"], ["-Xclang", "-plugin"], ["-Xclang", "-add-plugin"], ["-Xclang", "-fpass-plugin=x.so"], ["-Xclang", "-plugin-arg-foo"], ["-Xclang=-load"], ["-Xarch_x86_64", "-fplugin=x.so"],
     ["-fpass-plugin=x.so"], ["-fuse-ld=lld"], ["--ld-path=/tmp/ld"], ["-Wl,--as-needed"], ["-Xlinker", "-z"],
     ["--gcc-toolchain=/opt/gcc"], ["--gcc-toolchain=@GOMA_ROOT@/tc"], ["--gcc-toolchain=/usr/../tmp"], ["--gcc-toolchain", "/tmp/tc"],
     ["--gcc-install-dir=/tmp/gcc/12"], ["-ccc-install-dir", "/tmp/bin"], ["-ccc-install-dir", "@GOMA_ROOT@/bin"], ["-ccc-gcc-name", "/usr/bin/gcc"],

@@ -83,6 +83,9 @@ function dangerousOne(a: string, envPrefixes: readonly string[]): string | undef
   if (a.startsWith("-ccc-") && a !== "-ccc-install-dir") return a;
   const joined = /^(--gcc-toolchain|--gcc-install-dir)=(.*)$/.exec(a);
   if (joined && !underEnvPrefix(joined[2]!, envPrefixes)) return a;
+  // Newer clang also takes the joined form -Xclang=<arg>.
+  const passed = /^-(Xclang|Xpreprocessor)=(.*)$/s.exec(a);
+  if (passed && dangerousOne(passed[2]!, envPrefixes) !== undefined) return a;
   if (a.startsWith("-Wp,") || a.startsWith("-Wa,")) {
     for (const piece of a.slice(4).split(",")) if (dangerousOne(piece, envPrefixes) !== undefined) return a;
   }
