@@ -72,6 +72,13 @@ export interface EmbeddedBackendOptions {
   commandPolicy?: CommandPolicy;
   /** Whether actions run under bubblewrap (lib/backend/sandbox.ts); default `"auto"`. */
   sandbox?: SandboxMode;
+  /**
+   * Directories of the server's own state (goma server's cache dir): like `dataDir`, no compiler may
+   * be pointed into them (lib/backend/command-policy.ts).
+   */
+  serverDirs?: string[];
+  /** Directories the workers provide (goma server's --env-prefix); default lib/server/exec-root.ts's. */
+  envPrefixes?: string[];
 }
 
 /**
@@ -142,7 +149,9 @@ export async function startEmbeddedBackend(opts: EmbeddedBackendOptions): Promis
     cas, ac, execDir: join(opts.dataDir, "exec"),
     concurrency: opts.concurrency ?? availableParallelism(),
     platform: opts.platform ?? { OSFamily: "linux" },
-    commandPolicy: opts.commandPolicy, dataDir, sandbox,
+    commandPolicy: opts.commandPolicy, dataDir, sandbox, envPrefixes: opts.envPrefixes,
+    // As given and as resolved: a compiler sees the action directory under the path as given.
+    serverDirs: [opts.dataDir, ...await Promise.all((opts.serverDirs ?? []).flatMap((d) => [d, realpath(d).catch(() => d)]))],
   });
   await executor.cleanExecDir();
   const inFlight = new Set<Promise<void>>();

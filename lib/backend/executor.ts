@@ -65,6 +65,10 @@ export interface ExecutorOptions {
   dataDir: string;
   /** The sandbox actions run in (lib/backend/sandbox.ts); none when undefined. */
   sandbox?: Sandbox;
+  /** The server's own directories, off limits like `dataDir` (lib/backend/command-policy.ts). */
+  serverDirs?: readonly string[];
+  /** Directories the workers provide (lib/server/exec-root.ts); default its DEFAULT_ENV_PREFIXES. */
+  envPrefixes?: readonly string[];
 }
 
 /** Loads and runs actions for the Execution service. */
@@ -128,7 +132,10 @@ export class EmbeddedExecutor {
         cas: this.#opts.cas, ac: this.#opts.ac, execDir: this.#opts.execDir,
         checkCommand: (this.#opts.commandPolicy ?? "toolchain") === "any" ? undefined
           : async (command, tree, inputRootDigest): Promise<Record<string, string>> => {
-            const { manifest } = await checkCommand(command, { cas: this.#opts.cas, tree, inputRootDigest, dataDir: this.#opts.dataDir });
+            const { manifest } = await checkCommand(command, {
+              cas: this.#opts.cas, tree, inputRootDigest, dataDir: this.#opts.dataDir,
+              serverDirs: this.#opts.serverDirs, envPrefixes: this.#opts.envPrefixes,
+            });
             return manifest && await this.#verifier.verify(manifest) ? { GOMA_ENV_VERIFIED: manifestKey(manifest) } : {};
           },
         sandbox: this.#opts.sandbox?.kind === "bwrap"

@@ -98,7 +98,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     };
     const started = await startEmbeddedBackend({
       dataDir, concurrency: cfg.concurrency, platform: cfg.platform, maxCacheBytes: cfg.cacheMaxBytes, authorize, sandbox: cfg.sandbox,
-      address: cfg.reapiListen, commandPolicy: cfg.commandPolicy,
+      address: cfg.reapiListen, commandPolicy: cfg.commandPolicy, serverDirs: [cfg.cacheDir], envPrefixes: cfg.envPrefixes,
     });
     embedded = started;
     target = started.address;

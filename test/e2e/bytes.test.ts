@@ -2,7 +2,8 @@
  * End to end, with the compiled binary: argv and cwd are bytes. `gcc -c $'caf\xe9.c'` (a Latin-1 file
  * name, not valid UTF-8) must compile under `goma cc` exactly as without it: with GOMA_DISABLED=1, with
  * no proxy, and through the proxy (which records why it stays local: REAPI names are UTF-8). The
- * commands go through bash's $'…' so that the test itself passes the exact bytes.
+ * commands go through bash's $'…' so that the test itself passes the exact bytes. The environment too:
+ * a CPATH naming a Latin-1 directory reaches the compiler unchanged.
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -25,6 +26,9 @@ before(async () => {
   writeFileSync(join(proj, "café.c"), "int cafe_utf8(void) { return 233; }\n");
   mkdirSync(subdir());
   writeFileSync(bytesPath(subdir(), "/a.c"), "int in_latin1_dir(void) { return 1; }\n");
+  mkdirSync(bytesPath(proj, "/inc", E9));
+  writeFileSync(bytesPath(proj, "/inc", E9, "/latin1.h"), "#define FROM_LATIN1_DIR 42\n");
+  writeFileSync(join(proj, "uses-cpath.c"), "#include <latin1.h>\nint from_cpath(void) { return FROM_LATIN1_DIR; }\n");
 });
 
 after(async () => {
@@ -72,4 +76,27 @@ test("a UTF-8 file name (café.c) still compiles remotely", async () => {
   await sameAsLocal(proj, "café.c", Buffer.from(join(proj, "café.o")), "café.o", stack.env);
   const task = (await stack.tasks()).find((t) => t.argv.includes("café.c"));
   assert.equal(task?.outcome, "remote", JSON.stringify(task));
+});
+
+test("an environment variable that is not valid UTF-8 (CPATH naming a Latin-1 directory) reaches the compiler unchanged; the proxy keeps it local", async () => {
+  // Only the CPATH directory has latin1.h: the compile succeeds only if gcc gets these exact bytes.
+  const cpath = `CPATH=${proj}/$'inc\\xe9'`;
+  const cc = (env: Record<string, string>) => run(["bash", "-c", `cd ${proj} && ${cpath} exec "$0" cc gcc -O2 -c uses-cpath.c -o uses-cpath.o`, gomaBin()], { env });
+  const local = await run(["bash", "-c", `cd ${proj} && ${cpath} exec gcc -O2 -c uses-cpath.c -o uses-cpath.o`]);
+  assert.equal(local.code, 0, local.stderr);
+  const want = readFileSync(join(proj, "uses-cpath.o"));
+  const noProxy = mkdtempSync(join(tmpdir(), "goma-e2e-noproxy-"));
+  try {
+    for (const [label, env] of [["GOMA_DISABLED=1", { ...stack.env, GOMA_DISABLED: "1" }], ["no proxy", { ...stack.env, GOMA_TMP_DIR: noProxy }], ["through the proxy", stack.env]] as const) {
+      rmSync(join(proj, "uses-cpath.o"), { force: true });
+      const r = await cc(env);
+      assert.equal(r.code, 0, `${label}: ${r.stderr}`);
+      assert.ok(want.equals(readFileSync(join(proj, "uses-cpath.o"))), `${label}: the object equals a local compile's`);
+    }
+  } finally {
+    rmSync(noProxy, { recursive: true, force: true });
+  }
+  const task = (await stack.tasks()).find((t) => t.argv.includes("uses-cpath.c"));
+  assert.equal(task?.outcome, "local", JSON.stringify(task));
+  assert.match(task?.reason ?? "", /^CPATH is not valid UTF-8/);
 });

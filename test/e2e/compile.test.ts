@@ -109,7 +109,11 @@ test("a compiler reached through a symlink inside the project compiles, and its 
 test("a compiler found through a directory of links outside the project (~/bin/clang++ -> /usr/bin/clang++) compiles remotely as that driver", async () => {
   // The worker has neither the client's home nor its /tmp (the sandbox hides them): the server runs the
   // first path of the link chain under an env prefix, keeping the driver's name (clang++ stays C++).
-  const bin = mkdtempSync(join(tmpdir(), "goma-e2e-links-"));
+  // As ~/bin: the links' directory and its parent are the user's (the backend takes clang's and gcc's
+  // installation from there, lib/backend/command-policy.ts), not /tmp, where anyone may add lib/gcc/….
+  const home = mkdtempSync(join(tmpdir(), "goma-e2e-links-"));
+  const bin = join(home, "bin");
+  mkdirSync(bin);
   try {
     for (const c of ["gcc", "clang++"]) symlinkSync(`/usr/bin/${c}`, join(bin, c));
     for (const [c, src] of [["gcc", "src/a.c"], ["clang++", "src/b.cc"]] as const) {
@@ -125,7 +129,7 @@ test("a compiler found through a directory of links outside the project (~/bin/c
       assert.ok(viaGoma.equals(readFileSync(join(proj, `vialinks-${c}.o`))), `${c}: the object equals a local one`);
     }
   } finally {
-    rmSync(bin, { recursive: true, force: true });
+    rmSync(home, { recursive: true, force: true });
   }
 });
 
