@@ -33,7 +33,7 @@ test("buildgrid install.sh --choose: 0.9.1 on a Python >= 3.13 under pyenv's ver
     chmodSync(join(bin, "python3.13"), 0o755);
     const pyenv = join(root, "pyenv");
     mkdirSync(join(pyenv, "versions"), { recursive: true });
-    const env = { ...process.env, PATH: `${bin}:/usr/bin:/bin`, PYENV_ROOT: pyenv, HOME: join(root, "home") };
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}:/usr/bin:/bin`, PYENV_ROOT: pyenv, HOME: join(root, "home") };
     delete env.BUILDGRID_VERSION;
     delete env.BUILDGRID_PYTHON;
     const choose = (e: NodeJS.ProcessEnv) => spawnSync("bash", [join(REPO, "scripts", "buildgrid", "install.sh"), "--choose"], { env: e, encoding: "utf8" });
