@@ -39,6 +39,7 @@ export class RemoteCas implements Cas {
     return asked.filter((d) => missing.has(digestKey(d)));
   }
 
+  /** True when the remote CAS reports the blob present (FindMissingBlobs). */
   async has(d: Digest): Promise<boolean> {
     return (await this.findMissing([d])).length === 0;
   }
@@ -152,10 +153,12 @@ export class RemoteActionCache implements ActionCache {
     return c;
   }
 
+  /** GetActionResult under `instanceName` (stdout and stderr inlined when small); undefined on a miss. */
   get(instanceName: string, actionDigest: Digest): Promise<ActionResultMessage | undefined> {
     return this.#client(instanceName).getActionResult(actionDigest, { inlineStdout: true, inlineStderr: true });
   }
 
+  /** UpdateActionResult under `instanceName` (the service may refuse: PermissionDenied when updates are off). */
   put(instanceName: string, actionDigest: Digest, result: ActionResultMessage): Promise<void> {
     return this.#client(instanceName).updateActionResult(actionDigest, result);
   }
