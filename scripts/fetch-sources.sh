@@ -7,7 +7,7 @@
 # apt-get source needs deb-src entries. They are derived at run time from this machine's own apt sources
 # (/etc/apt/sources.list, /etc/apt/sources.list.d/*.list and *.sources: each `deb` becomes `deb-src`, with
 # the same URIs, suites, components and signed-by keyring) and written to a private apt directory,
-# <repo>/.cache/apt/ (own sources.list, lists/, cache/, empty dpkg status), which every apt-get call here is
+# ${GOMA_APT_DIR:-<repo>/.cache/apt}/ (own sources.list, lists/, cache/, empty dpkg status), which every apt-get call here is
 # pointed at. The system's apt configuration is never modified; its apt.conf.d (proxies and the like) and
 # trusted keyrings still apply, so signatures are verified as usual.
 #
@@ -19,7 +19,7 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SRC_DIR=${GOMA_SRC_DIR:-$REPO/.cache/src}
-APT_DIR=$REPO/.cache/apt
+APT_DIR=${GOMA_APT_DIR:-$REPO/.cache/apt}
 MARKER=.goma-fetched
 
 die() { echo "fetch-sources: $*" >&2; exit 1; }

@@ -240,15 +240,16 @@ print_fallback_reasons() {
 # Ensures the Debian packages the projects' builds need beyond scripts/setup.sh's (lua5.4's Debian build
 # regenerates its libtool with autoreconf, and links lua5.4 against readline as Debian does).
 ensure_build_deps() {
-  local need=() p sudo_=
+  local need=() p
   for p in autoconf automake libtool libreadline-dev; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
   done
   [ ${#need[@]} -eq 0 ] && return 0
   say "installing ${need[*]} (needed by lua5.4's Debian build; not installed by scripts/setup.sh)"
-  [ "$(id -u)" = 0 ] || sudo_=sudo
-  $sudo_ apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq "${need[@]}" >/dev/null
+  # Through setup's lock-waiting wrapper (scripts/lib/apt.sh): another apt/dpkg may hold the lock.
+  source "$REPO/scripts/lib/apt.sh"
+  GOMA_APT_WHO=main-job goma_apt update -qq || die "apt-get update failed (see above)"
+  GOMA_APT_WHO=main-job goma_apt install -y -qq "${need[@]}" || die "installing ${need[*]} failed (see above)"
 }
 
 # ---- the projects' builds -------------------------------------------------------------------------------

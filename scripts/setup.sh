@@ -13,36 +13,11 @@ for p in gcc g++ clang make cmake ninja-build binutils dpkg-dev autoconf automak
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
-  sudo_=""; [ "$(id -u)" = 0 ] || sudo_=sudo
   echo "setup: installing ${need[*]}"
-  # Another apt or dpkg (unattended-upgrades, a second setup) may hold the lock: wait for it, bounded
-  # (GOMA_APT_LOCK_TIMEOUT seconds, default 600), instead of quitting at once with "Could not get lock".
-  lock_wait=${GOMA_APT_LOCK_TIMEOUT:-600}
-  # apt-get install waits by itself (DPkg::Lock::Timeout); apt 2.6's `update` ignores that option for the
-  # lists lock, so a locked run is retried every 2 s until the same bound.
-  apt_() {
-    local log rc t0=$SECONDS
-    log=$(mktemp)
-    while :; do
-      DEBIAN_FRONTEND=noninteractive $sudo_ apt-get -o DPkg::Lock::Timeout="$lock_wait" "$@" >"$log" 2>&1
-      rc=$?
-      [ $rc -ne 0 ] && grep -q 'Could not get lock' "$log" && [ $((SECONDS - t0)) -lt "$lock_wait" ] || break
-      [ -n "${said_wait:-}" ] || { echo "setup: waiting for another apt/dpkg process to release its lock (at most $lock_wait s)"; said_wait=1; }
-      sleep 2
-    done
-    if [ $rc -ne 0 ]; then
-      cat "$log" >&2
-      if grep -q 'Could not get lock' "$log"; then
-        echo "setup: error: another apt/dpkg process held its lock for more than $lock_wait s (see above); let it finish and run setup again, or raise GOMA_APT_LOCK_TIMEOUT" >&2
-      else
-        echo "setup: error: apt-get $* failed (see above)" >&2
-      fi
-    fi
-    rm -f "$log"
-    return $rc
-  }
-  apt_ update -qq || exit 1
-  apt_ install -y -qq "${need[@]}" || exit 1
+  # Waits for another apt/dpkg process's lock, bounded (GOMA_APT_LOCK_TIMEOUT s, default 600): scripts/lib/apt.sh.
+  source scripts/lib/apt.sh
+  goma_apt update -qq || exit 1
+  goma_apt install -y -qq "${need[@]}" || exit 1
 fi
 # npm dependencies: reinstall only when package-lock.json changed since the last install.
 stamp=node_modules/.goma-lock-sha256

@@ -3,6 +3,10 @@
 # (bun's own summary is not a format CI reads; reference/toolchain.md §7).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# Buildbarn's tests install it (scripts/buildbarn/install.sh): where the module proxy refuses
+# bb-remote-execution, from the checked source in shared/vendor/ beside the clone, unless BB_RE_SOURCE is set.
+source scripts/lib/bb-re-source.sh
+goma_default_bb_re_source "$PWD"
 bash scripts/setup.sh || exit 1
 bash scripts/build.sh || exit 1
 out=$(mktemp)

@@ -21,6 +21,7 @@ import { join } from "node:path";
 import { mkdir, realpath } from "node:fs/promises";
 import * as grpc from "@grpc/grpc-js";
 import { DEFAULT_CACHE_MAX_BYTES } from "../blobstore/size-limit.ts";
+import type { ActionCache, Cas } from "../blobstore/cas.ts";
 import { buildStoreStack, type StoreStats } from "../blobstore/store-stack.ts";
 import {
   actionCacheService, byteStreamService, capabilitiesService, casService, executionService, GRPC_OPTIONS,
@@ -79,6 +80,12 @@ export interface EmbeddedBackendOptions {
   serverDirs?: string[];
   /** Directories the workers provide (goma server's --env-prefix); default lib/server/exec-root.ts's. */
   envPrefixes?: string[];
+  /**
+   * Stores of record behind the local ones (store-stack.ts's read-through): a remote REAPI service's CAS
+   * and action cache (lib/blobstore/remote-cas.ts, `goma server --remote-cache-addr`). Every write goes
+   * there; local misses are filled from there.
+   */
+  slow?: { cas: Cas; ac: ActionCache };
 }
 
 /**
@@ -132,7 +139,7 @@ export async function startEmbeddedBackend(opts: EmbeddedBackendOptions): Promis
   if (!opts.authorize && !opts.unauthenticated) {
     throw new GomaError(Code.FailedPrecondition, "the embedded backend needs an authorize check (or unauthenticated: true, for tests)");
   }
-  const stores = await buildStoreStack({ dir: opts.dataDir, maxBytes: opts.maxCacheBytes ?? DEFAULT_CACHE_MAX_BYTES, inMemory: opts.inMemoryStores });
+  const stores = await buildStoreStack({ dir: opts.dataDir, maxBytes: opts.maxCacheBytes ?? DEFAULT_CACHE_MAX_BYTES, inMemory: opts.inMemoryStores, slow: opts.slow });
   const { cas, ac } = stores;
   await mkdir(opts.dataDir, { recursive: true }); // the disk stores created it; memory ones do not
   const dataDir = await realpath(opts.dataDir);

@@ -1,6 +1,7 @@
 /**
  * The {@link Cas} and {@link ActionCache} contract, run against every store and decorator stack: the
- * disk and memory stores, each under a size limit, and a read-through stack. Store-specific behaviour
+ * disk and memory stores, each under a size limit, a read-through stack, and a remote REAPI service's CAS and
+ * action cache through the REAPI client (remote-cas.ts, against the embedded backend on loopback). Store-specific behaviour
  * (corruption on disk, eviction order, filling) is tested beside each implementation.
  */
 import assert from "node:assert/strict";
@@ -17,6 +18,8 @@ import { MemoryActionCache } from "./memory-action-cache.ts";
 import { MemoryCas } from "./memory-cas.ts";
 import { ReadThroughActionCache, ReadThroughCas } from "./read-through-cas.ts";
 import { withSizeLimit } from "./size-limited-store.ts";
+import { remoteStores } from "./remote-cas.ts";
+import { startEmbeddedBackend } from "../backend/embedded-backend.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const isCode = (code: Code) => (e: unknown) => e instanceof GomaError && e.code === code;
@@ -46,10 +49,20 @@ const stacks: [string, () => Promise<{ cas: Cas; ac: ActionCache }>][] = [
       ac: new ReadThroughActionCache(new MemoryActionCache(), await DiskActionCache.open(join(d, "ac"))),
     };
   }],
+  ["RemoteCas (the embedded backend over gRPC)", async () => {
+    const backend = await startEmbeddedBackend({ dataDir: fresh(), inMemoryStores: true, unauthenticated: true, sandbox: "off", platform: { OSFamily: "linux" } });
+    const remote = remoteStores({ target: backend.address, instanceName: "", insecure: true });
+    closers.push(async () => { remote.close(); await backend.close(); });
+    return remote;
+  }],
 ];
+const closers: (() => Promise<void>)[] = [];
 
 before(async () => { root = await mkdtemp(join(tmpdir(), "goma-contract-")); });
-after(() => rm(root, { recursive: true, force: true }));
+after(async () => {
+  for (const c of closers) await c();
+  await rm(root, { recursive: true, force: true });
+});
 
 for (const [name, make] of stacks) {
   describe(`Cas contract: ${name}`, () => {

@@ -158,8 +158,8 @@ export class MemoryCas implements EvictableCas {
   }
 }
 
-/** A streaming upload into memory, verified at `commit()` like the disk store's CasWriter. */
-class MemoryBlobWriter implements BlobWriter {
+/** A streaming upload into memory, verified at `commit()` like the disk store's CasWriter, then handed to `publish` (also remote-cas.ts's writer). */
+export class MemoryBlobWriter implements BlobWriter {
   readonly digest: Digest;
   committedBytes = 0;
   readonly #chunks: Uint8Array[] = [];

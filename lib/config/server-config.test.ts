@@ -9,7 +9,7 @@ const MIB = 1024 * 1024;
 test("serverConfigFromFlags() gives remoteexec_proxy's defaults without flags", () => {
   const c = serverConfigFromFlags({}, [], { XDG_CACHE_HOME: "/xdg" });
   assert.deepEqual(c, {
-    port: 5050, listen: "127.0.0.1", remoteexecAddr: undefined, reapiListen: undefined, commandPolicy: "toolchain", instanceName: "",
+    port: 5050, listen: "127.0.0.1", remoteexecAddr: undefined, remoteCacheAddr: undefined, reapiListen: undefined, commandPolicy: "toolchain", instanceName: "",
     buildbarnScheduler: undefined, insecure: false, platform: { OSFamily: "linux" }, envPrefixes: undefined, cacheDir: "/xdg/goma",
     cacheMaxBytes: 10240 * MIB, concurrency: availableParallelism(), maxRequestBytes: 64 * MIB, sandbox: "auto",
     auth: { tokensFile: undefined, secretFile: undefined, allowedUsers: undefined, allowUnauthenticated: false },

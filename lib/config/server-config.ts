@@ -37,6 +37,13 @@ export interface ServerConfig {
   /** REAPI endpoint; undefined starts the embedded backend. */
   remoteexecAddr?: string;
   /**
+   * `--remote-cache-addr`: a cache-only REAPI service (CAS and ActionCache, no Execution needed, e.g.
+   * BuildGrid without a worker) that the embedded backend uses as its stores of record: it executes the
+   * actions itself, and their inputs, outputs and results are written there and read from there. Excludes
+   * `remoteexecAddr`; the backend credentials and `--remote-instance-name` apply to it.
+   */
+  remoteCacheAddr?: string;
+  /**
    * `HOST:PORT` the embedded backend listens on, for other REAPI clients (Bazel …); undefined: a random
    * loopback port for this server alone. Off loopback only with auth (as for the Goma port).
    */
@@ -135,6 +142,7 @@ export function serverConfigFromFlags(args: ServerFlags, rawArgs: string[], env:
     port: intFlag("--port", args.port ?? DEFAULTS.serverPort, 0, 65535),
     listen: String(args.listen ?? DEFAULTS.serverListen),
     remoteexecAddr: args["remoteexec-addr"] ? String(args["remoteexec-addr"]) : undefined,
+    remoteCacheAddr: args["remote-cache-addr"] ? String(args["remote-cache-addr"]) : undefined,
     reapiListen: opt(args["reapi-listen"]),
     commandPolicy,
     instanceName: String(args["remote-instance-name"] ?? ""),

@@ -262,7 +262,7 @@ async function reapiChecks(reapi: ReapiClient, o: BackendCheckOptions): Promise<
   }
 
   if (caps.executionCapabilities && caps.executionCapabilities.execEnabled === false) {
-    out.push(fail("backend.action", "backend tiny action", "the backend reports execution disabled (cache only)", "point --remoteexec-addr at a backend with workers (Buildbarn: bb_storage with a scheduler)"));
+    out.push(fail("backend.action", "backend tiny action", "the backend reports execution disabled (cache only)", "point --remoteexec-addr at a backend with workers (Buildbarn: bb_storage with a scheduler), or use this one as a cache with --remote-cache-addr (goma server then executes the actions itself)"));
     return out;
   }
 

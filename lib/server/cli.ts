@@ -15,6 +15,7 @@ export const serverCommand = defineCommand({
     port: { type: "string", default: String(DEFAULTS.serverPort), description: "HTTP port of the Goma API (0: any free port)" },
     listen: { type: "string", default: DEFAULTS.serverListen, description: "Address to listen on" },
     "remoteexec-addr": { type: "string", description: "REAPI endpoint host:port; default: the embedded backend" },
+    "remote-cache-addr": { type: "string", description: "Embedded backend executes, a cache-only REAPI service (CAS + ActionCache, e.g. BuildGrid without workers) at host:port stores: inputs, outputs and results go there, misses are read from there; not with --remoteexec-addr" },
     "reapi-listen": { type: "string", description: "Embedded backend: fixed HOST:PORT of its REAPI gRPC service, for Bazel and other clients (default: a random loopback port for this server only); off loopback only with --auth-tokens/--auth-secret or --allow-unauthenticated" },
     "remote-instance-name": { type: "string", default: "", description: "REAPI instance name (empty stays empty)" },
     "insecure-remoteexec": { type: "boolean", default: false, description: "Plaintext gRPC to the backend (default for loopback)" },

@@ -69,9 +69,12 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     const problem = unauthenticatedListenProblem(host, hasAuth, Boolean(cfg.auth?.allowUnauthenticated));
     if (problem) throw new GomaError(Code.FailedPrecondition, problem.replace(`"${host}"`, `"${cfg.reapiListen}" (--reapi-listen)`).replace("--listen 127.0.0.1", "--reapi-listen 127.0.0.1:PORT"));
   }
+  if (cfg.remoteCacheAddr && cfg.remoteexecAddr) {
+    throw new GomaError(Code.FailedPrecondition, "--remote-cache-addr makes the embedded backend execute with that service as its cache: it contradicts --remoteexec-addr (which executes there); drop one");
+  }
   const creds = backendCredentials(cfg.backendAuth ?? {});
-  if (!cfg.remoteexecAddr && (creds.useTls || creds.bearerToken)) {
-    throw new GomaError(Code.FailedPrecondition, "backend credentials (--remoteexec-token-file, --service-account-json, --remoteexec-ca-cert …) need --remoteexec-addr: the embedded backend speaks plaintext on loopback");
+  if (!cfg.remoteexecAddr && !cfg.remoteCacheAddr && (creds.useTls || creds.bearerToken)) {
+    throw new GomaError(Code.FailedPrecondition, "backend credentials (--remoteexec-token-file, --service-account-json, --remoteexec-ca-cert …) need --remoteexec-addr or --remote-cache-addr: the embedded backend speaks plaintext on loopback");
   }
   if (cfg.insecure && creds.useTls) {
     throw new GomaError(Code.FailedPrecondition, "--insecure-remoteexec contradicts --remoteexec-ca-cert / --remoteexec-client-cert / --remoteexec-tls-server-name: drop one");
@@ -80,6 +83,14 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   let target: string = cfg.remoteexecAddr ?? "";
   const internalToken = randomBytes(32).toString("hex");
   let embedded: import("../backend/embedded-backend.ts").EmbeddedBackend | undefined;
+  // --remote-cache-addr: the remote service's CAS and action cache as the embedded backend's stores of record.
+  const remoteCache = cfg.remoteCacheAddr
+    ? (await import("../blobstore/remote-cas.ts")).remoteStores({
+      target: cfg.remoteCacheAddr, instanceName: cfg.instanceName,
+      insecure: cfg.insecure || (isLoopbackTarget(cfg.remoteCacheAddr) && !creds.useTls),
+      tls: creds.tls, bearerToken: creds.bearerToken, toolName: "goma", toolVersion: VERSION,
+    })
+    : undefined;
   if (!target) {
     const { startEmbeddedBackend } = await import("../backend/embedded-backend.ts");
     const dataDir = join(cfg.cacheDir, "backend");
@@ -98,7 +109,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     };
     const started = await startEmbeddedBackend({
       dataDir, concurrency: cfg.concurrency, platform: cfg.platform, maxCacheBytes: cfg.cacheMaxBytes, authorize, sandbox: cfg.sandbox,
-      address: cfg.reapiListen, commandPolicy: cfg.commandPolicy, serverDirs: [cfg.cacheDir], envPrefixes: cfg.envPrefixes,
+      address: cfg.reapiListen, commandPolicy: cfg.commandPolicy, serverDirs: [cfg.cacheDir], envPrefixes: cfg.envPrefixes, slow: remoteCache,
     });
     embedded = started;
     target = started.address;
@@ -124,7 +135,9 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     reapi, files, platform: cfg.platform, envPrefixes: cfg.envPrefixes,
     backendName: embedded ? `the embedded backend at ${target}` : `REAPI ${target}`, instanceName: cfg.instanceName,
   });
-  const backend = embedded ? `embedded at ${target}, data in ${join(cfg.cacheDir, "backend")}` : `REAPI ${target}`;
+  const backend = embedded
+    ? `embedded at ${target}, data in ${join(cfg.cacheDir, "backend")}${cfg.remoteCacheAddr ? `, CAS and action cache of record: REAPI ${cfg.remoteCacheAddr} (--remote-cache-addr)` : ""}`
+    : `REAPI ${target}`;
   const reapiService = embedded && cfg.reapiListen !== undefined
     ? `grpc://${target}, instance name "" (any), ${auth ? "header authorization: Bearer <a token of the Goma port>" : "no token needed (--allow-unauthenticated)"}`
     : undefined;
@@ -177,6 +190,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       metrics.close();
       reapi.close();
       await embedded?.close();
+      remoteCache?.close();
     },
   };
 }

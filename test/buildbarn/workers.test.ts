@@ -21,11 +21,11 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { run } from "../e2e/harness.ts";
-import { BuildQueueStateClient, type SchedulerQueue } from "../../lib/reapi/build-queue-state.ts";
 import { ReapiClient } from "../../lib/reapi/client.ts";
 import { REPO, MINUTE, need, withBuildbarn } from "./fixtures.ts";
 import { tempDir } from "./project.ts";
 import type { Buildbarn } from "./buildbarn.ts";
+import { sample } from "./sampler.ts";
 
 /** Actions a bb_worker has executed: the counts of its `buildbarn_builder_build_executor_duration_seconds` histogram for stage Running (every result). */
 async function executedBy(bb: Buildbarn, worker: string): Promise<number> {
@@ -35,55 +35,6 @@ async function executedBy(bb: Buildbarn, worker: string): Promise<number> {
   let n = 0;
   for (const m of text.matchAll(/^buildbarn_builder_build_executor_duration_seconds_count\{[^}]*stage="Running"[^}]*\} (\d+)$/gm)) n += Number(m[1]);
   return n;
-}
-
-/** What the scheduler shows running, sampled while a build runs: action digest → the workers ("goma-test-K") seen running it. */
-interface Sampler {
-  seen: Map<string, Set<string>>;
-  /** The digests worker `name` runs right now (asks the scheduler). */
-  runningOn(name: string): Promise<string[]>;
-  /** Resolves once `cond` holds for a sample (checked after every sample). */
-  until(cond: () => Promise<boolean> | boolean): Promise<void>;
-  stop(): Promise<void>;
-}
-
-/** Polls bb_scheduler's BuildQueueState (every 50 ms) for the workers of the build's one platform queue. */
-function sample(bb: Buildbarn): Sampler {
-  const bqs = new BuildQueueStateClient({ target: bb.buildQueueState });
-  const seen = new Map<string, Set<string>>();
-  let queue: SchedulerQueue | undefined;
-  let stopped = false;
-  const running = async () => {
-    queue ??= (await bqs.queues())[0];
-    if (!queue) return [];
-    const ws = await bqs.workers(queue).catch(() => []);
-    const now = ws.filter((w) => w.actionDigest).map((w) => ({ worker: w.id.worker ?? "?", digest: w.actionDigest! }));
-    for (const c of now) seen.set(c.digest, (seen.get(c.digest) ?? new Set()).add(c.worker));
-    return now;
-  };
-  const waiters: { cond: () => Promise<boolean> | boolean; resolve: () => void }[] = [];
-  const loop = (async () => {
-    while (!stopped) {
-      await running();
-      for (const w of [...waiters]) {
-        if (await w.cond()) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve();
-        }
-      }
-      await new Promise((r) => setTimeout(r, 50)); // the poll interval
-    }
-  })();
-  return {
-    seen,
-    runningOn: async (name) => (await running()).filter((c) => c.worker === name).map((c) => c.digest),
-    until: (cond) => new Promise((resolve) => waiters.push({ cond, resolve })),
-    async stop() {
-      stopped = true;
-      await loop;
-      bqs.close();
-    },
-  };
 }
 
 /** The ActionResult of `hashSize` ("hash/size") in Buildbarn's action cache: the worker that produced it. */
@@ -128,7 +79,7 @@ test("lua5.4 with make -j8 against 2 Buildbarn workers: both execute goma's acti
       before = { "goma-test-1": await executedBy(bb, "worker"), "goma-test-2": await executedBy(bb, "worker2") };
       if (before["goma-test-1"] + before["goma-test-2"] < 20 || before["goma-test-1"] < 5 || before["goma-test-2"] < 5) return false;
       return (await s.runningOn("goma-test-2")).length > 0;
-    }).then(async () => {
+    }, "the kill trigger (20 actions done, at least 5 on each worker, worker 2 running one)").then(async () => {
       const pids = [bb.pid("worker2"), bb.pid("runner2")];
       assert.ok(pids.every(Boolean), `pids of worker2 and runner2: ${pids}`);
       inFlight = await s.runningOn("goma-test-2"); // the scheduler's view just before the kill (it may change in between)
@@ -138,8 +89,13 @@ test("lua5.4 with make -j8 against 2 Buildbarn workers: both execute goma's acti
       console.log(`actions executed before the kill (bb_worker metrics): ${JSON.stringify(before)}`);
       console.log(`killed worker 2 (bb_worker pid ${pids[0]}, bb_runner pid ${pids[1]}) while it ran ${inFlight.join(", ")}`);
     });
+    // The build's end stops the sampler, which rejects a trigger that has not fired: the test fails at once
+    // instead of waiting for its timeout.
+    const killedOrWhy = killed.then(() => undefined, (e: Error) => e);
     const r = await job.done.finally(() => s.stop());
-    await killed;
+    const why = await killedOrWhy;
+    if (why) assert.fail(`the build ended before worker 2 was killed (${why.message}); ` +
+      `worker 1 had executed ${before["goma-test-1"]} actions, worker 2 ${before["goma-test-2"]}; build exit ${r.code}`);
     assert.ok(killedAt > 0, "the build ended before worker 2 was killed");
     assertJobPassed(r);
 

@@ -1,12 +1,17 @@
 /**
  * goma against a real BuildGrid (PyPI `buildgrid`, in a virtualenv under the cache: scripts/buildgrid/
  * install.sh) serving CAS, ByteStream and ActionCache on 127.0.0.1 for the empty and a named instance:
- * goma's REAPI client round-trips blobs (batches and ByteStream beyond its cap) and action results, and
- * goma server in front of it passes the doctor's capability checks and falls back locally, with the reason
- * recorded, because BuildGrid has no worker here (its Python bots were removed; buildbox-worker is on no
- * registry this machine reaches), so no Execution service is configured.
- * Which version runs depends on the machine's Python: 0.9.1 needs Python >= 3.13, Debian 12 has 3.11, so
- * there 0.4.4 (the newest release for Python 3.11) is tested (see install.sh).
+ * - goma's REAPI client round-trips blobs (batches and ByteStream beyond its cap) and action results;
+ * - goma server with --remoteexec-addr at it passes the doctor's capability checks and falls back locally,
+ *   with the reason recorded: BuildGrid has no worker here (its Python bots were removed; buildbox-worker
+ *   is on no registry this machine reaches), so no Execution service is configured. GOMA_STORE_ONLY does
+ *   not change that: it only skips the lookup, the result still has to come from Execute, so nothing is
+ *   stored in BuildGrid;
+ * - goma server with --remote-cache-addr at it (the embedded backend executes, BuildGrid is its CAS and
+ *   action cache of record: lib/blobstore/remote-cas.ts) stores a GOMA_STORE_ONLY compile there, and a
+ *   fresh server and proxy get it back as an action-cache hit, byte-identical to a local compile.
+ * Which version runs depends on the Pythons found: 0.9.1 needs Python >= 3.13 (install.sh looks on PATH
+ * and under pyenv's versions), else 0.4.4, the newest release for Debian 12's Python 3.11.
  */
 import { test, after } from "node:test";
 import { beforeAll } from "bun:test";
@@ -23,6 +28,7 @@ import { R } from "../../lib/reapi/proto.ts";
 import { startStack } from "../e2e/harness.ts";
 import { check, doctor } from "../doctor/helpers.ts";
 import { compileBoth, makeProject } from "../buildbarn/project.ts";
+import { gomaBin, run, type GomaStack } from "../e2e/harness.ts";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const MINUTE = 60_000;
@@ -153,5 +159,71 @@ test("BuildGrid without a worker: goma doctor passes its capabilities and names 
     throw e;
   } finally {
     await stack.stop();
+  }
+});
+
+/** `goma cc` of `src` in `proj` with `env` over the stack's; asserts the proxy counted it as `expect`; the object's bytes. */
+async function compileVia(stack: GomaStack, proj: string, src: string, expect: string, env: Record<string, string> = {}): Promise<Buffer> {
+  const obj = src.replace(/\.c$/, ".o");
+  const before = await stack.stats();
+  const r = await run([gomaBin(), "cc", "gcc", "-g", "-O2", "-Iinc", "-c", src, "-o", obj], { cwd: proj, env: { ...stack.env, ...env } });
+  assert.equal(r.code, 0, r.stderr);
+  const task = (await stack.tasks()).filter((t) => t.argv.includes(obj)).sort((a, b) => b.id - a.id)[0];
+  assert.equal((await stack.stats())[expect]! - before[expect]!, 1, `the compile of ${src} went ${task?.outcome} (${task?.reason ?? "no reason"}), not ${expect}`);
+  const data = readFileSync(join(proj, obj));
+  rmSync(join(proj, obj));
+  return data;
+}
+
+test("goma server through BuildGrid's CAS and ActionCache (--remote-cache-addr): a GOMA_STORE_ONLY compile is stored there; a fresh server and proxy get it back as an action-cache hit, byte-identical", { timeout: 10 * MINUTE }, async () => {
+  const bg = await startBuildGrid();
+  const proj = makeProject(1);
+  const src = "src/f0.c";
+  const cas = new ReapiClient({ target: bg.address, instanceName: "", insecure: true });
+  const stacks: GomaStack[] = [];
+  try {
+    // 1. GOMA_STORE_ONLY through --remoteexec-addr does not write through: STORE_ONLY only skips the
+    //    lookup and still needs Execute, which BuildGrid lacks here; the compile falls back locally and
+    //    nothing of it reaches BuildGrid.
+    const direct = await startStack({ serverArgs: ["--remoteexec-addr", bg.address] });
+    stacks.push(direct);
+    const fellBack = await compileVia(direct, proj, src, "localFallback", { GOMA_STORE_ONLY: "1" });
+    assert.deepEqual(await cas.findMissingBlobs([digestOf(fellBack)]), [digestOf(fellBack)], "the locally compiled object is not in BuildGrid's CAS");
+    await direct.stop();
+
+    // 2. --remote-cache-addr: the embedded backend executes, BuildGrid stores (inputs, outputs, result).
+    const first = await startStack({ serverArgs: ["--remote-cache-addr", bg.address] });
+    stacks.push(first);
+    const stored = await compileVia(first, proj, src, "remote", { GOMA_STORE_ONLY: "1" });
+    assert.ok(stored.equals(fellBack), "the object goma built equals the local one");
+    assert.deepEqual(await cas.findMissingBlobs([digestOf(stored)]), [], "the object is in BuildGrid's CAS");
+    await first.stop();
+
+    // 3. A fresh server (empty embedded stores) and proxy (empty local output cache): an action-cache hit
+    //    that can only come from BuildGrid, with the same bytes as a local compile.
+    const second = await startStack({ serverArgs: ["--remote-cache-addr", bg.address] });
+    stacks.push(second);
+    const task = await compileBoth(second, proj, src, "cacheHit");
+    assert.equal(task.outcome, "cacheHit");
+    const again = await compileVia(second, proj, src, "cacheHit");
+    assert.ok(again.equals(stored), "the hit's object is byte-identical to the stored one");
+    assert.match(second.serverLog(), new RegExp(`CAS and action cache of record: REAPI ${bg.address.replace(/\./g, "\\.")}`));
+  } catch (e) {
+    (e as Error).message += `\n--- bgd log ---\n${bg.log().slice(-4000)}\n--- goma server log ---\n${stacks.at(-1)?.serverLog().slice(-4000)}`;
+    throw e;
+  } finally {
+    cas.close();
+    for (const s of stacks) await s.stop();
+  }
+});
+
+test("goma server refuses --remote-cache-addr with --remoteexec-addr, in one line", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "goma-remote-cache-flags-"));
+  try {
+    const r = await run([gomaBin(), "server", "--port", "0", "--cache-dir", dir, "--remote-cache-addr", "127.0.0.1:1", "--remoteexec-addr", "127.0.0.1:2"]);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr.trim(), "goma server: --remote-cache-addr makes the embedded backend execute with that service as its cache: it contradicts --remoteexec-addr (which executes there); drop one");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
