@@ -146,7 +146,8 @@ export async function runCc(argvAsDecoded: string[], opts: { masquerade?: boolea
 const SPOOL_MAX_BYTES = 4 * 1024 * 1024;
 
 /**
- * After a local run: tells the proxy (fire and forget, at most 200 ms, lib/cc/connect.ts `notify`), or,
+ * After a local run: tells the proxy (fire and forget: connect and write, at most 250 ms, never waiting for
+ * the proxy to read; lib/cc/connect.ts `notify`), or,
  * when no proxy answers, appends the run to the spool file the next proxy counts
  * (lib/ipc/paths.ts `unreachedSpoolPath`). A run the proxy answered `local` for is only reported to a
  * proxy (it counted the task already). Never throws: counting must not change a build's result.

@@ -14,9 +14,12 @@ const onTty = (args: string[], env: Record<string, string> = {}) =>
   run(["script", "-qec", [gomaBin(), ...args].join(" "), "/dev/null"], { env });
 
 const ONE_LINE_USAGE: [string[], RegExp][] = [
-  [["server", "--bogus"], /^goma server: unknown flag --bogus; see goma server --help$/],
+  [["server", "--bogus"], /^goma server: unknown flag --bogus \(nearest: --port\); see goma server --help$/],
   [["server", "--prot", "1"], /^goma server: unknown flag --prot \(did you mean --port\?\)/],
-  [["proxy", "start", "--bogus"], /^goma proxy start: unknown flag --bogus/],
+  [["proxy", "start", "--bogus"], /^goma proxy start: unknown flag --bogus \(nearest: --[a-z-]+\); see goma proxy start --help$/],
+  [["proxy", "stop", "--bogus"], /^goma proxy stop: unknown flag --bogus \(nearest: --help\); see goma proxy stop --help$/],
+  [["doctor", "--bogus"], /^goma doctor: unknown flag --bogus \(nearest: --json\); see goma doctor --help$/],
+  [["bench", "--bogus"], /^goma bench: unknown flag --bogus \(nearest: --tools\); see goma bench --help$/],
   [["doctor", "--jsn"], /^goma doctor: unknown flag --jsn \(did you mean --json\?\)/],
   [["server", "--platform-property", "nonsense"], /^goma server: --platform-property wants KEY=VALUE, got "nonsense"$/],
   [["server", "--port", "abc"], /^goma server: --port wants a whole number from 0 to 65535, got "abc"$/],
@@ -25,6 +28,9 @@ const ONE_LINE_USAGE: [string[], RegExp][] = [
   [["server", "--port"], /^goma server: --port needs a value$/],
   [["bogus"], /^goma: unknown command "bogus"; known: cc, proxy, server/],
   [["proxy", "strat"], /^goma proxy: unknown command "strat" \(did you mean "start"\?\)/],
+  [["auth", "issue", "--user", "u", "--secret", "/nonexistent/secret", "--expires", "3x"], /^goma auth issue: --expires: Duration must be a number .*got "3x"$/],
+  [["server", "--reapi-listen", "nowhere"], /^goma server: --reapi-listen wants HOST:PORT/],
+  [["server", "--max-request-bytes", "lots"], /^goma server: --max-request-bytes wants a whole number/],
   [["auth", "new-secret", "--force=yes"], /^goma auth new-secret: --force is a switch and takes no value/],
 ];
 
