@@ -6,12 +6,12 @@
  * tools expect: an unknown flag is refused with one line naming it and the nearest known flag (exit 2);
  * a user mistake ({@link UsageError}) prints one line, never a stack trace (exit 2), and goma's own bug
  * one line `goma: internal error: …` (exit 70; the stack with GOMA_DEBUG); help names the whole command
- * (`goma proxy start`); and no ANSI colour is
- * written when stdout is not a terminal or `NO_COLOR` is set (https://no-color.org).
+ * (`goma proxy start`); and no ANSI colour is written to stdout or stderr when that stream is not a
+ * terminal or `NO_COLOR` is set (https://no-color.org).
  */
 import type { ArgsDef, CommandDef } from "citty";
 import { VERSION } from "../lib/util/version.ts";
-import { closest, nearest, reportError, UsageError } from "../lib/util/cli-args.ts";
+import { closest, colourWanted, nearest, reportError, UsageError } from "../lib/util/cli-args.ts";
 
 /**
  * Commands whose arguments after the first positional (or after `--`) are another program's command
@@ -22,7 +22,7 @@ const PASS_THROUGH = new Set(["goma doctor inputs"]);
 async function loadCitty(): Promise<typeof import("citty")> {
   // citty decides about colour once, when it is loaded: load it with NO_COLOR in effect when colour is not
   // wanted, then give the environment back as it was (children such as compilers never see the change).
-  const plain = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== "" || !process.stdout.isTTY;
+  const plain = !colourWanted(process.stdout.isTTY, process.env);
   const had = process.env.NO_COLOR;
   if (plain) process.env.NO_COLOR = "1";
   try {
@@ -183,6 +183,6 @@ export async function main(argv: string[]): Promise<void> {
     checkFlags(name, own, args);
     await citty.runCommand(r.cmd, { rawArgs: r.rest });
   } catch (e) {
-    process.exitCode = reportError(name, e, (line) => process.stderr.write(line), process.env);
+    process.exitCode = reportError(name, e, (line) => process.stderr.write(line), process.env, colourWanted(process.stderr.isTTY, process.env));
   }
 }

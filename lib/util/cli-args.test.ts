@@ -1,7 +1,7 @@
 /** The CLI's error report: user mistakes, goma's own bugs and other failures, and the nearest flag. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { closest, nearest, reportError, UsageError } from "./cli-args.ts";
+import { closest, colourWanted, nearest, reportError, stripAnsi, UsageError } from "./cli-args.ts";
 
 function report(e: unknown, env: Record<string, string> = {}): { code: number; text: string } {
   let text = "";
@@ -35,4 +35,20 @@ test("nearest() names only a likely typo; closest() always names one", () => {
   assert.equal(nearest("--bogus", ["--listen", "--port"]), undefined);
   assert.deepEqual(closest("--bogus", ["--listen", "--port"]), { name: "--port", distance: 4 });
   assert.equal(closest("--x", []), undefined);
+});
+
+test("colour (and goma bench's bar) only on a terminal without NO_COLOR; an error message loses citty's colour otherwise", () => {
+  assert.equal(colourWanted(true, {}), true);
+  assert.equal(colourWanted(true, { NO_COLOR: "" }), true, "an empty NO_COLOR does not count (no-color.org)");
+  assert.equal(colourWanted(true, { NO_COLOR: "1" }), false);
+  assert.equal(colourWanted(false, {}), false);
+  assert.equal(colourWanted(undefined, {}), false);
+  const citty = Object.assign(new Error("Invalid value for argument: \x1b[36m--mode\x1b[39m (\x1b[36mx\x1b[39m)."), { code: "EARG" });
+  let plain = "";
+  assert.equal(reportError("goma x", citty, (t) => (plain += t), {}), 2);
+  assert.equal(plain, "goma x: Invalid value for argument: --mode (x).\n");
+  let coloured = "";
+  reportError("goma x", citty, (t) => (coloured += t), {}, true);
+  assert.match(coloured, /\x1b\[36m--mode/);
+  assert.equal(stripAnsi("\x1b[?25l\x1b[2Kbar\x1b[0m"), "bar");
 });

@@ -54,6 +54,20 @@ function editDistance(a: string, b: string): number {
 }
 
 /**
+ * Whether a stream may get ANSI colour (or a redrawn progress bar): only a terminal, and only while
+ * `NO_COLOR` is unset or empty (https://no-color.org).
+ * @example colourWanted(process.stderr.isTTY, process.env)
+ */
+export function colourWanted(isTTY: boolean | undefined, env: Record<string, string | undefined>): boolean {
+  return Boolean(isTTY) && !env.NO_COLOR;
+}
+
+/** `text` without ANSI escape sequences (colours, cursor moves). */
+export function stripAnsi(text: string): string {
+  return text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "");
+}
+
+/**
  * Whether `e` is a programming mistake in goma rather than something the user or the environment did:
  * the errors JavaScript throws for bad code (a TypeError from reading a property of undefined …) and
  * failed assertions.
@@ -68,13 +82,15 @@ export function isInternalError(e: unknown): boolean {
  * ({@link UsageError}, or citty's usage error, code EARG) is one line, 2, never a stack; goma's own bug
  * ({@link isInternalError}) is one line `goma: internal error: …`, 70 (EX_SOFTWARE); anything else (a
  * daemon that cannot start, a bad GOMA_* value, an unreadable file) is one line, 1. With GOMA_DEBUG set,
- * the last two are followed by the stack.
+ * the last two are followed by the stack. The message loses any ANSI colour (citty's errors carry some)
+ * unless `colour` (stderr is a terminal without NO_COLOR: {@link colourWanted}).
  * @example reportError("goma server", new UsageError("--port wants …"), write, {}) // 2; wrote "goma server: --port wants …\n"
  */
-export function reportError(name: string, e: unknown, write: (text: string) => void, env: Record<string, string | undefined>): number {
+export function reportError(name: string, e: unknown, write: (text: string) => void, env: Record<string, string | undefined>, colour = false): number {
   const err = e as Error | undefined;
   const userMistake = e instanceof UsageError || (err as { code?: unknown } | undefined)?.code === "EARG";
-  const msg = String(err?.message ?? e).split("\n")[0]!;
+  const first = String(err?.message ?? e).split("\n")[0]!;
+  const msg = colour ? first : stripAnsi(first);
   let code: number;
   if (isInternalError(e)) {
     write(`goma: internal error: ${name}: ${msg}\n`);
