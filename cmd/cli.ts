@@ -4,13 +4,14 @@
  *
  * Around citty, this module makes the command line strict the way users of ccache, Bazel and Goma's own
  * tools expect: an unknown flag is refused with one line naming it and the nearest known flag (exit 2);
- * a user mistake ({@link UsageError}, or the TypeError/RangeError a flag parser throws) prints one line,
- * never a stack trace (exit 2); help names the whole command (`goma proxy start`); and no ANSI colour is
- * written when stdout is not a terminal or `NO_COLOR` is set (https://no-color.org).
+ * a user mistake ({@link UsageError}) prints one line, never a stack trace (exit 2), and goma's own bug
+ * one line `goma: internal error: …` (exit 70; the stack with GOMA_DEBUG); help names the whole command
+ * (`goma proxy start`); and no ANSI colour is written to stdout or stderr when that stream is not a
+ * terminal or `NO_COLOR` is set (https://no-color.org).
  */
 import type { ArgsDef, CommandDef } from "citty";
 import { VERSION } from "../lib/util/version.ts";
-import { nearest, UsageError } from "../lib/util/cli-args.ts";
+import { closest, colourWanted, nearest, reportError, UsageError } from "../lib/util/cli-args.ts";
 
 /**
  * Commands whose arguments after the first positional (or after `--`) are another program's command
@@ -21,7 +22,7 @@ const PASS_THROUGH = new Set(["goma doctor inputs"]);
 async function loadCitty(): Promise<typeof import("citty")> {
   // citty decides about colour once, when it is loaded: load it with NO_COLOR in effect when colour is not
   // wanted, then give the environment back as it was (children such as compilers never see the change).
-  const plain = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== "" || !process.stdout.isTTY;
+  const plain = !colourWanted(process.stdout.isTTY, process.env);
   const had = process.env.NO_COLOR;
   if (plain) process.env.NO_COLOR = "1";
   try {
@@ -124,10 +125,11 @@ function ownArgs(name: string, rest: string[], args: ArgsDef): string[] {
 
 /**
  * Refuses a flag the command does not define (`--no-X` is the negation of a boolean `X`).
- * @throws {UsageError} `goma server: unknown flag --bogus (did you mean --port?)`.
+ * @throws {UsageError} naming the nearest known flag: `goma server: unknown flag --prot (did you mean
+ * --port?); see goma server --help` for a likely typo, else `… unknown flag --bogus (nearest: --port); …`.
  */
 function checkFlags(name: string, own: string[], args: ArgsDef): void {
-  const known = Object.entries(args).filter(([, d]) => d.type !== "positional").map(([k]) => `--${kebab(k)}`);
+  const known = [...Object.entries(args).filter(([, d]) => d.type !== "positional").map(([k]) => `--${kebab(k)}`), "--help"];
   for (let i = 0; i < own.length; i++) {
     const a = own[i]!;
     if (!a.startsWith("-") || a === "-") continue;
@@ -140,8 +142,9 @@ function checkFlags(name: string, own: string[], args: ArgsDef): void {
       if (pos?.type === "boolean") def = pos;
     }
     if (def === undefined) {
-      const near = nearest(`--${bare}`, known);
-      throw new UsageError(`${name}: unknown flag ${flag}${near ? ` (did you mean ${near}?)` : ""}; see ${name} --help`);
+      const typo = nearest(`--${bare}`, known);
+      const hint = typo ? `did you mean ${typo}?` : `nearest: ${closest(`--${bare}`, known)!.name}`;
+      throw new UsageError(`${name}: unknown flag ${flag} (${hint}); see ${name} --help`);
     }
     if ((def.type === "string" || def.type === "enum") && !a.includes("=")) {
       if (i + 1 >= own.length) throw new UsageError(`${name}: ${flag} needs a value`);
@@ -180,12 +183,6 @@ export async function main(argv: string[]): Promise<void> {
     checkFlags(name, own, args);
     await citty.runCommand(r.cmd, { rawArgs: r.rest });
   } catch (e) {
-    const err = e as Error;
-    const userMistake = e instanceof UsageError || e instanceof TypeError || e instanceof RangeError ||
-      (err as { code?: string }).code === "EARG";
-    const msg = (err?.message ?? String(e)).split("\n")[0]!;
-    process.stderr.write(msg.startsWith(`${name}:`) || msg.startsWith("goma") ? `${msg}\n` : `${name}: ${msg}\n`);
-    if (!userMistake && process.env.GOMA_DEBUG) process.stderr.write(`${err?.stack ?? ""}\n`);
-    process.exitCode = userMistake ? 2 : 1;
+    process.exitCode = reportError(name, e, (line) => process.stderr.write(line), process.env, colourWanted(process.stderr.isTTY, process.env));
   }
 }

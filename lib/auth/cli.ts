@@ -9,6 +9,7 @@ import { AUTH_LOOKUP_ORDER, localTokenFor } from "./client-auth.ts";
 import { issueSignedToken, newSecret, parseDuration, parseSecretFile } from "./signed-token.ts";
 import { normalizeToken, readStoredToken, removeStoredToken, storedTokenPath, storeToken } from "./token-store.ts";
 import { whoAmI, type WhoAmI } from "./whoami.ts";
+import { UsageError } from "../util/cli-args.ts";
 
 const out = (s: string) => process.stdout.write(s + "\n");
 const err = (s: string) => process.stderr.write(s + "\n");
@@ -192,9 +193,14 @@ const issueCommand = defineCommand({
     expires: { type: "string", description: "Lifetime, e.g. 30d, 12h, 90m (default: never expires)" },
   },
   run({ args }) {
+    let ttlSec: number | undefined;
+    try {
+      ttlSec = args.expires ? parseDuration(String(args.expires)) : undefined;
+    } catch (e) {
+      throw new UsageError(`--expires: ${(e as Error).message}`);
+    }
     try {
       const secrets = parseSecretFile(readFileSync(String(args.secret), "utf8"));
-      const ttlSec = args.expires ? parseDuration(String(args.expires)) : undefined;
       out(issueSignedToken(secrets[0]!, String(args.user), { ttlSec }));
     } catch (e) {
       err(`goma auth issue: ${(e as Error).message}`);

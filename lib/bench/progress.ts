@@ -1,8 +1,10 @@
 /**
- * Progress of `goma bench` on stderr: a cli-progress bar when stderr is a terminal, else one line per
+ * Progress of `goma bench` on stderr: a cli-progress bar when stderr is a terminal and NO_COLOR is unset
+ * (cli-progress draws only on a terminal but ignores NO_COLOR), else one line per
  * finished step (`goma bench: [3/21] zlib goma cold 4.12 s`), so logs and CI show the same steps.
  */
 import type { SingleBar } from "cli-progress";
+import { colourWanted } from "../util/cli-args.ts";
 
 /** Counts steps and shows them. */
 export interface Progress {
@@ -17,9 +19,9 @@ export interface Progress {
 
 /**
  * A progress display for `total` steps.
- * @param tty whether to draw a bar (default: stderr is a terminal).
+ * @param tty whether to draw a bar (default: stderr is a terminal and NO_COLOR is unset).
  */
-export async function createProgress(total: number, tty = Boolean(process.stderr.isTTY)): Promise<Progress> {
+export async function createProgress(total: number, tty = colourWanted(process.stderr.isTTY, process.env)): Promise<Progress> {
   let n = 0;
   let current = "";
   if (!tty) {

@@ -98,14 +98,15 @@ export function exchange(socketPath: string, req: CcRequest): Promise<CcReply> {
 }
 
 /**
- * Sends one frame to the proxy without waiting for an answer (fire and forget): resolves true once the
- * frame is written and the connection closed (the proxy closes it after taking the frame, so the report
- * is recorded when this resolves), false when the socket is absent, refuses or `timeoutMs` passes first
- * (the connection is then dropped and the caller spools the report). Never rejects. Used by `goma cc`
- * after a local run, so it is bounded: a stuck proxy costs a build step at most `timeoutMs`. 1 s, not
- * less: on a loaded machine (make -j on every core) the proxy may take a few hundred ms to get to it.
+ * Sends one frame to the proxy without waiting for it (fire and forget): resolves true as soon as the
+ * whole frame is written into the socket and the connection is closed on our side, false when the
+ * socket is absent, refuses, or connect plus write take longer than `timeoutMs` (the connection is then
+ * dropped and the caller spools the report). Never rejects, and never waits for the proxy to read: a
+ * unix stream socket keeps what was written for the peer after the writer closes (or exits), so the
+ * proxy reads the report whenever it gets to it. Used by `goma cc` after a local run; a small frame fits
+ * in the socket's buffer, so the write completes at once even when the proxy is busy.
  */
-export function notify(socketPath: string, msg: unknown, timeoutMs = 1000): Promise<boolean> {
+export function notify(socketPath: string, msg: unknown, timeoutMs = 250): Promise<boolean> {
   const frame = encodeFrame(msg);
   return new Promise<boolean>((resolve) => {
     let done = false;
@@ -121,9 +122,13 @@ export function notify(socketPath: string, msg: unknown, timeoutMs = 1000): Prom
     const Bun_ = (globalThis as { Bun?: typeof Bun }).Bun;
     if (Bun_) {
       let pending = frame;
+      // Bun's socket writes are unbuffered: write() returns what the kernel took.
       const push = (s: { write(b: Uint8Array): number; end(): void }) => {
         if (pending.byteLength) pending = pending.subarray(s.write(pending));
-        if (!pending.byteLength) s.end();
+        if (!pending.byteLength) {
+          s.end();
+          finish(true);
+        }
       };
       Bun_.connect({
         unix: socketPath,
@@ -150,7 +155,8 @@ export function notify(socketPath: string, msg: unknown, timeoutMs = 1000): Prom
     import("node:net").then((net) => {
       const s = net.createConnection(socketPath);
       drop = () => s.destroy();
-      s.on("connect", () => s.end(frame));
+      // The write callback runs once the frame is handed to the kernel.
+      s.on("connect", () => s.end(frame, () => finish(true)));
       s.on("error", () => finish(false));
       s.on("close", (hadError) => finish(!hadError));
     }, () => finish(false));

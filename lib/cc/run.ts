@@ -4,7 +4,9 @@
  * Runs locally, without asking the proxy, when: `GOMA_DISABLED` is true; the command is not a compile
  * (`-c` absent and no `@file` that could hold it: links, `-E`, `-M` alone); the input is stdin (`-`).
  * Runs locally after asking when the proxy answers `local` (unsupported flags, compiler not found,
- * remote failure …), and whenever the proxy cannot be reached: a build never fails because goma is down.
+ * remote failure …), and whenever the proxy cannot be reached: a build never fails because goma is down,
+ * unless GOMA_FALLBACK=false asks for exactly that (then an unreachable proxy fails the compile, exit 1,
+ * as in Goma's gomacc; steps that run locally at once still run).
  * Exit code, stdout and stderr are the compiler's own.
  *
  * Every local run is counted by the proxy (`goma proxy stats`): after the compiler exits, `goma cc`
@@ -131,8 +133,15 @@ export async function runCc(argvAsDecoded: string[], opts: { masquerade?: boolea
         ? { ...report, outcome: "local", id: reply.header.id, reason: undefined }
         : { ...report, outcome: "direct", reason: `the proxy refused the request: ${reply.header.reason}` };
     } catch (e) {
-      // The proxy is not running or failed: compile locally; the report goes to the spool (below).
-      report.reason = `no goma proxy answered: ${(e as Error).message}`.slice(0, 300);
+      // The proxy is not running or failed: compile locally; the report goes to the spool (below). Under
+      // GOMA_FALLBACK=false the compile fails instead, as gomacc fails when compiler_proxy cannot be reached.
+      const why = (e as Error).message.split("\n")[0]!;
+      if (gomaBool(env.GOMA_FALLBACK) === false) {
+        process.stderr.write(`goma: no goma proxy answered on ${proxySocketPath(env)} (${why}), and GOMA_FALLBACK=false forbids a local compile\n`);
+        process.exitCode = 1;
+        return;
+      }
+      report.reason = `no goma proxy answered: ${why}`.slice(0, 300);
     }
   }
   const t0 = performance.now();
@@ -146,7 +155,8 @@ export async function runCc(argvAsDecoded: string[], opts: { masquerade?: boolea
 const SPOOL_MAX_BYTES = 4 * 1024 * 1024;
 
 /**
- * After a local run: tells the proxy (fire and forget, at most 200 ms, lib/cc/connect.ts `notify`), or,
+ * After a local run: tells the proxy (fire and forget: connect and write, at most 250 ms, never waiting for
+ * the proxy to read; lib/cc/connect.ts `notify`), or,
  * when no proxy answers, appends the run to the spool file the next proxy counts
  * (lib/ipc/paths.ts `unreachedSpoolPath`). A run the proxy answered `local` for is only reported to a
  * proxy (it counted the task already). Never throws: counting must not change a build's result.

@@ -20,11 +20,21 @@ export class UsageError extends Error {
  */
 export function nearest(word: string, candidates: readonly string[]): string | undefined {
   const bare = (s: string) => s.replace(/^-+/, "");
-  let best: string | undefined;
-  let bestD = Math.max(1, Math.floor(bare(word).length / 3)) + 1;
+  const c = closest(word, candidates);
+  return c && c.distance <= Math.max(1, Math.floor(bare(word).length / 3)) ? c.name : undefined;
+}
+
+/**
+ * The candidate closest to `word` by edit distance, however far (leading dashes ignored; the first of
+ * equally close ones); undefined only when there are no candidates.
+ * @example closest("--bogus", ["--port", "--listen"]) // { name: "--port", distance: 5 }
+ */
+export function closest(word: string, candidates: readonly string[]): { name: string; distance: number } | undefined {
+  const bare = (s: string) => s.replace(/^-+/, "");
+  let best: { name: string; distance: number } | undefined;
   for (const c of candidates) {
     const d = editDistance(bare(word), bare(c));
-    if (d < bestD) [best, bestD] = [c, d];
+    if (!best || d < best.distance) best = { name: c, distance: d };
   }
   return best;
 }
@@ -41,6 +51,56 @@ function editDistance(a: string, b: string): number {
     }
   }
   return d[a.length]![b.length]!;
+}
+
+/**
+ * Whether a stream may get ANSI colour (or a redrawn progress bar): only a terminal, and only while
+ * `NO_COLOR` is unset or empty (https://no-color.org).
+ * @example colourWanted(process.stderr.isTTY, process.env)
+ */
+export function colourWanted(isTTY: boolean | undefined, env: Record<string, string | undefined>): boolean {
+  return Boolean(isTTY) && !env.NO_COLOR;
+}
+
+/** `text` without ANSI escape sequences (colours, cursor moves). */
+export function stripAnsi(text: string): string {
+  return text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "");
+}
+
+/**
+ * Whether `e` is a programming mistake in goma rather than something the user or the environment did:
+ * the errors JavaScript throws for bad code (a TypeError from reading a property of undefined …) and
+ * failed assertions.
+ */
+export function isInternalError(e: unknown): boolean {
+  return e instanceof TypeError || e instanceof RangeError || e instanceof ReferenceError || e instanceof EvalError ||
+    (e as Error | undefined)?.name === "AssertionError";
+}
+
+/**
+ * Writes the error the command `name` failed with and returns the exit status: a user mistake
+ * ({@link UsageError}, or citty's usage error, code EARG) is one line, 2, never a stack; goma's own bug
+ * ({@link isInternalError}) is one line `goma: internal error: …`, 70 (EX_SOFTWARE); anything else (a
+ * daemon that cannot start, a bad GOMA_* value, an unreadable file) is one line, 1. With GOMA_DEBUG set,
+ * the last two are followed by the stack. The message loses any ANSI colour (citty's errors carry some)
+ * unless `colour` (stderr is a terminal without NO_COLOR: {@link colourWanted}).
+ * @example reportError("goma server", new UsageError("--port wants …"), write, {}) // 2; wrote "goma server: --port wants …\n"
+ */
+export function reportError(name: string, e: unknown, write: (text: string) => void, env: Record<string, string | undefined>, colour = false): number {
+  const err = e as Error | undefined;
+  const userMistake = e instanceof UsageError || (err as { code?: unknown } | undefined)?.code === "EARG";
+  const first = String(err?.message ?? e).split("\n")[0]!;
+  const msg = colour ? first : stripAnsi(first);
+  let code: number;
+  if (isInternalError(e)) {
+    write(`goma: internal error: ${name}: ${msg}\n`);
+    code = 70;
+  } else {
+    write(msg.startsWith(`${name}:`) || msg.startsWith("goma") ? `${msg}\n` : `${name}: ${msg}\n`);
+    code = userMistake ? 2 : 1;
+  }
+  if (!userMistake && env.GOMA_DEBUG) write(`${err?.stack ?? String(e)}\n`);
+  return code;
 }
 
 /**

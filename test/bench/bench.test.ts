@@ -182,7 +182,7 @@ test("a peer that is not installed is named, not faked; a directory with a Makef
 
 test("bad command lines: one line, exit 2", async () => {
   for (const [args, msg] of [
-    [["--bogus"], /^goma bench: unknown flag --bogus; see goma bench --help\n$/],
+    [["--bogus"], /^goma bench: unknown flag --bogus \(nearest: --tools\); see goma bench --help\n$/],
     [["--rounds", "zero"], /^goma bench: --rounds wants a whole number ≥ 1, got 'zero'\n$/],
     [["--tools", "local,distcc"], /^goma bench: unknown tool 'distcc' \(known: local, goma, ccache, sccache\)\n$/],
     [["no-such-project"], /^goma bench: unknown project 'no-such-project'/],

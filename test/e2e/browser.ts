@@ -1,7 +1,8 @@
 /**
  * A headless Chromium (Debian's `chromium`, installed by scripts/setup.sh) driven through the DevTools
  * protocol over the runtime's built-in WebSocket: enough to load a page, read its DOM with
- * `Runtime.evaluate`, wait for a condition in the page, and take a screenshot.
+ * `Runtime.evaluate`, wait for a condition in the page (a MutationObserver there resolves the evaluation
+ * when it holds: no polling), and take a screenshot.
  *
  *   const b = await launchBrowser();
  *   const page = await b.open("http://127.0.0.1:8088/");
@@ -20,7 +21,10 @@ import { join } from "node:path";
 export interface Page {
   /** Evaluates `expression` in the page and returns its value (JSON-serializable results only). @throws on a page exception. */
   eval<T = unknown>(expression: string): Promise<T>;
-  /** Evaluates `expression` until it is truthy, at most `timeoutMs` (default 30 s); returns the value. @throws on timeout, naming the expression. */
+  /**
+   * Waits in the page until `expression` is truthy (re-checked on each DOM mutation), at most `timeoutMs`
+   * (default 30 s); returns its value. @throws on timeout, naming the expression and its last value.
+   */
   waitFor<T = unknown>(expression: string, timeoutMs?: number): Promise<T>;
   /** A PNG of the viewport. */
   screenshot(): Promise<Uint8Array>;
@@ -75,21 +79,39 @@ export async function launchBrowser(binary = process.env.CHROMIUM_BIN || "chromi
   });
   let nextId = 1;
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  /** Who waits for which event (`Page.loadEventFired`, …) of which session; each is called once. */
+  const eventWaiters: { method: string; sessionId?: string; fire: () => void }[] = [];
+  /** Resolves at the next `method` event of `sessionId`, or after `timeoutMs` (a failure guard only). */
+  const nextEvent = (method: string, sessionId: string, timeoutMs: number): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const w = { method, sessionId, fire: () => (clearTimeout(timer), resolve()) };
+      const timer = setTimeout(() => {
+        eventWaiters.splice(eventWaiters.indexOf(w), 1);
+        resolve();
+      }, Math.max(0, timeoutMs));
+      eventWaiters.push(w);
+    });
   ws.onmessage = (ev) => {
-    const msg = JSON.parse(String(ev.data)) as { id?: number; result?: unknown; error?: { message: string } };
-    if (msg.id === undefined) return; // an event
+    const msg = JSON.parse(String(ev.data)) as { id?: number; method?: string; sessionId?: string; result?: unknown; error?: { message: string } };
+    if (msg.id === undefined) {
+      for (const w of eventWaiters.filter((x) => x.method === msg.method && x.sessionId === msg.sessionId)) {
+        eventWaiters.splice(eventWaiters.indexOf(w), 1);
+        w.fire();
+      }
+      return;
+    }
     const p = pending.get(msg.id);
     pending.delete(msg.id);
     if (msg.error) p?.reject(new Error(msg.error.message));
     else p?.resolve(msg.result);
   };
-  const send = <T>(method: string, params: Record<string, unknown> = {}, sessionId?: string): Promise<T> =>
+  const send = <T>(method: string, params: Record<string, unknown> = {}, sessionId?: string, timeoutMs = CALL_TIMEOUT_MS): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       const id = nextId++;
       const timer = setTimeout(() => {
         pending.delete(id);
-        reject(new Error(`${method}: no answer within ${CALL_TIMEOUT_MS / 1000} s`));
-      }, CALL_TIMEOUT_MS);
+        reject(new Error(`${method}: no answer within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
       pending.set(id, { resolve: (v) => (clearTimeout(timer), resolve(v as T)), reject: (e) => (clearTimeout(timer), reject(e)) });
       ws.send(JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) }));
     });
@@ -101,28 +123,34 @@ export async function launchBrowser(binary = process.env.CHROMIUM_BIN || "chromi
       const { sessionId } = await send<{ sessionId: string }>("Target.attachToTarget", { targetId, flatten: true });
       await send("Emulation.setDeviceMetricsOverride", { ...viewport, deviceScaleFactor: 1, mobile: false }, sessionId);
       await send("Page.enable", {}, sessionId);
+      const loaded = nextEvent("Page.loadEventFired", sessionId, CALL_TIMEOUT_MS);
       await send("Page.navigate", { url }, sessionId);
-      const evaluate = async <T>(expression: string): Promise<T> => {
+      await loaded;
+      const evaluate = async <T>(expression: string, timeoutMs = CALL_TIMEOUT_MS): Promise<T> => {
         const r = await send<{ result: { value?: T }; exceptionDetails?: { text: string; exception?: { description?: string } } }>(
-          "Runtime.evaluate", { expression, returnByValue: true, awaitPromise: true }, sessionId);
+          "Runtime.evaluate", { expression, returnByValue: true, awaitPromise: true }, sessionId, timeoutMs);
         if (r.exceptionDetails) throw new Error(`in the page: ${r.exceptionDetails.exception?.description ?? r.exceptionDetails.text} (${expression})`);
         return r.result.value as T;
       };
       return {
         eval: evaluate,
         async waitFor<T>(expression: string, timeoutMs = 30_000): Promise<T> {
+          // The page itself waits: a MutationObserver re-checks the condition on every change of the DOM
+          // and resolves the evaluation once it holds; the timer there is only the failure guard.
           const deadline = Date.now() + timeoutMs;
           let last: unknown;
           for (;;) {
+            const left = deadline - Date.now();
+            if (left <= 0) throw new Error(`page condition not met within ${timeoutMs / 1000} s: ${expression} (last: ${JSON.stringify(last)})`);
             try {
-              last = await evaluate<T>(expression);
-              if (last) return last as T;
+              const r = await evaluate<{ ok: boolean; value?: T; last?: string }>(inPageWait(expression, left), left + CALL_TIMEOUT_MS);
+              if (r.ok) return r.value as T;
+              last = r.last;
             } catch (e) {
-              last = (e as Error).message; // the page may still be loading
+              // The document went away under the wait (a reload): wait for the next one to load, then again.
+              last = (e as Error).message;
+              await nextEvent("Page.loadEventFired", sessionId, deadline - Date.now());
             }
-            if (Date.now() > deadline) throw new Error(`page condition not met within ${timeoutMs / 1000} s: ${expression} (last: ${JSON.stringify(last)})`);
-            // Next check once the page has rendered another frame (no fixed sleep).
-            await evaluate("new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50)))").catch(() => undefined);
           }
         },
         async screenshot() {
@@ -147,4 +175,33 @@ export async function launchBrowser(binary = process.env.CHROMIUM_BIN || "chromi
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A page-side expression: a Promise that resolves `{ ok: true, value }` as soon as `expression` is truthy
+ * (checked at once, then on every DOM mutation), or `{ ok: false, last }` after `timeoutMs` with the
+ * last value or exception. The condition's value must be JSON-serializable.
+ */
+function inPageWait(expression: string, timeoutMs: number): string {
+  return `new Promise((resolve) => {
+    let last;
+    const check = () => {
+      try {
+        const value = (${expression});
+        if (value) {
+          obs.disconnect();
+          clearTimeout(timer);
+          resolve({ ok: true, value });
+          return;
+        }
+        last = String(value);
+      } catch (e) {
+        last = String(e);
+      }
+    };
+    const obs = new MutationObserver(check);
+    const timer = setTimeout(() => { obs.disconnect(); resolve({ ok: false, last }); }, ${Math.ceil(timeoutMs)});
+    obs.observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
+    check();
+  })`;
 }

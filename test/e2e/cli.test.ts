@@ -6,6 +6,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { gomaBin, run } from "./harness.ts";
 
 const goma = (args: string[], env: Record<string, string> = {}) => run([gomaBin(), ...args], { env });
@@ -14,9 +17,12 @@ const onTty = (args: string[], env: Record<string, string> = {}) =>
   run(["script", "-qec", [gomaBin(), ...args].join(" "), "/dev/null"], { env });
 
 const ONE_LINE_USAGE: [string[], RegExp][] = [
-  [["server", "--bogus"], /^goma server: unknown flag --bogus; see goma server --help$/],
+  [["server", "--bogus"], /^goma server: unknown flag --bogus \(nearest: --port\); see goma server --help$/],
   [["server", "--prot", "1"], /^goma server: unknown flag --prot \(did you mean --port\?\)/],
-  [["proxy", "start", "--bogus"], /^goma proxy start: unknown flag --bogus/],
+  [["proxy", "start", "--bogus"], /^goma proxy start: unknown flag --bogus \(nearest: --[a-z-]+\); see goma proxy start --help$/],
+  [["proxy", "stop", "--bogus"], /^goma proxy stop: unknown flag --bogus \(nearest: --help\); see goma proxy stop --help$/],
+  [["doctor", "--bogus"], /^goma doctor: unknown flag --bogus \(nearest: --json\); see goma doctor --help$/],
+  [["bench", "--bogus"], /^goma bench: unknown flag --bogus \(nearest: --tools\); see goma bench --help$/],
   [["doctor", "--jsn"], /^goma doctor: unknown flag --jsn \(did you mean --json\?\)/],
   [["server", "--platform-property", "nonsense"], /^goma server: --platform-property wants KEY=VALUE, got "nonsense"$/],
   [["server", "--port", "abc"], /^goma server: --port wants a whole number from 0 to 65535, got "abc"$/],
@@ -25,6 +31,9 @@ const ONE_LINE_USAGE: [string[], RegExp][] = [
   [["server", "--port"], /^goma server: --port needs a value$/],
   [["bogus"], /^goma: unknown command "bogus"; known: cc, proxy, server/],
   [["proxy", "strat"], /^goma proxy: unknown command "strat" \(did you mean "start"\?\)/],
+  [["auth", "issue", "--user", "u", "--secret", "/nonexistent/secret", "--expires", "3x"], /^goma auth issue: --expires: Duration must be a number .*got "3x"$/],
+  [["server", "--reapi-listen", "nowhere"], /^goma server: --reapi-listen wants HOST:PORT/],
+  [["server", "--max-request-bytes", "lots"], /^goma server: --max-request-bytes wants a whole number/],
   [["auth", "new-secret", "--force=yes"], /^goma auth new-secret: --force is a switch and takes no value/],
 ];
 
@@ -82,4 +91,28 @@ test("colour only on a terminal, and never with NO_COLOR", async () => {
   const noColor = await onTty(["server", "--help"], { CI: "", TEST: "", TERM: "xterm", NO_COLOR: "1" });
   assert.match(noColor.stdout, /USAGE goma server/);
   assert.doesNotMatch(noColor.stdout, /\x1b\[/);
+});
+
+test("goma bench draws its progress bar only on a terminal without NO_COLOR, else one plain line per step", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "goma-cli-bench-"));
+  try {
+    writeFileSync(join(dir, "a.c"), "int f(void) { return 1; }\n");
+    writeFileSync(join(dir, "Makefile"), "all: a.o\na.o: a.c\n\t$(CC) -c a.c -o a.o\nclean:\n\trm -f a.o\n");
+    const args = ["bench", "--tools", "local", "--rounds", "1", "--hit-runs", "1", dir];
+    const env = { CI: "", TEST: "", TERM: "xterm" };
+    const bar = await onTty(args, env);
+    assert.equal(bar.code, 0, bar.stdout);
+    assert.match(bar.stdout, /\x1b\[\?25l/, "a terminal gets the bar (cursor hidden while drawing)");
+    for (const [what, r] of [
+      ["NO_COLOR on a terminal", await onTty(args, { ...env, NO_COLOR: "1" })],
+      ["stderr not a terminal", await goma(args, env)],
+    ] as const) {
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const out = r.stdout + r.stderr;
+      assert.doesNotMatch(out, /\x1b\[/, what);
+      assert.match(out, /^goma bench: \[1\/2\] .* local build \d+\.\d\d s\r?$/m, what);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -93,3 +93,26 @@ test("a CMake project configured with the links first on PATH compiles through g
   const after = await stack.stats();
   assert.equal((after.remote! + after.cacheHit!) - (before.remote! + before.cacheHit!), 2, JSON.stringify(after));
 });
+
+test("clang and versioned links (clang, clang++-14, gcc-12) compile through goma; objects equal a local compile", async () => {
+  const p = join(dir, "named");
+  project(p);
+  const names = readdirSync(links);
+  const cases: [string, string][] = [["clang", "src/a.c"], ["clang++-14", "src/b.cc"], ["gcc-12", "src/a.c"]];
+  for (const [name, src] of cases) {
+    assert.ok(names.includes(name), `${name} in ${names.join(" ")}`);
+    const argv = ["-g", "-O2", "-c", src, "-o", "src/x.o"];
+    const before = await stack.stats();
+    const r = await run([name, ...argv], { cwd: p, env: { ...stack.env, PATH: PATH() } });
+    assert.equal(r.code, 0, r.stderr);
+    const after = await stack.stats();
+    assert.equal(after.total! - before.total!, 1, `${name}: ${JSON.stringify(after)}`);
+    assert.equal((after.remote! + after.cacheHit!) - (before.remote! + before.cacheHit!), 1, `${name}: ${JSON.stringify(after)}`);
+    const viaGoma = readFileSync(join(p, "src/x.o"));
+    rmSync(join(p, "src/x.o"));
+    const local = await run([name, ...argv], { cwd: p }); // the real compiler, found on the plain PATH
+    assert.equal(local.code, 0, local.stderr);
+    assert.ok(viaGoma.equals(readFileSync(join(p, "src/x.o"))), `${name}: the object differs from a local compile`);
+    rmSync(join(p, "src/x.o"));
+  }
+});

@@ -234,3 +234,44 @@ test("malformed reports on the proxy's socket are ignored; the proxy keeps answe
     assert.equal((await run([gomaBin(), "proxy", "stop"], { env })).code, 0);
   }
 });
+
+test("goma cc's report of a local run is fire and forget: it exits before the proxy reads, and the report is whole", async () => {
+  // A stand-in for the proxy that accepts but reads nothing until goma cc has exited.
+  const { createServer } = await import("node:net");
+  const dir = mkdtempSync(join(tmpdir(), "goma-e2e-notify-"));
+  const sock = join(dir, "standin.ipc");
+  const accepted: import("node:net").Socket[] = [];
+  let onAccept = () => {};
+  const server = createServer({ allowHalfOpen: true }, (s) => {
+    s.pause();
+    accepted.push(s);
+    onAccept();
+  });
+  await new Promise<void>((res) => server.listen(sock, res));
+  try {
+    const env = { ...stack.env, GOMA_TMP_DIR: dir, GOMA_COMPILER_PROXY_SOCKET_NAME: sock };
+    for (const argv of [["gcc", "-E", "a.c"], ["gcc", "a.c", "-o", "standin-prog"]]) {
+      const r = await cc(argv, env); // resolves once goma cc has exited
+      assert.equal(r.code, 0, r.stderr);
+      if (accepted.length === 0) await new Promise<void>((res) => (onAccept = res));
+      const s = accepted.shift()!;
+      const chunks: Buffer[] = [];
+      s.on("data", (b: Buffer) => chunks.push(b));
+      await new Promise<void>((res) => s.on("end", res).on("close", res).on("error", () => res()).resume());
+      s.end();
+      const all = Buffer.concat(chunks);
+      const len = all.readUInt32LE(0);
+      assert.equal(all.byteLength, 4 + len, "one complete frame");
+      const { report } = JSON.parse(all.subarray(4).toString("utf8")) as { report: { outcome: string; reason: string; argv: string[]; exitCode: number } };
+      assert.equal(report.outcome, "direct");
+      assert.deepEqual(report.argv, argv);
+      assert.equal(report.exitCode, 0);
+      assert.match(report.reason, argv[1] === "-E" ? /^preprocess only/ : /^not a compile/);
+    }
+    // It counted the write as delivered: nothing was spooled for the next proxy (it would count the run twice).
+    assert.equal(existsSync(join(dir, "goma_cc_unreached.jsonl")), false);
+  } finally {
+    await new Promise<void>((res) => server.close(() => res()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
