@@ -217,6 +217,11 @@ const newSecretCommand = defineCommand({
     force: { type: "boolean", default: false, description: "Overwrite an existing file (invalidates every token it signed)" },
   },
   run({ args }) {
+    const extra = ((args as { _?: string[] })._ ?? []).slice(1);
+    if (extra.length > 0) {
+      err(`goma auth new-secret: one FILE only (unexpected ${extra.map((a) => `"${a}"`).join(" ")}); see goma auth new-secret --help`);
+      process.exit(2);
+    }
     const s = newSecret();
     const file = args.file ? String(args.file) : args.out ? String(args.out) : undefined;
     if (args.file && args.out && String(args.file) !== String(args.out)) {

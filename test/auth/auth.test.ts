@@ -5,7 +5,7 @@
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync, rmSync, statSync, readFileSync, mkdirSync } from "node:fs";
+import { mkdtempSync, writeFileSync, rmSync, statSync, readFileSync, mkdirSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startStack, gomaBin, run, type GomaStack } from "../e2e/harness.ts";
@@ -141,4 +141,9 @@ test("goma auth new-secret FILE writes the secret to FILE (0600), prints none of
   assert.equal(tty.code, 2, tty.stdout);
   assert.match(tty.stdout, /name the FILE to write/);
   assert.doesNotMatch(tty.stdout, /[A-Za-z0-9_-]{43}/);
+  // A second FILE is refused, not ignored, and nothing is written.
+  const two = await run([gomaBin(), "auth", "new-secret", join(dir, "s-a"), join(dir, "s-b")]);
+  assert.equal(two.code, 2, two.stderr);
+  assert.equal(two.stderr.trim(), `goma auth new-secret: one FILE only (unexpected "${join(dir, "s-b")}"); see goma auth new-secret --help`);
+  assert.ok(!existsSync(join(dir, "s-a")) && !existsSync(join(dir, "s-b")));
 });
