@@ -104,9 +104,11 @@ export function exchange(socketPath: string, req: CcRequest): Promise<CcReply> {
  * dropped and the caller spools the report). Never rejects, and never waits for the proxy to read: a
  * unix stream socket keeps what was written for the peer after the writer closes (or exits), so the
  * proxy reads the report whenever it gets to it. Used by `goma cc` after a local run; a small frame fits
- * in the socket's buffer, so the write completes at once even when the proxy is busy.
+ * in the socket's buffer, so the write completes at once even when the proxy is busy. `timeoutMs` is 1 s
+ * by default: connect and write take well under a millisecond, but a machine running make -j on every
+ * core has delayed a short-lived process's first event-loop turns by a few hundred ms.
  */
-export function notify(socketPath: string, msg: unknown, timeoutMs = 250): Promise<boolean> {
+export function notify(socketPath: string, msg: unknown, timeoutMs = 1000): Promise<boolean> {
   const frame = encodeFrame(msg);
   return new Promise<boolean>((resolve) => {
     let done = false;

@@ -155,7 +155,7 @@ export async function runCc(argvAsDecoded: string[], opts: { masquerade?: boolea
 const SPOOL_MAX_BYTES = 4 * 1024 * 1024;
 
 /**
- * After a local run: tells the proxy (fire and forget: connect and write, at most 250 ms, never waiting for
+ * After a local run: tells the proxy (fire and forget: connect and write, at most 1 s, never waiting for
  * the proxy to read; lib/cc/connect.ts `notify`), or,
  * when no proxy answers, appends the run to the spool file the next proxy counts
  * (lib/ipc/paths.ts `unreachedSpoolPath`). A run the proxy answered `local` for is only reported to a
