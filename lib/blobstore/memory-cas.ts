@@ -144,18 +144,28 @@ export class MemoryCas implements EvictableCas {
   async materialize(d: Digest, dest: string, executable: boolean): Promise<void> {
     const data = this.#verified(d);
     if (!data) throw new GomaError(Code.NotFound, `Blob ${digestKey(d)} not found`);
-    const mode = executable ? 0o555 : 0o444;
-    await writeFile(dest, data, { mode, flag: "wx" });
-    await chmod(dest, mode).catch(async (err) => {
-      await unlink(dest).catch(() => {});
-      throw err;
-    });
+    await writeBlobFile(dest, data, executable);
   }
 
   /** A no-op: nothing evicts from this store but a size limit above it, which pins itself. */
   pin(_digests: Digest[]): () => void {
     return () => {};
   }
+}
+
+/**
+ * Writes `data` as a new file `dest` (which must not exist: `wx`), mode 0444 (0555 when `executable`),
+ * the mode set again past the umask; a file whose mode cannot be set is removed. For the materialize() of
+ * stores that hold blobs in memory or fetch them whole (memory-cas.ts, remote-cas.ts).
+ * @throws the fs error (EEXIST when `dest` exists).
+ */
+export async function writeBlobFile(dest: string, data: Uint8Array, executable: boolean): Promise<void> {
+  const mode = executable ? 0o555 : 0o444;
+  await writeFile(dest, data, { mode, flag: "wx" });
+  await chmod(dest, mode).catch(async (err) => {
+    await unlink(dest).catch(() => {});
+    throw err;
+  });
 }
 
 /** A streaming upload into memory, verified at `commit()` like the disk store's CasWriter, then handed to `publish` (also remote-cas.ts's writer). */

@@ -15,12 +15,12 @@
  * action cache is keyed by the instance name each call gives (reference/reapi-buildbarn.md §2.3).
  */
 import { constants } from "node:fs";
-import { chmod, open, unlink, writeFile } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import { type Digest, digestKey, digestOf } from "../digest/digest.ts";
 import { ReapiClient, type ReapiClientOptions } from "../reapi/client.ts";
 import { Code, GomaError } from "../util/status.ts";
 import type { ActionCache, ActionResultMessage, BlobWriter, Cas } from "./cas.ts";
-import { MemoryBlobWriter } from "./memory-cas.ts";
+import { MemoryBlobWriter, writeBlobFile } from "./memory-cas.ts";
 
 /** The CAS of a remote REAPI service (one instance name). */
 export class RemoteCas implements Cas {
@@ -122,12 +122,7 @@ export class RemoteCas implements Cas {
   async materialize(d: Digest, dest: string, executable: boolean): Promise<void> {
     const data = await this.get(d);
     if (!data) throw new GomaError(Code.NotFound, `Blob ${digestKey(d)} not found in the remote CAS`);
-    const mode = executable ? 0o555 : 0o444;
-    await writeFile(dest, data, { mode, flag: "wx" });
-    await chmod(dest, mode).catch(async (err) => {
-      await unlink(dest).catch(() => {});
-      throw err;
-    });
+    await writeBlobFile(dest, data, executable);
   }
 
   /** A no-op: goma cannot hold a remote blob from eviction. */
