@@ -20,6 +20,7 @@ import { compilerTypeOf, getCompilerInfo, isCxxDriver, parseFlags } from "../com
 import { GomaError } from "../util/status.ts";
 import { fail, pass, skip, warn, type CheckResult } from "./check.ts";
 import { portFree, portOwner } from "./port-owner.ts";
+import type { FoundCompiler } from "./sandbox-checks.ts";
 
 type Env = Record<string, string | undefined>;
 
@@ -56,10 +57,14 @@ export function authChecks(env: Env): { results: CheckResult[]; auth: ClientAuth
   return { results: out, auth };
 }
 
-/** Compilers on PATH and their CompilerInfo (what the proxy computes before a remote compile). */
-export async function compilerChecks(env: Env, cacheDir: string): Promise<{ results: CheckResult[]; found: string[] }> {
+/**
+ * Compilers on PATH and their CompilerInfo (what the proxy computes before a remote compile).
+ * @returns the checks, the names found and, for the sandbox check (sandbox-checks.ts), each one's path and info.
+ */
+export async function compilerChecks(env: Env, cacheDir: string): Promise<{ results: CheckResult[]; found: string[]; compilers: FoundCompiler[] }> {
   const out: CheckResult[] = [];
   const found: string[] = [];
+  const compilers: FoundCompiler[] = [];
   const dirs = (env.PATH ?? "").split(delimiter).filter(Boolean);
   const cwd = tmpdir();
   for (const name of ["gcc", "g++", "clang", "clang++"]) {
@@ -75,6 +80,7 @@ export async function compilerChecks(env: Env, cacheDir: string): Promise<{ resu
     try {
       const info = await getCompilerInfo(parseFlags([name, "-c", "doctor.c", "-o", "doctor.o"], cwd), cwd, env as Record<string, string>, cacheDir);
       found.push(name);
+      compilers.push({ name, path: join(dir, name), info });
       out.push(pass(`proxy.compiler.${name}`, `compiler ${name}`, `${join(dir, name)}: ${info.version}, target ${info.target}, ${info.toolchain.length} toolchain files`,
         { path: join(dir, name), version: info.version, target: info.target }));
     } catch (e) {
@@ -83,7 +89,7 @@ export async function compilerChecks(env: Env, cacheDir: string): Promise<{ resu
     }
   }
   if (!out.length) out.push(fail("proxy.compiler", "compilers", `none of gcc, g++, clang, clang++ on PATH (${dirs.join(delimiter)})`, "install gcc or clang (apt-get install gcc) or fix PATH"));
-  return { results: out, found };
+  return { results: out, found, compilers };
 }
 
 /** The proxy: socket answering, dashboard port. */

@@ -15,6 +15,7 @@ import { binaryCheck, envChecks, hostChecks } from "./local-checks.ts";
 import { authChecks, backendViaServer, compileCheck, compilerChecks, proxyChecks, serverChecks, type ChainState } from "./chain-checks.ts";
 import { runBackendChecks } from "./backend-checks.ts";
 import { runSchedulerChecks } from "./scheduler-checks.ts";
+import { sandboxCompilerChecks } from "./sandbox-checks.ts";
 
 /** Options of {@link runDoctor}. */
 export interface DoctorOptions {
@@ -85,6 +86,7 @@ export async function runDoctor(env: Record<string, string | undefined>, o: Doct
     }
   }
   else checks.push(skip("backend", "backend", "not run: the server did not answer /ping with 200 (or give --remoteexec-addr to check the backend directly)"));
+  checks.push(...sandboxCompilerChecks(c.compilers, checks.find((x) => x.id === "backend.sandbox"), s.ok && !o.remoteexecAddr));
   if (!o.noCompile) checks.push(await compileCheck(env, o.self, state));
   return report(VERSION, checks);
 }
