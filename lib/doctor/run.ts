@@ -31,6 +31,8 @@ export interface DoctorOptions {
   self: string[];
   /** Skip the real compile. */
   noCompile?: boolean;
+  /** `--compiler PATH`: check this compiler too (in place of PATH's of the same name) and compile with it. */
+  compiler?: string;
 }
 
 /** Checks the backend directly (`--remoteexec-addr`). */
@@ -65,7 +67,7 @@ export async function runDoctor(env: Record<string, string | undefined>, o: Doct
   checks.push(...a.results);
   const p = await proxyChecks(env);
   checks.push(...p.results);
-  const c = await compilerChecks(env, cacheDir);
+  const c = await compilerChecks(env, cacheDir, o.compiler);
   checks.push(...c.results);
   const state: ChainState = { auth: a.auth, proxy: p.proxy, serverOk: false, compilers: c.found };
   const s = await serverChecks(env, a.auth);

@@ -234,6 +234,9 @@ test("a compiler under /tmp: doctor warns that the sandbox has a private /tmp, a
     assert.equal(w.evidence, `${join(tc, "bin", "clang")} is under /tmp: the sandbox gives each action a private /tmp, so remote compiles with it find no compiler and run locally`);
     assert.match(w.fix!, /install the toolchain outside \/tmp, or run goma server with --exec-sandbox off on a trusted machine/);
     assert.equal(d.byId.has("proxy.compiler.gcc.sandbox"), false, "/usr/bin/gcc is visible in the sandbox");
+    const given = await doctor(s.env, ["--no-compile", "--compiler", join(tc, "bin", "clang")]);
+    assert.match(check(given, "proxy.compiler.clang").evidence, new RegExp(`^${join(tc, "bin", "clang")}: [\\d.]+\\[.*clang version`));
+    assert.equal(check(given, "proxy.compiler.clang.sandbox").evidence, w.evidence, "--compiler: the one given is checked");
 
     writeFileSync(join(proj, "a.c"), "int a(void) { return 1; }\n");
     const r = await run([gomaBin(), "cc", join(tc, "bin", "clang"), "-c", "a.c", "-o", "a.o"], { env: s.env, cwd: proj });
