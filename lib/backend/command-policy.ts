@@ -284,10 +284,12 @@ export interface CommandCheckContext {
 
 /**
  * Checks the action's Command against the rule of this module.
- * @returns the text of the action's environment manifest ("" when it has none).
+ * @returns the text of the action's environment manifest ("" when it has none) and the compiler the
+ *   wrapper runs: `program` (absolute; a symlink of the input root followed) and the file it resolves
+ *   to on this worker (`real`; undefined when it does not exist here).
  * @throws {GomaError} FailedPrecondition naming the broken rule.
  */
-export async function checkCommand(command: R.ICommand, ctx: CommandCheckContext): Promise<{ manifest: string }> {
+export async function checkCommand(command: R.ICommand, ctx: CommandCheckContext): Promise<{ manifest: string; program: string; real?: string }> {
   const argv = command.arguments ?? [];
   const wd = command.workingDirectory ?? "";
   if (argv[0] !== WRAPPER_PATH || (wd !== "" && wd !== ".")) {
@@ -349,7 +351,7 @@ export async function checkCommand(command: R.ICommand, ctx: CommandCheckContext
     real = await realpath(program);
   } catch (e) {
     // Not on this worker: the wrapper reports that as an environment mismatch (→ local compile).
-    if ((e as NodeJS.ErrnoException).code === "ENOENT" && manifest.has(program)) return { manifest: text };
+    if ((e as NodeJS.ErrnoException).code === "ENOENT" && manifest.has(program)) return { manifest: text, program };
     refuse(`the compiler ${program} is not listed in the request's ${MANIFEST_PATH}`);
   }
   // The proxy lists the files a compiler is made of: /usr/bin/gcc may appear as the file it resolves to.
@@ -361,5 +363,5 @@ export async function checkCommand(command: R.ICommand, ctx: CommandCheckContext
   const st = await stat(real);
   if (!st.isFile() || (st.mode & 0o111) === 0) refuse(`${real} is not an executable file`);
   if ((st.uid !== 0 && st.uid !== uid) || (st.mode & 0o022) !== 0) refuse(`${real} is writable by users other than root and the server's`);
-  return { manifest: text };
+  return { manifest: text, program, real };
 }

@@ -19,7 +19,7 @@ import { DetailedError, requireDigest } from "./grpc-handler.ts";
 import { checkPlatform, requestedPlatform } from "./platform-match.ts";
 import { checkCommand, type CommandPolicy } from "./command-policy.ts";
 import { EnvVerifier, manifestKey } from "./env-verifier.ts";
-import type { Sandbox } from "./sandbox.ts";
+import { hiddenBySandbox, hiddenCompilerFix, SANDBOX_PRIVATE_DIRS, type Sandbox } from "./sandbox.ts";
 import { killProcessGroup } from "./run-command.ts";
 import R = build.bazel.remote.execution.v2;
 import Stage = R.ExecutionStage.Value;
@@ -46,6 +46,21 @@ class Semaphore {
     const next = this.#waiters.shift();
     if (next) next();
     else this.#free++;
+  }
+}
+
+/**
+ * Refuses (FailedPrecondition, so the client compiles locally with this reason) a compiler that the
+ * sandbox hides — a toolchain under /tmp, which is private to each action — instead of letting the
+ * wrapper say "no such compiler on the worker" without the why.
+ */
+function refuseHiddenCompiler(program: string, real: string | undefined, hide: readonly string[]): void {
+  for (const p of new Set([program, real ?? program])) {
+    const dir = hiddenBySandbox(p, hide);
+    if (dir === undefined) continue;
+    const how = SANDBOX_PRIVATE_DIRS.includes(dir) ? `has a private ${dir}` : `hides ${dir}`;
+    throw new GomaError(Code.FailedPrecondition,
+      `the compiler ${program}${p !== program ? ` (${p})` : ""} cannot run in the embedded backend's sandbox: bubblewrap ${how}; ${hiddenCompilerFix(dir)}`);
   }
 }
 
@@ -132,10 +147,11 @@ export class EmbeddedExecutor {
         cas: this.#opts.cas, ac: this.#opts.ac, execDir: this.#opts.execDir,
         checkCommand: (this.#opts.commandPolicy ?? "toolchain") === "any" ? undefined
           : async (command, tree, inputRootDigest): Promise<Record<string, string>> => {
-            const { manifest } = await checkCommand(command, {
+            const { manifest, program, real } = await checkCommand(command, {
               cas: this.#opts.cas, tree, inputRootDigest, dataDir: this.#opts.dataDir,
               serverDirs: this.#opts.serverDirs, envPrefixes: this.#opts.envPrefixes,
             });
+            if (this.#opts.sandbox?.kind === "bwrap") refuseHiddenCompiler(program, real, this.#opts.sandbox.hide ?? []);
             return manifest && await this.#verifier.verify(manifest) ? { GOMA_ENV_VERIFIED: manifestKey(manifest) } : {};
           },
         sandbox: this.#opts.sandbox?.kind === "bwrap"

@@ -109,6 +109,28 @@ export async function hiddenDirs(dataDir: string, root: boolean): Promise<string
   return [dataDir];
 }
 
+/** The directories every sandboxed action sees replaced by its own empty one, whatever `hide` says. */
+export const SANDBOX_PRIVATE_DIRS: readonly string[] = ["/tmp"];
+
+/**
+ * The directory of the sandbox that hides `p` (absolute): `/tmp` (private to each action), or the
+ * entry of `hide` (Sandbox.hide: the backend's data directory, as root also e.g. `/root`) it lies in;
+ * undefined when the sandbox shows `p` as it is. A program there — a toolchain unpacked under /tmp —
+ * does not exist for a sandboxed action.
+ */
+export function hiddenBySandbox(p: string, hide: readonly string[] = []): string | undefined {
+  for (const d of [...SANDBOX_PRIVATE_DIRS, ...hide]) {
+    const dir = d.replace(/\/+$/, "");
+    if (p === dir || p.startsWith(`${dir}/`)) return dir;
+  }
+  return undefined;
+}
+
+/** The fix for a compiler the sandbox hides (doctor's and the refused action's). */
+export function hiddenCompilerFix(dir: string): string {
+  return `install the toolchain outside ${dir}, or run goma server with --exec-sandbox off on a trusted machine`;
+}
+
 function runOnce(file: string, args: string[]): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(file, args, { stdio: ["ignore", "ignore", "pipe"], env: { PATH: "/usr/bin:/bin" } });

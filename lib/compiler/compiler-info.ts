@@ -43,7 +43,11 @@ export function compilerInfoKey(
   return parts.join("\n");
 }
 
-function hasRelativePathFlag(infoFlags: readonly string[]): boolean {
+/**
+ * Whether an info flag has a relative path value (`--sysroot=../sr`, `-B bin`): what such a compiler
+ * finds depends on the compile's cwd.
+ */
+export function hasRelativePathFlag(infoFlags: readonly string[]): boolean {
   for (let i = 0; i < infoFlags.length; i++) {
     const f = infoFlags[i]!;
     for (const name of PATH_INFO_FLAGS) {

@@ -11,7 +11,7 @@ export type {
   CompilerFamily, CompilerFlags, CompilerInfo, Lang, Subprogram, ToolchainFile,
 } from "./types.ts";
 export { parseFlags } from "./parse-flags.ts";
-export { getCompilerInfo, compilerInfoKey } from "./compiler-info.ts";
+export { getCompilerInfo, compilerInfoKey, hasRelativePathFlag } from "./compiler-info.ts";
 export { discoverInputs, depsArgs } from "./discover-inputs.ts";
 export { COMPILER_TYPES, compilerTypeOf, compilerTypeNamed, includeRulesOf, isCompilerName, unknownCompilerReason, type CompilerTypeName } from "./registry.ts";
 export { compilerTypeFor } from "./implementations.ts";

@@ -2,12 +2,13 @@
  * The `GOMA_*` environment variables as Goma reads them: one boolean spelling, typed readers that fail
  * with one clear line, every default in one table ({@link DEFAULTS}), and the tables of what the proxy
  * and the server read, which `goma proxy --help` and `goma server --help` print. Lean: imports only
- * lib/util/status.ts (itself import-free), so the `goma cc` path can use it.
+ * lib/util/status.ts and lib/util/log.ts (both import-free), so the `goma cc` path can use it.
  *
  * Spec: Goma client `goma_flags.cc` (GOMA_<NAME> for each flag; booleans accept true/false, t/f, yes/no,
  * y/n, on/off, 1/0); reference/goma-protocol.md §4.3.
  */
 import { Code, GomaError } from "../util/status.ts";
+import { isLogLevel, LOG_LEVELS, type LogLevel } from "../util/log.ts";
 
 const TRUE = /^(1|t|true|y|yes|on)$/i;
 const FALSE = /^(0|f|false|n|no|off)$/i;
@@ -54,7 +55,7 @@ export const DEFAULTS = {
   /** `goma server --max-request-bytes`: the largest request body (413 beyond). */
   serverMaxRequestBytes: 64 * 1024 * 1024,
   /** GOMA_LOG_LEVEL. */
-  logLevel: "info",
+  logLevel: "info" as LogLevel,
 } as const;
 
 /**
@@ -92,6 +93,19 @@ export function envBool(env: Env, name: string, dflt: boolean): boolean {
   const b = gomaBool(v);
   if (b === undefined) throw new GomaError(Code.InvalidArgument, `${name} must be true or false, got "${v}"`);
   return b;
+}
+
+/**
+ * GOMA_LOG_LEVEL read strictly: {@link DEFAULTS}.logLevel when unset or empty, else error, warn, info
+ * or debug (any case).
+ * @throws {GomaError} InvalidArgument `GOMA_LOG_LEVEL must be error, warn, info or debug, got "verbose"`.
+ */
+export function envLogLevel(env: Env): LogLevel {
+  const v = envString(env, "GOMA_LOG_LEVEL");
+  if (v === undefined) return DEFAULTS.logLevel;
+  const l = v.toLowerCase();
+  if (!isLogLevel(l)) throw new GomaError(Code.InvalidArgument, `GOMA_LOG_LEVEL must be ${LOG_LEVELS.slice(0, -1).join(", ")} or ${LOG_LEVELS.at(-1)}, got "${v}"`);
+  return l;
 }
 
 /**

@@ -20,7 +20,16 @@ test("proxyConfigFromEnv() gives Goma's defaults for an empty environment", () =
     fallback: true,
     localOutputCache: undefined,
     userName: "u",
+    logLevel: "info",
   });
+});
+
+test("proxyConfigFromEnv() reads GOMA_LOG_LEVEL (any case) and refuses another word with one line", () => {
+  for (const [v, want] of [["error", "error"], ["WARN", "warn"], ["info", "info"], ["Debug", "debug"], ["", "info"]]) {
+    assert.equal(proxyConfigFromEnv({ GOMA_TMP_DIR: "/t", GOMA_LOG_LEVEL: v }).logLevel, want, v);
+  }
+  assert.throws(() => proxyConfigFromEnv({ GOMA_TMP_DIR: "/t", GOMA_LOG_LEVEL: "verbose" }),
+    { name: "GomaError", code: 3, rawMessage: 'GOMA_LOG_LEVEL must be error, warn, info or debug, got "verbose"' });
 });
 
 test("proxyConfigFromEnv() reads every GOMA_* it knows", () => {

@@ -8,7 +8,8 @@
  * config with one line naming the variable (GomaError InvalidArgument), as Goma's client aborts on it.
  */
 import { join } from "node:path";
-import { DEFAULTS, envBool, envNonNegative, envPort, envString, gomaBool, type Env } from "./goma-env.ts";
+import { DEFAULTS, envBool, envLogLevel, envNonNegative, envPort, envString, gomaBool, type Env } from "./goma-env.ts";
+import type { LogLevel } from "../util/log.ts";
 import { gomaCacheDir, gomaTmpDir, proxySocketPath, unreachedSpoolPath, userName } from "./paths.ts";
 import { serverAddressFromEnv, type GomaServerAddress } from "./server-address.ts";
 import { Code, GomaError } from "../util/status.ts";
@@ -60,6 +61,8 @@ export interface ProxyConfig {
   localOutputCache?: LocalOutputCacheConfig;
   /** The user name in paths and in the compiler_proxy id ($USER, $LOGNAME, else uid<N>). */
   userName: string;
+  /** GOMA_LOG_LEVEL (default info): startProxy sets lib/util/log.ts's level to it. */
+  logLevel: LogLevel;
 }
 
 /**
@@ -111,6 +114,7 @@ export function proxyConfigFromEnv(env: Env): ProxyConfig {
     fallback: envBool(env, "GOMA_FALLBACK", true),
     localOutputCache: localOutputCacheConfigFromEnv(env),
     userName: userName(env),
+    logLevel: envLogLevel(env),
   };
 }
 

@@ -11,7 +11,7 @@ test("serverConfigFromFlags() gives remoteexec_proxy's defaults without flags", 
   assert.deepEqual(c, {
     port: 5050, listen: "127.0.0.1", remoteexecAddr: undefined, remoteCacheAddr: undefined, reapiListen: undefined, commandPolicy: "toolchain", instanceName: "",
     buildbarnScheduler: undefined, insecure: false, platform: { OSFamily: "linux" }, envPrefixes: undefined, cacheDir: "/xdg/goma",
-    cacheMaxBytes: 10240 * MIB, concurrency: availableParallelism(), maxRequestBytes: 64 * MIB, sandbox: "auto",
+    cacheMaxBytes: 10240 * MIB, concurrency: availableParallelism(), maxRequestBytes: 64 * MIB, sandbox: "auto", logLevel: "info",
     auth: { tokensFile: undefined, secretFile: undefined, allowedUsers: undefined, allowUnauthenticated: false },
     backendAuth: { tokenFile: undefined, serviceAccountJson: undefined, serviceAccountScope: undefined, caCert: undefined, clientCert: undefined, clientKey: undefined, tlsServerName: undefined },
   });
@@ -23,8 +23,9 @@ test("serverConfigFromFlags() reads flags, repeatable flags from the raw command
     { port: "0", listen: "0.0.0.0", "remoteexec-addr": "bb:8980", "remote-instance-name": "i", "cache-dir": "/c", "exec-concurrency": "3",
       "exec-sandbox": "off", "exec-commands": "any", "allowed-users": "a, b,", "auth-tokens": "/tok", "platform-container-image": "img" },
     ["--platform-property", "OSFamily=Linux", "--env-prefix", "/opt", "--env-prefix=/usr/"],
-    { GOMA_SERVER_CACHE_MAX_SIZE_MB: "0" },
+    { GOMA_SERVER_CACHE_MAX_SIZE_MB: "0", GOMA_LOG_LEVEL: "Debug" },
   );
+  assert.equal(c.logLevel, "debug");
   assert.deepEqual([c.port, c.listen, c.remoteexecAddr, c.instanceName, c.cacheDir, c.concurrency, c.sandbox, c.commandPolicy],
     [0, "0.0.0.0", "bb:8980", "i", "/c", 3, "off", "any"]);
   assert.deepEqual(c.platform, { OSFamily: "Linux", "container-image": "img" });
@@ -44,6 +45,7 @@ test("serverConfigFromFlags() refuses a malformed value with one line naming the
     [{ "exec-commands": "all" }, [], {}, '--exec-commands must be toolchain or any, got "all"'],
     [{ "exec-concurrency": "0" }, [], {}, '--exec-concurrency wants a whole number from 1 to 4096, got "0"'],
     [{}, ["--platform-property", "novalue"], {}, '--platform-property wants KEY=VALUE, got "novalue"'],
+    [{}, [], { GOMA_LOG_LEVEL: "verbose" }, 'GOMA_LOG_LEVEL must be error, warn, info or debug, got "verbose"'],
   ];
   for (const [args, raw, env, message] of bad) {
     assert.throws(() => serverConfigFromFlags(args, raw, env), (e: unknown) => e instanceof UsageError && e.message === message, message);

@@ -11,7 +11,9 @@
  */
 import { join } from "node:path";
 import { availableParallelism, homedir } from "node:os";
-import { DEFAULTS, envString, type Env } from "./goma-env.ts";
+import { DEFAULTS, envLogLevel, envString, type Env } from "./goma-env.ts";
+import type { LogLevel } from "../util/log.ts";
+import { GomaError } from "../util/status.ts";
 import { intFlag, platformProperties, repeated, UsageError } from "../util/cli-args.ts";
 
 /**
@@ -84,6 +86,8 @@ export interface ServerConfig {
   backendAuth?: BackendCredentialOptions;
   /** Embedded backend: run actions under bubblewrap (lib/backend/sandbox.ts); default `"auto"`. */
   sandbox?: "auto" | "off" | "required";
+  /** GOMA_LOG_LEVEL (default info): startServer sets lib/util/log.ts's level to it. */
+  logLevel: LogLevel;
 }
 
 /** `$XDG_CACHE_HOME/goma`, else `~/.cache/goma`: the embedded backend's default `--cache-dir`. */
@@ -119,7 +123,7 @@ const opt = (v: unknown): string | undefined => (v === undefined || v === "" ? u
  * caller (lib/server/cli.ts sets it from lib/auth/local-token.ts: lib/config does not import lib/auth).
  * @param args citty's parsed flags (`{ port: "5050", "cache-dir": "/c", … }`).
  * @param rawArgs the command line after `server`, for the repeatable flags (`--platform-property`, `--env-prefix`).
- * @param env GOMA_SERVER_CACHE_MAX_SIZE_MB, XDG_CACHE_HOME.
+ * @param env GOMA_SERVER_CACHE_MAX_SIZE_MB, XDG_CACHE_HOME, GOMA_LOG_LEVEL.
  * @throws {UsageError} one line naming the flag or variable: `--port wants a whole number from 0 to 65535, got "x"`,
  * `cache size limit must be a whole number of MiB …`, `--exec-sandbox must be auto, required or off, got "…"` …
  */
@@ -138,6 +142,12 @@ export function serverConfigFromFlags(args: ServerFlags, rawArgs: string[], env:
     throw new UsageError(`--exec-commands must be toolchain or any, got "${commandPolicy}"`);
   }
   const envPrefixes = repeated(rawArgs, "--env-prefix").map((p) => (p.endsWith("/") ? p : p + "/"));
+  let logLevel: LogLevel;
+  try {
+    logLevel = envLogLevel(env);
+  } catch (e) {
+    throw new UsageError(GomaError.from(e).rawMessage);
+  }
   return {
     port: intFlag("--port", args.port ?? DEFAULTS.serverPort, 0, 65535),
     listen: String(args.listen ?? DEFAULTS.serverListen),
@@ -155,6 +165,7 @@ export function serverConfigFromFlags(args: ServerFlags, rawArgs: string[], env:
     concurrency: args["exec-concurrency"] ? intFlag("--exec-concurrency", args["exec-concurrency"], 1, 4096) : availableParallelism(),
     maxRequestBytes: intFlag("--max-request-bytes", args["max-request-bytes"] ?? DEFAULTS.serverMaxRequestBytes, 1024, 2 ** 32),
     sandbox,
+    logLevel,
     auth: {
       tokensFile: args["auth-tokens"] ? String(args["auth-tokens"]) : undefined,
       secretFile: args["auth-secret"] ? String(args["auth-secret"]) : undefined,

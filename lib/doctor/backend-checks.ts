@@ -40,7 +40,7 @@ export interface BackendCheckOptions {
   /** Budget for each RPC step, ms (default 20 s); the tiny action gets twice this. */
   timeoutMs?: number;
   /** The embedded backend's sandbox (lib/backend/sandbox.ts); undefined for an external backend. */
-  sandbox?: { kind: string; describe: string };
+  sandbox?: { kind: string; describe: string; hide?: string[] };
   /** Also read this Buildbarn scheduler's BuildQueueState (lib/doctor/scheduler-checks.ts). */
   scheduler?: Omit<SchedulerCheckOptions, "instanceName" | "platform">;
 }
@@ -270,7 +270,7 @@ async function reapiChecks(reapi: ReapiClient, o: BackendCheckOptions): Promise<
     out.push(o.sandbox.kind === "none"
       ? warn("backend.sandbox", "backend sandbox", `actions run without a sandbox: ${o.sandbox.describe.replace(/^none: /, "")}`,
         "install bubblewrap (apt-get install bubblewrap) and restart goma server; with it each action runs with a read-only system, no network, as nobody when the server is root")
-      : pass("backend.sandbox", "backend sandbox", o.sandbox.describe));
+      : pass("backend.sandbox", "backend sandbox", o.sandbox.describe, { kind: o.sandbox.kind, hide: o.sandbox.hide ?? [] }));
   }
 
   // The tiny action.

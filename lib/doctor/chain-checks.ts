@@ -10,7 +10,7 @@
  */
 import { accessSync, constants, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { basename, delimiter, join, resolve } from "node:path";
 import { control, socketAlive } from "../proxy/daemon.ts";
 import { proxySocketPath } from "../config/paths.ts";
 import { DEFAULTS } from "../config/goma-env.ts";
@@ -20,6 +20,7 @@ import { compilerTypeOf, getCompilerInfo, isCxxDriver, parseFlags } from "../com
 import { GomaError } from "../util/status.ts";
 import { fail, pass, skip, warn, type CheckResult } from "./check.ts";
 import { portFree, portOwner } from "./port-owner.ts";
+import type { FoundCompiler } from "./sandbox-checks.ts";
 
 type Env = Record<string, string | undefined>;
 
@@ -56,13 +57,30 @@ export function authChecks(env: Env): { results: CheckResult[]; auth: ClientAuth
   return { results: out, auth };
 }
 
-/** Compilers on PATH and their CompilerInfo (what the proxy computes before a remote compile). */
-export async function compilerChecks(env: Env, cacheDir: string): Promise<{ results: CheckResult[]; found: string[] }> {
+/**
+ * Compilers on PATH and their CompilerInfo (what the proxy computes before a remote compile).
+ * @param given `goma doctor --compiler PATH`: checked in place of PATH's compiler of the same name, and
+ *   the one the real compile uses.
+ * @returns the checks, the compilers to use (names, or the given path) and, for the sandbox check
+ *   (sandbox-checks.ts), each one's path and info.
+ */
+export async function compilerChecks(env: Env, cacheDir: string, given?: string): Promise<{ results: CheckResult[]; found: string[]; compilers: FoundCompiler[] }> {
   const out: CheckResult[] = [];
   const found: string[] = [];
+  const compilers: FoundCompiler[] = [];
   const dirs = (env.PATH ?? "").split(delimiter).filter(Boolean);
   const cwd = tmpdir();
+  const candidates: { name: string; path: string; run: string }[] = [];
+  if (given !== undefined) {
+    const path = resolve(given);
+    candidates.push({ name: basename(path), path, run: path });
+    if (!existsSync(path)) {
+      out.push(fail(`proxy.compiler.${basename(path)}`, `compiler ${basename(path)}`, `${path} (--compiler) does not exist`, "give the path of an installed compiler"));
+      candidates.pop();
+    }
+  }
   for (const name of ["gcc", "g++", "clang", "clang++"]) {
+    if (given !== undefined && basename(given) === name) continue;
     const dir = dirs.find((d) => {
       try {
         accessSync(join(d, name), constants.X_OK);
@@ -71,19 +89,22 @@ export async function compilerChecks(env: Env, cacheDir: string): Promise<{ resu
         return false;
       }
     });
-    if (!dir) continue;
+    if (dir) candidates.push({ name, path: join(dir, name), run: name });
+  }
+  for (const { name, path, run } of candidates) {
     try {
-      const info = await getCompilerInfo(parseFlags([name, "-c", "doctor.c", "-o", "doctor.o"], cwd), cwd, env as Record<string, string>, cacheDir);
-      found.push(name);
-      out.push(pass(`proxy.compiler.${name}`, `compiler ${name}`, `${join(dir, name)}: ${info.version}, target ${info.target}, ${info.toolchain.length} toolchain files`,
-        { path: join(dir, name), version: info.version, target: info.target }));
+      const info = await getCompilerInfo(parseFlags([run, "-c", "doctor.c", "-o", "doctor.o"], cwd), cwd, env as Record<string, string>, cacheDir);
+      found.push(run);
+      compilers.push({ name, path, info });
+      out.push(pass(`proxy.compiler.${name}`, `compiler ${name}`, `${path}: ${info.version}, target ${info.target}, ${info.toolchain.length} toolchain files`,
+        { path, version: info.version, target: info.target }));
     } catch (e) {
-      out.push(warn(`proxy.compiler.${name}`, `compiler ${name}`, `${join(dir, name)}: CompilerInfo failed: ${GomaError.from(e).rawMessage.slice(0, 200)}`,
+      out.push(warn(`proxy.compiler.${name}`, `compiler ${name}`, `${path}: CompilerInfo failed: ${GomaError.from(e).rawMessage.slice(0, 200)}`,
         "compiles with it will run locally; check that it runs (`<compiler> --version`)"));
     }
   }
   if (!out.length) out.push(fail("proxy.compiler", "compilers", `none of gcc, g++, clang, clang++ on PATH (${dirs.join(delimiter)})`, "install gcc or clang (apt-get install gcc) or fix PATH"));
-  return { results: out, found };
+  return { results: out, found, compilers };
 }
 
 /** The proxy: socket answering, dashboard port. */

@@ -11,6 +11,7 @@ import { platformProperties, selfCommand } from "../util/cli-args.ts";
 export const doctorArgs = {
   json: { type: "boolean", default: false, description: "Print the report as JSON" },
   "no-compile": { type: "boolean", default: false, description: "Skip the real compile through the chain" },
+  compiler: { type: "string", description: "Check this compiler (PATH) too, in place of PATH's of the same name, and use it for the real compile" },
   "remoteexec-addr": { type: "string", description: "Check this REAPI backend directly instead of asking the server" },
   "remote-instance-name": { type: "string", default: "", description: "Instance name for --remoteexec-addr" },
   "platform-property": { type: "string", description: "KEY=VALUE of the platform to test (repeatable; default OSFamily=linux)" },
@@ -37,6 +38,7 @@ export async function doctorMain(args: Record<string, unknown>, rawArgs: string[
   const r = await runDoctor(process.env, {
     self: selfCommand(),
     noCompile: Boolean(args["no-compile"]),
+    compiler: s("compiler"),
     remoteexecAddr: s("remoteexec-addr"),
     instanceName: s("remote-instance-name") ?? "",
     buildbarnScheduler: s("buildbarn-scheduler"),

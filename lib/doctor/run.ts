@@ -15,6 +15,7 @@ import { binaryCheck, envChecks, hostChecks } from "./local-checks.ts";
 import { authChecks, backendViaServer, compileCheck, compilerChecks, proxyChecks, serverChecks, type ChainState } from "./chain-checks.ts";
 import { runBackendChecks } from "./backend-checks.ts";
 import { runSchedulerChecks } from "./scheduler-checks.ts";
+import { sandboxCompilerChecks } from "./sandbox-checks.ts";
 
 /** Options of {@link runDoctor}. */
 export interface DoctorOptions {
@@ -30,6 +31,8 @@ export interface DoctorOptions {
   self: string[];
   /** Skip the real compile. */
   noCompile?: boolean;
+  /** `--compiler PATH`: check this compiler too (in place of PATH's of the same name) and compile with it. */
+  compiler?: string;
 }
 
 /** Checks the backend directly (`--remoteexec-addr`). */
@@ -64,7 +67,7 @@ export async function runDoctor(env: Record<string, string | undefined>, o: Doct
   checks.push(...a.results);
   const p = await proxyChecks(env);
   checks.push(...p.results);
-  const c = await compilerChecks(env, cacheDir);
+  const c = await compilerChecks(env, cacheDir, o.compiler);
   checks.push(...c.results);
   const state: ChainState = { auth: a.auth, proxy: p.proxy, serverOk: false, compilers: c.found };
   const s = await serverChecks(env, a.auth);
@@ -85,6 +88,7 @@ export async function runDoctor(env: Record<string, string | undefined>, o: Doct
     }
   }
   else checks.push(skip("backend", "backend", "not run: the server did not answer /ping with 200 (or give --remoteexec-addr to check the backend directly)"));
+  checks.push(...sandboxCompilerChecks(c.compilers, checks.find((x) => x.id === "backend.sandbox"), s.ok && !o.remoteexecAddr));
   if (!o.noCompile) checks.push(await compileCheck(env, o.self, state));
   return report(VERSION, checks);
 }

@@ -250,7 +250,7 @@ export class IncludeProcessor {
         }
         if (round >= MAX_QUERY_ROUNDS) throw new ScanFallback("probe", `no stable answers for ${[...scanner.unknownQueries].join(", ")}`);
         counters.queryRounds++;
-        await this.probes.answer(probe, [...scanner.unknownQueries]);
+        await this.probes.answer(probe, [...scanner.unknownQueries], cwd);
       }
     } catch (e) {
       this.statsOf.countFallback(e instanceof ScanFallback ? e.kind : "internal");

@@ -81,3 +81,37 @@ describe("IncludeProcessor", () => {
     assert.deepEqual(pick(memoryOnly.stats(), "probes", "probeCacheHits"), { probes: 1, probeCacheHits: 0 }, "no disk cache unless given one");
   });
 });
+
+describe("IncludeProcessor probes and cwd", () => {
+  /** A project dir with inc/q.h and a.c that asks the compiler about `query` (so a probe round runs). */
+  function project(query: string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "goma-include-cwd-"));
+    fs.mkdirSync(path.join(dir, "inc"));
+    fs.writeFileSync(path.join(dir, "inc", "q.h"), "int q;\n");
+    fs.writeFileSync(path.join(dir, "a.c"), `#if ${query} || 1\n#include "q.h"\n#endif\n`);
+    return dir;
+  }
+  const scanIn = async (p: IncludeProcessor, dir: string, extra: string[] = []) => {
+    const flags = parseFlags(["gcc", "-O1", "-fno-ident", ...extra, "-Iinc", "-c", "a.c", "-o", "a.o"], dir);
+    return p.scanInputs(flags, await getCompilerInfo(flags, dir, ENV, path.join(dir, "info")), dir, ENV);
+  };
+
+  test("IncludeProcessor: a probe first run in a removed directory still answers a later compile's queries in its own cwd", async () => {
+    const first = project("__has_builtin(__builtin_goma_cwd_first)");
+    const second = project("__has_builtin(__builtin_goma_cwd_second)");
+    try {
+      const p = new IncludeProcessor();
+      const a = await scanIn(p, first);
+      assert.equal(a.fallback, undefined);
+      assert.ok(a.files.includes(path.join(first, "inc", "q.h")), a.files.join());
+      fs.rmSync(first, { recursive: true, force: true });
+      const b = await scanIn(p, second);
+      assert.equal(b.fallback, undefined, "the query round runs in an existing directory");
+      assert.ok(b.files.includes(path.join(second, "inc", "q.h")), b.files.join());
+      assert.deepEqual(pick(p.stats(), "probes", "queryRounds", "fallbacks"), { probes: 3, queryRounds: 2, fallbacks: 0 }, "one first round, one query round per compile");
+    } finally {
+      fs.rmSync(first, { recursive: true, force: true });
+      fs.rmSync(second, { recursive: true, force: true });
+    }
+  });
+});

@@ -11,7 +11,7 @@ import { hostname } from "node:os";
 import { encodeFrame, FrameReader } from "../ipc/protocol.ts";
 import { GomaHttpClient, type AuthorizationProvider } from "../goma/http-client.ts";
 import type { HttpServer } from "../platform/serve.ts";
-import { log, recentLogLines } from "../util/log.ts";
+import { log, recentLogLines, setLogLevel } from "../util/log.ts";
 import { VERSION } from "../util/version.ts";
 import type { ProxyConfig } from "../config/proxy-config.ts";
 import { FileHashCache } from "./file-hash-cache.ts";
@@ -57,6 +57,7 @@ export interface ProxyDeps {
  * port and the next 9 are taken.
  */
 export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Promise<RunningProxy> {
+  setLogLevel(config.logLevel);
   // An unreadable auth file is reported, never fatal: each request then fails with it (compiles run locally).
   const authProblem = deps.authorization?.().error;
   if (authProblem) log.warn(`${authProblem}: every compile runs locally until it is fixed`);

@@ -20,7 +20,7 @@ import { Authenticator, unauthenticatedListenProblem } from "../auth/server-auth
 import { withAuth } from "../auth/http-auth.ts";
 import { backendCredentials } from "../auth/backend-credentials.ts";
 import type { ServerConfig } from "../config/server-config.ts";
-import { log } from "../util/log.ts";
+import { log, setLogLevel } from "../util/log.ts";
 import { withDoctorEndpoint } from "../doctor/server-endpoint.ts";
 import { createServerMetrics, withMetrics } from "./metrics.ts";
 
@@ -47,6 +47,7 @@ export interface RunningServer {
  * `allowUnauthenticated`), or when an auth file cannot be read or parsed.
  */
 export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
+  setLogLevel(cfg.logLevel);
   const hasAuth = Boolean(cfg.auth?.tokensFile || cfg.auth?.secretFile);
   const refusal = unauthenticatedListenProblem(cfg.listen, hasAuth, Boolean(cfg.auth?.allowUnauthenticated));
   if (refusal) throw new GomaError(Code.FailedPrecondition, refusal);

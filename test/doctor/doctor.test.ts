@@ -8,7 +8,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer, type Server } from "node:http";
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startStack, freePort, gomaBin, run, type GomaStack } from "../e2e/harness.ts";
@@ -214,4 +214,38 @@ test("a server whose actions run without a sandbox: doctor warns and names the f
   assert.match(sb.evidence, /actions run without a sandbox: turned off \(--exec-sandbox off\)/);
   assert.match(sb.fix!, /apt-get install bubblewrap/);
   assert.match(s.serverLog(), /goma server sandbox: none: turned off/);
+});
+
+test("a compiler under /tmp: doctor warns that the sandbox has a private /tmp, and the compile's fallback reason says so", async () => {
+  // A clang unpacked under /tmp (the binary copied: a symlink to /usr/bin would be run by its target),
+  // its directory declared a worker directory, the project outside /tmp (else the compiler is an input).
+  const tc = mkdtempSync(join(tmpdir(), "goma-doctor-tc-"));
+  const proj = mkdtempSync("/var/tmp/goma-doctor-proj-");
+  try {
+    mkdirSync(join(tc, "bin"));
+    copyFileSync("/usr/lib/llvm-14/bin/clang", join(tc, "bin", "clang"));
+    chmodSync(join(tc, "bin", "clang"), 0o755);
+    const prefixes = ["/usr/", "/lib/", "/lib64/", "/bin/", "/etc/", `${tc}/`];
+    const s = await stack({ serverArgs: prefixes.flatMap((p) => ["--env-prefix", p]) });
+    const env = { ...s.env, PATH: `${join(tc, "bin")}:${process.env.PATH}` };
+    const d = await doctor(env, ["--no-compile"]);
+    const w = check(d, "proxy.compiler.clang.sandbox");
+    assert.equal(w.status, "warn");
+    assert.equal(w.evidence, `${join(tc, "bin", "clang")} is under /tmp: the sandbox gives each action a private /tmp, so remote compiles with it find no compiler and run locally`);
+    assert.match(w.fix!, /install the toolchain outside \/tmp, or run goma server with --exec-sandbox off on a trusted machine/);
+    assert.equal(d.byId.has("proxy.compiler.gcc.sandbox"), false, "/usr/bin/gcc is visible in the sandbox");
+    const given = await doctor(s.env, ["--no-compile", "--compiler", join(tc, "bin", "clang")]);
+    assert.match(check(given, "proxy.compiler.clang").evidence, new RegExp(`^${join(tc, "bin", "clang")}: [\\d.]+\\[.*clang version`));
+    assert.equal(check(given, "proxy.compiler.clang.sandbox").evidence, w.evidence, "--compiler: the one given is checked");
+
+    writeFileSync(join(proj, "a.c"), "int a(void) { return 1; }\n");
+    const r = await run([gomaBin(), "cc", join(tc, "bin", "clang"), "-c", "a.c", "-o", "a.o"], { env: s.env, cwd: proj });
+    assert.equal(r.code, 0, r.stderr);
+    const t = (await s.tasks()).find((x) => x.cwd === proj);
+    assert.equal(t?.outcome, "localFallback");
+    assert.match(t?.reason ?? "", new RegExp(`the compiler ${join(tc, "bin", "clang")} cannot run in the embedded backend's sandbox: bubblewrap has a private /tmp; install the toolchain outside /tmp, or run goma server with --exec-sandbox off on a trusted machine`));
+  } finally {
+    rmSync(tc, { recursive: true, force: true });
+    rmSync(proj, { recursive: true, force: true });
+  }
 });

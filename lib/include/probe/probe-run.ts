@@ -19,7 +19,7 @@ export interface ProbeRun {
 }
 
 /**
- * Runs `argv` on `source` (written to a temporary `probe.c`, so the compiler reads it at its own pace
+ * Runs `argv` in `cwd` on `source` (written to a temporary `probe.c`, so the compiler reads it at its own pace
  * while the caller keeps the event loop busy) with `-MD` into a temporary dep file.
  * @returns stdout (latin1), stderr, the dep file's text and the source's path (to drop it from the deps).
  * @throws {ScanFallback} "probe" when the compiler cannot be started, or fails without printing macros.
@@ -41,7 +41,9 @@ export async function runProbe(argv: readonly string[], source: string, cwd: str
       child.stderr.on("data", (d: Buffer) => err.push(d));
       child.on("error", (e) => {
         clearTimeout(timer);
-        reject(new ScanFallback("probe", `Failed to run ${cmd}: ${e.message}`));
+        // posix_spawn says ENOENT for a missing cwd as for a missing compiler: tell them apart.
+        const gone = !fs.existsSync(cwd);
+        reject(new ScanFallback("probe", gone ? `Failed to run ${cmd}: its working directory ${cwd} does not exist` : `Failed to run ${cmd}: ${e.message}`));
       });
       child.on("close", (code) => {
         clearTimeout(timer);

@@ -17,10 +17,10 @@ after(() => fs.rmSync(cacheDir, { recursive: true, force: true }));
 const counters = newCounters();
 let probes = new ProbeCache(counters);
 
-async function probeFor(argv: string[]) {
-  const flags = parseFlags(argv, os.tmpdir());
-  const info = await getCompilerInfo(flags, os.tmpdir(), ENV, cacheDir);
-  return probes.get(info, flags.lang, ppOptions(flags.args).probeArgs, flags.infoFlags, os.tmpdir(), ENV);
+async function probeFor(argv: string[], cwd = os.tmpdir()) {
+  const flags = parseFlags(argv, cwd);
+  const info = await getCompilerInfo(flags, cwd, ENV, cacheDir);
+  return probes.get(info, flags.lang, ppOptions(flags.args).probeArgs, flags.infoFlags, cwd, ENV);
 }
 
 describe("ppOptions()", () => {
@@ -73,10 +73,29 @@ describe("ProbeCache.get()", () => {
     const b = await probeFor(["gcc", "-O2", "-Ib", "-c", "b.c", "-o", "b.o"]);
     assert.equal(a, b);
   });
+  test("ProbeCache.get() keeps a probe per cwd only when an argument names a relative path (-fsanitize-ignorelist=, -isysroot dir)", async () => {
+    const dirs = [0, 1].map(() => fs.mkdtempSync(path.join(os.tmpdir(), "goma-probe-cwd-")));
+    try {
+      for (const d of dirs) {
+        fs.writeFileSync(path.join(d, "ign.txt"), "fun:foo\n");
+        fs.mkdirSync(path.join(d, "sr"));
+      }
+      const ignore = ["clang", "-fsanitize=address", "-fsanitize-ignorelist=ign.txt", "-c", "a.c"];
+      const [a, b] = [await probeFor(ignore, dirs[0]), await probeFor(ignore, dirs[1])];
+      assert.notEqual(a, b, "the ignorelist is read relative to each compile's cwd");
+      assert.ok(a.extraDeps.includes("ign.txt"), a.extraDeps.join());
+      const sysroot = ["gcc", "-isysroot", "sr", "-c", "a.c"];
+      assert.notEqual(await probeFor(sysroot, dirs[0]), await probeFor(sysroot, dirs[1]), "a separate relative -isysroot");
+      const plain = ["clang", "-fsanitize=address", "-fsanitize-ignorelist=/dev/null", "-c", "a.c"];
+      assert.equal(await probeFor(plain, dirs[0]), await probeFor(plain, dirs[1]), "absolute paths: one probe");
+    } finally {
+      for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+    }
+  });
   test("ProbeCache.answer() reads values, not just truth, and marks operands the compiler rejects", async () => {
     const p = await probeFor(["g++", "-std=c++17", "-c", "a.cc"]);
     const before = counters.probes;
-    await probes.answer(p, ["__has_cpp_attribute(nodiscard)", "__has_builtin(__builtin_not_a_builtin_xyz)", "__has_cpp_attribute(1)"]);
+    await probes.answer(p, ["__has_cpp_attribute(nodiscard)", "__has_builtin(__builtin_not_a_builtin_xyz)", "__has_cpp_attribute(1)"], os.tmpdir());
     assert.equal(counters.probes, before + 1);
     assert.equal(p.answers.get("__has_cpp_attribute(nodiscard)"), 201907);
     assert.equal(p.answers.get("__has_builtin(__builtin_not_a_builtin_xyz)"), 0);

@@ -33,6 +33,7 @@ import { runProbe, type ProbeRun } from "./probe-run.ts";
 import type { ScanCounters } from "../stats.ts";
 import { ScanFallback } from "../scan-fallback.ts";
 import { includeRulesOf } from "../../compiler/registry.ts";
+import { hasRelativePathFlag } from "../../compiler/compiler-info.ts";
 
 /** What one probe found (answers grow with later rounds). */
 export interface Probe {
@@ -76,19 +77,32 @@ const VALUE_BITS = 24;
 /** One line (so query line numbers stay as counted): its body reads `#` where trigraphs are replaced. */
 const TRIGRAPH_PROBE = "#define __goma_trigraph ??=\n";
 const PLAIN_MODE: LexMode = { rawStrings: false, digitSeparators: false };
+/**
+ * Probe arguments naming a file the compiler reads while preprocessing (clang's sanitizer and XRay
+ * lists, listed as ExtraDeps) by a relative path: the probe then depends on the compile's cwd.
+ * (The info flags' paths — `--sysroot`, `-B`… — are compiler-info.ts's hasRelativePathFlag.)
+ */
+const RELATIVE_FILE_ARG = /^-f(sanitize-(system-)?(ignorelist|blacklist)|sanitize-coverage-(allowlist|ignorelist|whitelist|blacklist)|xray-(always-instrument|never-instrument|attr-list))=[^/]/;
 const DROP_ENV = ["CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH", "OBJC_INCLUDE_PATH", "DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES"];
 
 interface Entry {
   probe: Promise<Probe>;
   /** Serializes query rounds of this probe. */
   rounds: Promise<void>;
-  run: (source: string) => Promise<ProbeRun>;
+  /** Runs the probe's compiler on `source` in `cwd`. */
+  run: (source: string, cwd: string) => Promise<ProbeRun>;
 }
 
 /**
  * The compiler probes of one IncludeProcessor: one per (compiler, language, probe arguments, the env
- * vars the compiler reads), in memory for the processor's life and, when `cacheDir` is set, on disk
- * for the next process (probe-cache.ts).
+ * vars the compiler reads, and the cwd when an argument names a path relative to it), in memory for
+ * the processor's life and, when `cacheDir` is set, on disk for the next process (probe-cache.ts).
+ *
+ * Every run happens in the cwd of the compile that needs it — the first round in the one that made
+ * the probe, a later query round in the one whose scan met the new operands — never in a remembered
+ * directory, which may be gone by then. The command's own relative `-I`/`-iquote`/`-isystem`/
+ * `-idirafter` dirs are not probe arguments: each scan resolves them against its own cwd
+ * (fs/search-path.ts).
  */
 export class ProbeCache {
   private readonly probes = new Map<string, Entry>();
@@ -104,15 +118,17 @@ export class ProbeCache {
   constructor(private readonly counters: ScanCounters, private readonly cacheDir?: string) {}
 
   /**
-   * The probe for a compile, from memory or by running the compiler once.
+   * The probe for a compile, from memory or by running the compiler once (in `cwd`).
    * @param probeArgs PpOptions.probeArgs of the command.
+   * @param cwd the compile's cwd: where a first run happens; part of the key only when an info flag or a
+   *   probe argument has a relative path value.
    * @throws {ScanFallback} "probe" when the compiler fails or prints no search list.
    */
   get(
     info: CompilerInfo, lang: Lang, probeArgs: readonly string[], infoFlags: readonly string[], cwd: string,
     env: Record<string, string>,
   ): Promise<Probe> {
-    const relative = infoFlags.some((f) => /^(--sysroot=|-isysroot|--gcc-toolchain=|-resource-dir=|-B)[^/]/.test(f));
+    const relative = hasRelativePathFlag(infoFlags) || probeArgs.some((a) => RELATIVE_FILE_ARG.test(a));
     const key = [info.localPath, info.hash, lang, ...probeArgs, env.GCC_EXEC_PREFIX ?? "", env.COMPILER_PATH ?? "",
       relative ? cwd : ""].join("\0");
     let e = this.probes.get(key);
@@ -120,9 +136,9 @@ export class ProbeCache {
       const runEnv: Record<string, string> = { ...env, LC_ALL: "C" };
       for (const v of DROP_ENV) delete runEnv[v];
       const argv = [info.localPath, ...probeArgs, "-x", lang, "-E", "-dM", "-v"];
-      const run = (source: string) => {
+      const run = (source: string, runCwd: string) => {
         this.counters.probes++;
-        return runProbe(argv, source, cwd, runEnv);
+        return runProbe(argv, source, runCwd, runEnv);
       };
       const entry: Entry = { probe: undefined as unknown as Promise<Probe>, rounds: Promise.resolve(), run };
       entry.probe = this.firstRound(run, info, cwd, key, (p) => this.entryOf.set(p, entry));
@@ -133,8 +149,13 @@ export class ProbeCache {
     return e.probe;
   }
 
-  /** Answers new `op(arg)` keys (`"__has_builtin(__builtin_expect)"`) with one more compiler run. */
-  async answer(probe: Probe, keys: readonly string[]): Promise<void> {
+  /**
+   * Answers new `op(arg)` keys (`"__has_builtin(__builtin_expect)"`) with one more compiler run, in
+   * `cwd`: the directory of the compile that asks (it exists; the one of the compile that made the
+   * probe may be gone). A probe whose answers depend on the cwd is kept per cwd (see get()), so this is
+   * the probe's own cwd then.
+   */
+  async answer(probe: Probe, keys: readonly string[], cwd: string): Promise<void> {
     const entry = this.entryOf.get(probe);
     if (!entry) throw new ScanFallback("probe", "the compiler probe was dropped");
     const next = entry.rounds.then(async () => {
@@ -142,7 +163,7 @@ export class ProbeCache {
       if (todo.length === 0) return;
       for (const k of todo) if (this.knownKeys.size < 10_000) this.knownKeys.add(k);
       const { source, lines } = querySource(todo, 1);
-      const r = await entry.run(source);
+      const r = await entry.run(source, cwd);
       readAnswers(r.stdout, r.stderr, todo, lines, probe.answers);
     });
     entry.rounds = next.catch(() => undefined);
@@ -166,7 +187,7 @@ export class ProbeCache {
       r = stored.run;
     } else {
       const ops = names.map((n, i) => `#ifdef ${n}\n#define __goma_op_${i} 1\n#endif\n`).join("");
-      r = await run(ops + TRIGRAPH_PROBE + queries.source);
+      r = await run(ops + TRIGRAPH_PROBE + queries.source, cwd);
     }
     const lists = parseSearchList(r.stderr, cwd);
     if (!lists) throw new ScanFallback("probe", `${info.name} -E -v printed no include search list: ${r.stderr.slice(0, 500)}`);
