@@ -11,7 +11,7 @@ test("serverConfigFromFlags() gives remoteexec_proxy's defaults without flags", 
   assert.deepEqual(c, {
     port: 5050, listen: "127.0.0.1", remoteexecAddr: undefined, remoteCacheAddr: undefined, reapiListen: undefined, commandPolicy: "toolchain", instanceName: "",
     buildbarnScheduler: undefined, insecure: false, platform: { OSFamily: "linux" }, envPrefixes: undefined, cacheDir: "/xdg/goma",
-    cacheMaxBytes: 10240 * MIB, concurrency: availableParallelism(), maxRequestBytes: 64 * MIB, sandbox: "auto",
+    cacheMaxBytes: 10240 * MIB, concurrency: availableParallelism(), maxRequestBytes: 64 * MIB, sandbox: "auto", inProcess: true,
     auth: { tokensFile: undefined, secretFile: undefined, allowedUsers: undefined, allowUnauthenticated: false },
     backendAuth: { tokenFile: undefined, serviceAccountJson: undefined, serviceAccountScope: undefined, caCert: undefined, clientCert: undefined, clientKey: undefined, tlsServerName: undefined },
   });
@@ -31,6 +31,9 @@ test("serverConfigFromFlags() reads flags, repeatable flags from the raw command
   assert.deepEqual(c.envPrefixes, ["/opt/", "/usr/"]);
   assert.equal(c.cacheMaxBytes, 0);
   assert.deepEqual([c.auth?.allowedUsers, c.auth?.tokensFile], [["a", "b"], "/tok"]);
+  // GOMA_SERVER_INPROC=false: the server reaches its embedded backend over loopback gRPC.
+  assert.equal(serverConfigFromFlags({}, [], { GOMA_SERVER_INPROC: "false" }).inProcess, false);
+  assert.equal(serverConfigFromFlags({}, [], { GOMA_SERVER_INPROC: "" }).inProcess, true);
   // The flag wins over the variable.
   assert.equal(serverConfigFromFlags({ "cache-max-size-mb": "2" }, [], { GOMA_SERVER_CACHE_MAX_SIZE_MB: "9" }).cacheMaxBytes, 2 * MIB);
 });
@@ -44,6 +47,7 @@ test("serverConfigFromFlags() refuses a malformed value with one line naming the
     [{ "exec-commands": "all" }, [], {}, '--exec-commands must be toolchain or any, got "all"'],
     [{ "exec-concurrency": "0" }, [], {}, '--exec-concurrency wants a whole number from 1 to 4096, got "0"'],
     [{}, ["--platform-property", "novalue"], {}, '--platform-property wants KEY=VALUE, got "novalue"'],
+    [{}, [], { GOMA_SERVER_INPROC: "grpc" }, 'GOMA_SERVER_INPROC must be true or false, got "grpc"'],
   ];
   for (const [args, raw, env, message] of bad) {
     assert.throws(() => serverConfigFromFlags(args, raw, env), (e: unknown) => e instanceof UsageError && e.message === message, message);
