@@ -52,10 +52,13 @@ describe("in-process transport to the embedded backend", () => {
 
   test("blobs, ByteStream, the action cache and Execute answer the same as over gRPC", async () => {
     const got: Record<string, unknown[]> = {};
+    const served: Record<string, number> = {};
     for (const [name, c] of clients({ maxBatchBytes: 64 * 1024 })) {
+      const before = backend.inProcess.callsServed;
       try {
         const small = new TextEncoder().encode(`small ${name}`);
-        const large = new Uint8Array(300_000).map((_, i) => (i * 7 + name.length) & 0xff); // ByteStream both ways
+        // ByteStream both ways, with back-pressure (≈ 90 write and 45 read messages).
+        const large = new Uint8Array(3_000_000).map((_, i) => (i * 7 + name.length) & 0xff);
         const missingBefore = await c.findMissingBlobs([digestOf(small), digestOf(large)]);
         await c.uploadBlobs([{ digest: digestOf(small), data: small }, { digest: digestOf(large), data: large }]);
         assert.deepEqual(await c.findMissingBlobs([digestOf(small), digestOf(large)]), []);
@@ -76,8 +79,12 @@ describe("in-process transport to the embedded backend", () => {
       } finally {
         c.close();
       }
+      served[name] = backend.inProcess.callsServed - before;
     }
     assert.deepEqual(got["in-process"], got["grpc"]);
+    // The in-process client's calls all went to the handlers directly, the gRPC client's none.
+    assert.equal(served.grpc, 0);
+    assert.ok(served["in-process"]! >= 10, `in-process calls: ${served["in-process"]}`);
     assert.equal(got["grpc"]![1], 0);
   });
 
@@ -158,6 +165,45 @@ describe("InProcessServer", () => {
     local.shutdown();
     const s = await failure(caller.unary(casService.FindMissingBlobs, { instanceName: "" }));
     assert.equal(s.code, Code.Unavailable);
+    assert.equal(local.activeCalls, 0);
+  });
+
+  test("a server stream honours back-pressure (the handler waits for drain) and delivers every message in order; cancel() reaches the handler", async () => {
+    const local = new InProcessServer();
+    let waits = 0;
+    let cancelled: Promise<void> | undefined;
+    local.addService(casService as unknown as grpc.ServiceDefinition, {
+      GetTree: (call: grpc.ServerWritableStream<unknown, unknown>) => {
+        cancelled = new Promise((resolve) => call.once("cancelled", () => resolve()));
+        void (async () => {
+          for (let i = 0; i < 100 && !call.cancelled; i++) {
+            if (!call.write({ nextPageToken: String(i) })) {
+              waits++;
+              await new Promise((resolve) => { call.once("drain", resolve); });
+            }
+          }
+          call.end();
+        })();
+      },
+    });
+    const caller = new RpcCaller({ target: "in-process", requestMetadata: new Uint8Array(), inProcess: local });
+    const tokens: string[] = [];
+    for await (const r of caller.serverStream(casService.GetTree, { instanceName: "" }) as AsyncIterable<{ nextPageToken: string }>) {
+      tokens.push(r.nextPageToken);
+      await new Promise((resolve) => setImmediate(resolve)); // a slow reader
+    }
+    assert.deepEqual(tokens, Array.from({ length: 100 }, (_, i) => String(i)));
+    assert.ok(waits > 0, "the handler was told to wait");
+    const stream = caller.serverStream(casService.GetTree, { instanceName: "" });
+    const got: string[] = [];
+    const e = await failure((async () => {
+      for await (const r of stream as AsyncIterable<{ nextPageToken: string }>) {
+        got.push(r.nextPageToken);
+        if (got.length === 5) stream.cancel();
+      }
+    })());
+    assert.equal(e.code, Code.Canceled);
+    await cancelled;
     assert.equal(local.activeCalls, 0);
   });
 });

@@ -51,6 +51,7 @@ export class InProcessServer {
   /** Cancels the calls in flight (at shutdown). */
   readonly #active = new Set<(s: StatusLike) => void>();
   #closed = false;
+  #served = 0;
 
   /** `authorize`: as the embedded backend's interceptor (undefined: every call is let in). */
   constructor(opts: { authorize?: (authorization: string | undefined) => string | undefined } = {}) {
@@ -68,6 +69,11 @@ export class InProcessServer {
   /** Calls in flight (started and not yet answered or cancelled). */
   get activeCalls(): number {
     return this.#active.size;
+  }
+
+  /** Calls that reached a handler since start (for tests and the status page). */
+  get callsServed(): number {
+    return this.#served;
   }
 
   /** Refuses new calls and ends the ones in flight with UNAVAILABLE (as a server shutting down). */
@@ -95,6 +101,7 @@ export class InProcessServer {
       }
       if (refusal !== undefined) return { code: grpc.status.UNAUTHENTICATED, details: `auth failed: ${refusal}` };
     }
+    this.#served++;
     return m;
   }
 
@@ -314,8 +321,10 @@ class ServerWritable extends EventEmitter {
 
   /** Sends one response; false asks the handler to wait for `drain`. */
   write(msg: unknown): boolean {
-    if (this.writableEnded || this.cancelled) return false;
-    return this.#onWrite(msg);
+    const ok = !this.writableEnded && !this.cancelled && this.#onWrite(msg);
+    // A write refused because the call is over: a handler waiting for `drain` is woken, never left hanging.
+    if (!ok && (this.writableEnded || this.cancelled)) setImmediate(() => super.emit("drain"));
+    return ok;
   }
 
   /** Ends the call with OK. */

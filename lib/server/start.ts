@@ -139,7 +139,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     backendName: embedded ? `the embedded backend at ${target}` : `REAPI ${target}`, instanceName: cfg.instanceName,
   });
   const backend = embedded
-    ? `embedded at ${target}, data in ${join(cfg.cacheDir, "backend")}${cfg.remoteCacheAddr ? `, CAS and action cache of record: REAPI ${cfg.remoteCacheAddr} (--remote-cache-addr)` : ""}`
+    ? `embedded at ${target}, ${cfg.inProcess === false ? "called over gRPC (GOMA_SERVER_INPROC=false)" : "called in process"}, data in ${join(cfg.cacheDir, "backend")}${cfg.remoteCacheAddr ? `, CAS and action cache of record: REAPI ${cfg.remoteCacheAddr} (--remote-cache-addr)` : ""}`
     : `REAPI ${target}`;
   const reapiService = embedded && cfg.reapiListen !== undefined
     ? `grpc://${target}, instance name "" (any), ${auth ? "header authorization: Bearer <a token of the Goma port>" : "no token needed (--allow-unauthenticated)"}`
