@@ -34,6 +34,9 @@ test("serverConfigFromFlags() reads flags, repeatable flags from the raw command
   // GOMA_SERVER_INPROC=false: the server reaches its embedded backend over loopback gRPC.
   assert.equal(serverConfigFromFlags({}, [], { GOMA_SERVER_INPROC: "false" }).inProcess, false);
   assert.equal(serverConfigFromFlags({}, [], { GOMA_SERVER_INPROC: "" }).inProcess, true);
+  for (const [v, b] of [["off", false], ["0", false], ["on", true], ["1", true]] as const) {
+    assert.equal(serverConfigFromFlags({}, [], { GOMA_SERVER_INPROC: v }).inProcess, b, v);
+  }
   // The flag wins over the variable.
   assert.equal(serverConfigFromFlags({ "cache-max-size-mb": "2" }, [], { GOMA_SERVER_CACHE_MAX_SIZE_MB: "9" }).cacheMaxBytes, 2 * MIB);
 });

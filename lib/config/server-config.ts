@@ -164,7 +164,7 @@ export function serverConfigFromFlags(args: ServerFlags, rawArgs: string[], env:
     concurrency: args["exec-concurrency"] ? intFlag("--exec-concurrency", args["exec-concurrency"], 1, 4096) : availableParallelism(),
     maxRequestBytes: intFlag("--max-request-bytes", args["max-request-bytes"] ?? DEFAULTS.serverMaxRequestBytes, 1024, 2 ** 32),
     sandbox,
-    inProcess: inProcess ?? true,
+    inProcess: inProcess ?? DEFAULTS.serverInProcess,
     auth: {
       tokensFile: args["auth-tokens"] ? String(args["auth-tokens"]) : undefined,
       secretFile: args["auth-secret"] ? String(args["auth-secret"]) : undefined,
