@@ -205,5 +205,10 @@ describe("InProcessServer", () => {
     assert.equal(e.code, Code.Canceled);
     await cancelled;
     assert.equal(local.activeCalls, 0);
+    // A reader that stops without cancel() (break: the stream is destroyed) cancels the call too.
+    const s2 = caller.serverStream(casService.GetTree, { instanceName: "" });
+    for await (const _ of s2 as AsyncIterable<unknown>) break;
+    await cancelled; // the handler's 'cancelled' (of this call: the handler set `cancelled` again)
+    assert.equal(local.activeCalls, 0);
   });
 });

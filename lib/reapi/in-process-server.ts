@@ -196,10 +196,14 @@ export class InProcessServer {
       // As grpc-js: end of data, then the error (read after the buffered messages), then the status.
       queueMicrotask(() => {
         client.push(null);
-        if (status.code !== grpc.status.OK) client.emit("error", callError(status));
+        // A reader that destroyed the stream is gone: nobody to tell (and no 'error' without a listener).
+        if (status.code !== grpc.status.OK && !client.destroyed) client.emit("error", callError(status));
         client.emit("status", status);
       });
     };
+    // A reader that stops (destroys the stream) without cancel(): the call is cancelled, so a handler
+    // waiting for `drain` is not left waiting.
+    client.once("close", () => finish({ code: grpc.status.CANCELLED, details: "Cancelled on client" }));
     if (!("handler" in m)) {
       finish(m);
       return client;
