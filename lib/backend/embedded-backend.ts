@@ -26,6 +26,7 @@ import { buildStoreStack, type StoreStats } from "../blobstore/store-stack.ts";
 import {
   actionCacheService, byteStreamService, capabilitiesService, casService, executionService, GRPC_OPTIONS,
 } from "../reapi/grpc-service.ts";
+import { InProcessServer } from "../reapi/in-process-server.ts";
 import { Code, GomaError } from "../util/status.ts";
 import { actionCacheHandlers } from "./action-cache-service.ts";
 import { byteStreamHandlers } from "./bytestream-service.ts";
@@ -121,6 +122,11 @@ export interface EmbeddedBackend {
   address: string;
   /** The sandbox actions run in (kind `"none"`: unsandboxed, with the reason in `describe`). */
   sandbox: Sandbox;
+  /**
+   * The same services for callers in this process (goma server's REAPI client): no channel, same
+   * handlers, messages, statuses and `authorize` check (lib/reapi/in-process-server.ts).
+   */
+  inProcess: InProcessServer;
   /** Stops serving, kills running actions and waits until their directories are removed. */
   close(): Promise<void>;
   /** Integrity and size counters of the stores, for the status page and tests. */
@@ -164,11 +170,18 @@ export async function startEmbeddedBackend(opts: EmbeddedBackendOptions): Promis
   const inFlight = new Set<Promise<void>>();
 
   const server = new grpc.Server({ ...GRPC_OPTIONS, interceptors: opts.authorize ? [authInterceptor(opts.authorize)] : [] });
-  server.addService(capabilitiesService, capabilitiesHandlers());
-  server.addService(casService, casHandlers(cas));
-  server.addService(actionCacheService, actionCacheHandlers(cas, ac));
-  server.addService(byteStreamService, byteStreamHandlers(cas));
-  server.addService(executionService, executionHandlers({ cas, ac, executor, ops: new OperationStore(), inFlight }));
+  const inProcess = new InProcessServer({ authorize: opts.authorize });
+  const services: [grpc.ServiceDefinition, grpc.UntypedServiceImplementation][] = [
+    [capabilitiesService, capabilitiesHandlers()],
+    [casService, casHandlers(cas)],
+    [actionCacheService, actionCacheHandlers(cas, ac)],
+    [byteStreamService, byteStreamHandlers(cas)],
+    [executionService, executionHandlers({ cas, ac, executor, ops: new OperationStore(), inFlight })],
+  ];
+  for (const [def, impl] of services) {
+    server.addService(def, impl);
+    inProcess.addService(def, impl);
+  }
 
   const requested = opts.address ?? "127.0.0.1:0";
   const port = await new Promise<number>((resolve, reject) => {
@@ -184,9 +197,11 @@ export async function startEmbeddedBackend(opts: EmbeddedBackendOptions): Promis
     address,
     storeStats: () => stores.stats(),
     sandbox,
+    inProcess,
     close() {
       closing ??= (async () => {
         server.forceShutdown();
+        inProcess.shutdown();
         executor.shutdown();
         await Promise.allSettled([...inFlight]);
       })();

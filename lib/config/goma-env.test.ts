@@ -21,6 +21,7 @@ test("varsHelp(SERVER_VARS) lists the server's variables with their defaults", (
   const text = varsHelp(SERVER_VARS);
   assert.equal(new Set(SERVER_VARS.map((v) => v.name)).size, SERVER_VARS.length);
   assert.match(text, /GOMA_SERVER_CACHE_MAX_SIZE_MB +embedded backend: .*\(default: 10240\)/);
+  assert.match(text, /GOMA_SERVER_INPROC +embedded backend: .*\(default: true\)/);
 });
 
 test("the variable tables show the defaults the config builders use (DEFAULTS)", () => {

@@ -50,6 +50,8 @@ export const DEFAULTS = {
   localOutputCacheThresholdItems: 80_000,
   /** GOMA_SERVER_CACHE_MAX_SIZE_MB / `--cache-max-size-mb`: the embedded backend's cache limit (10 GiB). */
   serverCacheMaxSizeMib: 10240,
+  /** GOMA_SERVER_INPROC: goma server calls its embedded backend in its own process (false: loopback gRPC). */
+  serverInProcess: true,
   /** `goma server --listen`. */
   serverListen: "127.0.0.1",
   /** `goma server --max-request-bytes`: the largest request body (413 beyond). */
@@ -173,6 +175,7 @@ export const PROXY_VARS: readonly GomaVar[] = [
 /** What `goma server` reads besides its flags (a flag, when given, wins). */
 export const SERVER_VARS: readonly GomaVar[] = [
   { name: "GOMA_SERVER_CACHE_MAX_SIZE_MB", default: String(D.serverCacheMaxSizeMib), what: "embedded backend: size limit of its CAS and action cache together, MiB (0: no limit; --cache-max-size-mb wins)" },
+  { name: "GOMA_SERVER_INPROC", default: String(D.serverInProcess), what: "embedded backend: the server calls it in its own process; false: over loopback gRPC, as other clients (for comparison)" },
   { name: "XDG_CACHE_HOME", default: "~/.cache", what: "the embedded backend's cache is $XDG_CACHE_HOME/goma unless --cache-dir is given" },
   { name: "GOMA_LOG_LEVEL", default: D.logLevel, what: "error, warn, info or debug" },
 ];

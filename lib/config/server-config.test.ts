@@ -11,7 +11,7 @@ test("serverConfigFromFlags() gives remoteexec_proxy's defaults without flags", 
   assert.deepEqual(c, {
     port: 5050, listen: "127.0.0.1", remoteexecAddr: undefined, remoteCacheAddr: undefined, reapiListen: undefined, commandPolicy: "toolchain", instanceName: "",
     buildbarnScheduler: undefined, insecure: false, platform: { OSFamily: "linux" }, envPrefixes: undefined, cacheDir: "/xdg/goma",
-    cacheMaxBytes: 10240 * MIB, concurrency: availableParallelism(), maxRequestBytes: 64 * MIB, sandbox: "auto", logLevel: "info",
+    cacheMaxBytes: 10240 * MIB, concurrency: availableParallelism(), maxRequestBytes: 64 * MIB, sandbox: "auto", logLevel: "info", inProcess: true,
     auth: { tokensFile: undefined, secretFile: undefined, allowedUsers: undefined, allowUnauthenticated: false },
     backendAuth: { tokenFile: undefined, serviceAccountJson: undefined, serviceAccountScope: undefined, caCert: undefined, clientCert: undefined, clientKey: undefined, tlsServerName: undefined },
   });
@@ -32,6 +32,12 @@ test("serverConfigFromFlags() reads flags, repeatable flags from the raw command
   assert.deepEqual(c.envPrefixes, ["/opt/", "/usr/"]);
   assert.equal(c.cacheMaxBytes, 0);
   assert.deepEqual([c.auth?.allowedUsers, c.auth?.tokensFile], [["a", "b"], "/tok"]);
+  // GOMA_SERVER_INPROC=false: the server reaches its embedded backend over loopback gRPC.
+  assert.equal(serverConfigFromFlags({}, [], { GOMA_SERVER_INPROC: "false" }).inProcess, false);
+  assert.equal(serverConfigFromFlags({}, [], { GOMA_SERVER_INPROC: "" }).inProcess, true);
+  for (const [v, b] of [["off", false], ["0", false], ["on", true], ["1", true]] as const) {
+    assert.equal(serverConfigFromFlags({}, [], { GOMA_SERVER_INPROC: v }).inProcess, b, v);
+  }
   // The flag wins over the variable.
   assert.equal(serverConfigFromFlags({ "cache-max-size-mb": "2" }, [], { GOMA_SERVER_CACHE_MAX_SIZE_MB: "9" }).cacheMaxBytes, 2 * MIB);
 });
@@ -46,6 +52,7 @@ test("serverConfigFromFlags() refuses a malformed value with one line naming the
     [{ "exec-concurrency": "0" }, [], {}, '--exec-concurrency wants a whole number from 1 to 4096, got "0"'],
     [{}, ["--platform-property", "novalue"], {}, '--platform-property wants KEY=VALUE, got "novalue"'],
     [{}, [], { GOMA_LOG_LEVEL: "verbose" }, 'GOMA_LOG_LEVEL must be error, warn, info or debug, got "verbose"'],
+    [{}, [], { GOMA_SERVER_INPROC: "grpc" }, 'GOMA_SERVER_INPROC must be true or false, got "grpc"'],
   ];
   for (const [args, raw, env, message] of bad) {
     assert.throws(() => serverConfigFromFlags(args, raw, env), (e: unknown) => e instanceof UsageError && e.message === message, message);

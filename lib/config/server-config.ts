@@ -11,7 +11,7 @@
  */
 import { join } from "node:path";
 import { availableParallelism, homedir } from "node:os";
-import { DEFAULTS, envLogLevel, envString, type Env } from "./goma-env.ts";
+import { DEFAULTS, envLogLevel, envString, gomaBool, type Env } from "./goma-env.ts";
 import type { LogLevel } from "../util/log.ts";
 import { GomaError } from "../util/status.ts";
 import { intFlag, platformProperties, repeated, UsageError } from "../util/cli-args.ts";
@@ -84,6 +84,12 @@ export interface ServerConfig {
   auth?: { tokensFile?: string; secretFile?: string; allowedUsers?: string[]; allowUnauthenticated?: boolean; localTokenFile?: string };
   /** How to authenticate to `remoteexecAddr` (lib/auth/backend-credentials.ts). */
   backendAuth?: BackendCredentialOptions;
+  /**
+   * Embedded backend: the server's own REAPI client calls its handlers in this process
+   * (lib/reapi/in-process-server.ts) instead of over loopback gRPC (GOMA_SERVER_INPROC, default true).
+   * The gRPC port is served either way (other clients, `goma doctor`).
+   */
+  inProcess?: boolean;
   /** Embedded backend: run actions under bubblewrap (lib/backend/sandbox.ts); default `"auto"`. */
   sandbox?: "auto" | "off" | "required";
   /** GOMA_LOG_LEVEL (default info): startServer sets lib/util/log.ts's level to it. */
@@ -123,7 +129,7 @@ const opt = (v: unknown): string | undefined => (v === undefined || v === "" ? u
  * caller (lib/server/cli.ts sets it from lib/auth/local-token.ts: lib/config does not import lib/auth).
  * @param args citty's parsed flags (`{ port: "5050", "cache-dir": "/c", … }`).
  * @param rawArgs the command line after `server`, for the repeatable flags (`--platform-property`, `--env-prefix`).
- * @param env GOMA_SERVER_CACHE_MAX_SIZE_MB, XDG_CACHE_HOME, GOMA_LOG_LEVEL.
+ * @param env GOMA_SERVER_CACHE_MAX_SIZE_MB, GOMA_SERVER_INPROC, XDG_CACHE_HOME, GOMA_LOG_LEVEL.
  * @throws {UsageError} one line naming the flag or variable: `--port wants a whole number from 0 to 65535, got "x"`,
  * `cache size limit must be a whole number of MiB …`, `--exec-sandbox must be auto, required or off, got "…"` …
  */
@@ -141,6 +147,9 @@ export function serverConfigFromFlags(args: ServerFlags, rawArgs: string[], env:
   if (commandPolicy !== "toolchain" && commandPolicy !== "any") {
     throw new UsageError(`--exec-commands must be toolchain or any, got "${commandPolicy}"`);
   }
+  const inProcessVar = envString(env, "GOMA_SERVER_INPROC");
+  const inProcess = gomaBool(inProcessVar);
+  if (inProcessVar !== undefined && inProcess === undefined) throw new UsageError(`GOMA_SERVER_INPROC must be true or false, got "${inProcessVar}"`);
   const envPrefixes = repeated(rawArgs, "--env-prefix").map((p) => (p.endsWith("/") ? p : p + "/"));
   let logLevel: LogLevel;
   try {
@@ -166,6 +175,7 @@ export function serverConfigFromFlags(args: ServerFlags, rawArgs: string[], env:
     maxRequestBytes: intFlag("--max-request-bytes", args["max-request-bytes"] ?? DEFAULTS.serverMaxRequestBytes, 1024, 2 ** 32),
     sandbox,
     logLevel,
+    inProcess: inProcess ?? DEFAULTS.serverInProcess,
     auth: {
       tokensFile: args["auth-tokens"] ? String(args["auth-tokens"]) : undefined,
       secretFile: args["auth-secret"] ? String(args["auth-secret"]) : undefined,

@@ -17,6 +17,7 @@ import { executeAndWait, type ExecuteOptions } from "./execute-client.ts";
 import { actionCacheService, capabilitiesService, casService } from "./grpc-service.ts";
 import { build } from "./proto.ts";
 import { BATCH_RETRY, DEFAULT_RETRY, withRetry } from "./retry.ts";
+import type { InProcessServer } from "./in-process-server.ts";
 import { RpcCaller } from "./rpc-caller.ts";
 import type { TlsMaterial } from "./tls-credentials.ts";
 import R = build.bazel.remote.execution.v2;
@@ -43,6 +44,11 @@ export interface ReapiClientOptions {
   unaryTimeoutMs?: number;
   /** Called when an operation the backend lost (ExecuteResponse status UNAVAILABLE) is executed again. */
   onExecuteRetry?: (actionDigest: Digest, message: string, attempt: number) => void;
+  /**
+   * The embedded backend's services in this process (lib/reapi/in-process-server.ts): calls skip the
+   * loopback channel; `target` is then only a name.
+   */
+  inProcess?: InProcessServer;
   /** `RequestMetadata.tool_details`. */
   toolName?: string;
   toolVersion?: string;

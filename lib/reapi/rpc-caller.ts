@@ -9,6 +9,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { Code, GomaError } from "../util/status.ts";
 import { GRPC_OPTIONS, REQUEST_METADATA_KEY } from "./grpc-service.ts";
+import type { InProcessServer } from "./in-process-server.ts";
 import { secureChannel, type TlsMaterial } from "./tls-credentials.ts";
 
 /**
@@ -42,6 +43,12 @@ export interface RpcCallerOptions {
    * fails the call with DEADLINE_EXCEEDED instead of holding the compile until the client gives up.
    */
   unaryTimeoutMs?: number;
+  /**
+   * Services in this process (goma server's embedded backend, lib/reapi/in-process-server.ts): calls go
+   * to their handlers directly, serialized through the method definitions, instead of over a channel to
+   * `target`. Metadata, deadlines, cancellation, error conversion and the error listeners are the same.
+   */
+  inProcess?: InProcessServer;
 }
 
 /** Default deadline of a unary REAPI call (FindMissingBlobs, BatchUpdateBlobs, GetActionResult …): 60 s. */
@@ -92,12 +99,12 @@ interface Channel {
 export class RpcCaller {
   readonly #opts: RpcCallerOptions;
   readonly #insecure: boolean;
-  #channel: Channel;
+  #channel?: Channel;
 
   constructor(opts: RpcCallerOptions) {
     this.#opts = opts;
     this.#insecure = opts.insecure ?? isLoopbackTarget(opts.target);
-    this.#channel = this.#open(this.#tlsNow());
+    if (!opts.inProcess) this.#channel = this.#open(this.#tlsNow());
   }
 
   /** The current grpc-js client (one HTTP/2 channel; replaced when the TLS material changes). */
@@ -119,6 +126,7 @@ export class RpcCaller {
 
   /** The channel for the next call: a new one when the TLS material changed (the old one retires). */
   #current(): Channel {
+    this.#channel ??= this.#open(this.#tlsNow());
     if (typeof this.#opts.tls === "function" && !this.#insecure) {
       const tls = this.#tlsNow();
       if (tls !== this.#channel.tls) {
@@ -128,7 +136,7 @@ export class RpcCaller {
         this.#channel = this.#open(tls);
       }
     }
-    return this.#channel;
+    return this.#channel!;
   }
 
   /** Takes the current channel for one call; `release` must run once when the call ends. */
@@ -164,6 +172,17 @@ export class RpcCaller {
   unary<Req, Res>(m: grpc.MethodDefinition<Req, Res>, req: Req, signal?: AbortSignal): Promise<Res> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(new GomaError(Code.Canceled, `${m.path} was cancelled`));
+      const local = this.#opts.inProcess;
+      if (local) {
+        const deadline = Date.now() + (this.#opts.unaryTimeoutMs ?? DEFAULT_UNARY_TIMEOUT_MS);
+        const cancel = local.unary(m.path, req, this.metadata(), deadline, (err, res) => {
+          signal?.removeEventListener("abort", cancel);
+          if (err) reject(noteRpcError(m.path, toGomaError(err)));
+          else resolve(res as Res);
+        });
+        signal?.addEventListener("abort", cancel, { once: true });
+        return;
+      }
       const { client, release } = this.#acquire();
       const deadline = Date.now() + (this.#opts.unaryTimeoutMs ?? DEFAULT_UNARY_TIMEOUT_MS);
       const call = client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize, req,
@@ -184,9 +203,11 @@ export class RpcCaller {
    * becoming an unhandled 'error' event.
    */
   serverStream<Req, Res>(m: grpc.MethodDefinition<Req, Res>, req: Req): grpc.ClientReadableStream<Res> {
-    const { client, release } = this.#acquire();
-    const stream = client.makeServerStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, req,
-      this.metadata(), {});
+    const local = this.#opts.inProcess;
+    const { client, release } = local ? { client: undefined, release: () => {} } : this.#acquire();
+    const stream = client
+      ? client.makeServerStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, req, this.metadata(), {})
+      : local!.serverStream(m.path, req, this.metadata()) as grpc.ClientReadableStream<Res>;
     stream.on("error", (e) => {
       const g = toGomaError(e);
       if (g.code !== Code.Canceled) noteRpcError(m.path, g); // CANCELLED: our own cancel() after the answer
@@ -205,14 +226,17 @@ export class RpcCaller {
     response: Promise<Res>;
   } {
     let stream!: grpc.ClientWritableStream<Req>;
-    const { client, release } = this.#acquire();
+    const local = this.#opts.inProcess;
+    const { client, release } = local ? { client: undefined, release: () => {} } : this.#acquire();
     const response = new Promise<Res>((resolve, reject) => {
-      stream = client.makeClientStreamRequest(m.path, m.requestSerialize, m.responseDeserialize,
-        this.metadata(), {}, (err, res) => {
-          release();
-          if (err) reject(noteRpcError(m.path, toGomaError(err)));
-          else resolve(res as Res);
-        });
+      const callback = (err: grpc.ServiceError | null, res?: unknown) => {
+        release();
+        if (err) reject(noteRpcError(m.path, toGomaError(err)));
+        else resolve(res as Res);
+      };
+      stream = client
+        ? client.makeClientStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, this.metadata(), {}, callback)
+        : local!.clientStream(m.path, this.metadata(), callback) as grpc.ClientWritableStream<Req>;
     });
     stream.on("error", () => {}); // the status is delivered through `response`
     return { stream, response };
@@ -220,6 +244,6 @@ export class RpcCaller {
 
   /** Closes the channel; calls in flight are cancelled. */
   close(): void {
-    this.#channel.client.close();
+    this.#channel?.client.close();
   }
 }

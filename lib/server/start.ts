@@ -1,7 +1,9 @@
 /**
  * Builds and starts the server's object graph: embedded backend (unless an address is given) → REAPI
  * client → file store → `/e` adapter → HTTP handler → listener. One code path for every backend: the
- * embedded one is reached through the same gRPC client as Buildbarn.
+ * embedded one is reached through the same REAPI client as Buildbarn, whose calls go to the backend's
+ * handlers in this process (lib/reapi/in-process-server.ts: same messages, statuses, auth check; no
+ * loopback round trips) unless `inProcess` is false. Its gRPC port is served either way.
  */
 import { join } from "node:path";
 import { mkdirSync } from "node:fs";
@@ -130,14 +132,15 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     onExecuteRetry: (d, message, attempt) =>
       log.warn(`the backend lost the execution of action ${d.hash}/${d.sizeBytes} (${message}): executing it again (retry ${attempt})`),
   };
-  const reapi = new ReapiClient(reapiOptions);
+  // The server's own calls skip the loopback channel (`goma doctor` below keeps testing the gRPC port).
+  const reapi = new ReapiClient({ ...reapiOptions, inProcess: embedded && cfg.inProcess !== false ? embedded.inProcess : undefined });
   const files = new FileStore();
   const exec = new ExecAdapter({
     reapi, files, platform: cfg.platform, envPrefixes: cfg.envPrefixes,
     backendName: embedded ? `the embedded backend at ${target}` : `REAPI ${target}`, instanceName: cfg.instanceName,
   });
   const backend = embedded
-    ? `embedded at ${target}, data in ${join(cfg.cacheDir, "backend")}${cfg.remoteCacheAddr ? `, CAS and action cache of record: REAPI ${cfg.remoteCacheAddr} (--remote-cache-addr)` : ""}`
+    ? `embedded at ${target}, ${cfg.inProcess === false ? "called over gRPC (GOMA_SERVER_INPROC=false)" : "called in process"}, data in ${join(cfg.cacheDir, "backend")}${cfg.remoteCacheAddr ? `, CAS and action cache of record: REAPI ${cfg.remoteCacheAddr} (--remote-cache-addr)` : ""}`
     : `REAPI ${target}`;
   const reapiService = embedded && cfg.reapiListen !== undefined
     ? `grpc://${target}, instance name "" (any), ${auth ? "header authorization: Bearer <a token of the Goma port>" : "no token needed (--allow-unauthenticated)"}`

@@ -224,6 +224,26 @@ test("GOMA_STORE_ONLY in any of Goma's spellings (=on) skips the cache lookup; u
   assert.equal((await last()).outcome, "remote", "GOMA_STORE_ONLY=on: executed again, not looked up");
 });
 
+test("GOMA_SERVER_INPROC: the server calls its embedded backend in process by default, over loopback gRPC with =false (same object); a bad value is refused", async () => {
+  assert.match(stack.serverLog(), /backend: embedded at 127\.0\.0\.1:\d+, called in process,/);
+  const grpcStack = await startStack({ env: { GOMA_SERVER_INPROC: "false" } });
+  try {
+    assert.match(grpcStack.serverLog(), /backend: embedded at 127\.0\.0\.1:\d+, called over gRPC \(GOMA_SERVER_INPROC=false\),/);
+    const args = ["gcc", "-g", "-O2", "-Iinc", "-c", "src/a.c", "-o", "inproc-false.o"];
+    const r = await cc(args, grpcStack.env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await grpcStack.stats()).remote, 1, "the compile went through the backend");
+    const remoteObj = readFileSync(join(proj, "inproc-false.o"));
+    assert.equal((await run(args, { cwd: proj })).code, 0);
+    assert.ok(remoteObj.equals(readFileSync(join(proj, "inproc-false.o"))), "the object differs from a local compile");
+  } finally {
+    await grpcStack.stop();
+  }
+  const bad = await run([gomaBin(), "server", "--port", "0", "--cache-dir", join(proj, "bad-inproc")], { env: { GOMA_SERVER_INPROC: "maybe" } });
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /GOMA_SERVER_INPROC must be true or false, got "maybe"/);
+});
+
 test("server down: the compile falls back to local, succeeds, and the reason is recorded", async () => {
   await stack.stopServer();
   const before = await stack.stats();
