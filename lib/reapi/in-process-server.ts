@@ -44,6 +44,24 @@ function statusOf(err: unknown): StatusLike {
   return { code: grpc.status.UNKNOWN, details: err instanceof Error ? err.message : String(err) };
 }
 
+/**
+ * The `(err, res)` callback a unary or client-streaming handler answers through: `finish` gets the
+ * handler's status, or the response passed through the method's serializers (INTERNAL when that fails),
+ * unless the call is already `done` (cancelled, deadline).
+ */
+function replyTo(def: grpc.MethodDefinition<unknown, unknown>, done: () => boolean,
+  finish: (err: StatusLike | null, res?: unknown) => void): (err: unknown, res?: unknown) => void {
+  return (err, res) => {
+    if (done()) return;
+    if (err) return finish(statusOf(err));
+    try {
+      finish(null, def.responseDeserialize(def.responseSerialize(res)));
+    } catch (e) {
+      finish({ code: grpc.status.INTERNAL, details: `Failed to serialize the response: ${(e as Error).message}` });
+    }
+  };
+}
+
 /** Services registered for in-process calls, with the auth check of the gRPC port. */
 export class InProcessServer {
   readonly #methods = new Map<string, Registered>();
@@ -136,15 +154,7 @@ export class InProcessServer {
     }
     try {
       call.request = m.def.requestDeserialize(m.def.requestSerialize(req));
-      (m.handler as unknown as grpc.handleUnaryCall<unknown, unknown>)(call as unknown as grpc.ServerUnaryCall<unknown, unknown>, (err, res) => {
-        if (done) return;
-        if (err) return finish(statusOf(err));
-        try {
-          finish(null, m.def.responseDeserialize(m.def.responseSerialize(res)));
-        } catch (e) {
-          finish({ code: grpc.status.INTERNAL, details: `Failed to serialize the response: ${(e as Error).message}` });
-        }
-      });
+      (m.handler as unknown as grpc.handleUnaryCall<unknown, unknown>)(call as unknown as grpc.ServerUnaryCall<unknown, unknown>, replyTo(m.def, () => done, finish));
     } catch (e) {
       finish({ code: grpc.status.INTERNAL, details: `Failed to parse the request: ${(e as Error).message}` });
     }
@@ -289,15 +299,7 @@ export class InProcessServer {
     }
     this.#active.add(end);
     try {
-      (m.handler as unknown as grpc.handleClientStreamingCall<unknown, unknown>)(server as unknown as grpc.ServerReadableStream<unknown, unknown>, (err, res) => {
-        if (done) return;
-        if (err) return finish(statusOf(err));
-        try {
-          finish(null, m.def.responseDeserialize(m.def.responseSerialize(res)));
-        } catch (e) {
-          finish({ code: grpc.status.INTERNAL, details: `Failed to serialize the response: ${(e as Error).message}` });
-        }
-      });
+      (m.handler as unknown as grpc.handleClientStreamingCall<unknown, unknown>)(server as unknown as grpc.ServerReadableStream<unknown, unknown>, replyTo(m.def, () => done, finish));
     } catch (e) {
       finish(statusOf(e));
     }
